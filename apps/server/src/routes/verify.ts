@@ -1,0 +1,70 @@
+import { VerifyResultSchema, ErrorBodySchema, type VerifyJsonBody } from '@fv/protocol';
+import { VerificationError, type FaceVerifier } from '@fv/core';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+function decodeBase64(field: 'a' | 'b', value: string, maxBytes: number): Buffer {
+  const clean = value.replace(/^data:[^,]*,/, '').replace(/\s+/g, '');
+  if (clean.length % 4 !== 0 || !BASE64.test(clean)) {
+    throw new VerificationError('BAD_REQUEST', `Field ${field} is not valid base64.`);
+  }
+  if ((clean.length / 4) * 3 > maxBytes + 3) throw VerificationError.imageTooLarge(Math.floor((clean.length / 4) * 3), maxBytes);
+  return Buffer.from(clean, 'base64');
+}
+
+async function readMultipart(request: FastifyRequest, maxBytes: number): Promise<{ a: Buffer; b: Buffer }> {
+  const files: Partial<Record<'a' | 'b', Buffer>> = {};
+  for await (const part of request.parts({ limits: { fileSize: maxBytes, files: 2, fields: 0, parts: 2 } })) {
+    if (part.type !== 'file' || (part.fieldname !== 'a' && part.fieldname !== 'b')) {
+      throw new VerificationError('BAD_REQUEST', `Unexpected multipart field ${part.fieldname}; send files a and b.`);
+    }
+    const data = await part.toBuffer();
+    if (part.file.truncated) throw VerificationError.imageTooLarge(data.length, maxBytes);
+    files[part.fieldname] = data;
+  }
+  if (!files.a || !files.b) {
+    throw new VerificationError('MISSING_IMAGE', `Missing image field ${files.a ? 'b' : 'a'}; send files a and b.`);
+  }
+  return { a: files.a, b: files.b };
+}
+
+export interface VerifyRouteOptions {
+  verifier: FaceVerifier;
+  maxImageBytes: number;
+}
+
+/** `POST /v1/verify`: two images (multipart files `a`, `b`, or JSON base64) → distance and verdict. */
+export async function verifyRoutes(app: FastifyInstance, { verifier, maxImageBytes }: VerifyRouteOptions): Promise<void> {
+  app.post(
+    '/v1/verify',
+    {
+      // Two base64 images plus JSON overhead; multipart parts are limited per file instead.
+      bodyLimit: Math.ceil((2 * maxImageBytes * 4) / 3) + 4096,
+      schema: {
+        response: { 200: VerifyResultSchema, '4xx': ErrorBodySchema, '5xx': ErrorBodySchema },
+      },
+    },
+    async (request) => {
+      let images: { a: Buffer; b: Buffer };
+      if (request.isMultipart()) {
+        images = await readMultipart(request, maxImageBytes);
+      } else {
+        const bodyValue = request.body as Partial<VerifyJsonBody> | undefined;
+        if (typeof bodyValue !== 'object' || bodyValue === null) {
+          throw new VerificationError('BAD_REQUEST', 'Send multipart files a and b, or JSON {"a": base64, "b": base64}.');
+        }
+        for (const field of ['a', 'b'] as const) {
+          if (typeof bodyValue[field] !== 'string' || bodyValue[field].length === 0) {
+            throw new VerificationError('MISSING_IMAGE', `Missing image field ${field}.`);
+          }
+        }
+        images = {
+          a: decodeBase64('a', bodyValue.a!, maxImageBytes),
+          b: decodeBase64('b', bodyValue.b!, maxImageBytes),
+        };
+      }
+      return verifier.verifyPair(images.a, images.b);
+    },
+  );
+}

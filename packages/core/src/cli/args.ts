@@ -1,0 +1,24 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+
+/** Parses CLI flags; on a usage error prints the message and usage, then exits with status 2. */
+export function parseCli<T extends NonNullable<ParseArgsConfig['options']>>(
+  options: T,
+  usage: string,
+): ReturnType<typeof parseArgs<{ options: T; strict: true; allowPositionals: false }>>['values'] {
+  try {
+    const { values } = parseArgs({ options, strict: true, allowPositionals: false });
+    if ((values as Record<string, unknown>)['help']) {
+      process.stdout.write(`${usage}\n`);
+      process.exit(0);
+    }
+    return values;
+  } catch (error) {
+    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n\n${usage}\n`);
+    process.exit(2);
+  }
+}
+
+export function fail(message: string): never {
+  process.stderr.write(`error: ${message}\n`);
+  process.exit(1);
+}

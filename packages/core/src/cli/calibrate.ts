@@ -1,0 +1,106 @@
+// `npm run calibrate -- --model <dir> --images <LFW dir> --pairs pairsDevTrain.txt`
+// Fits a freshly trained model's threshold (best accuracy) and similarity calibration (logistic)
+// on a pair list, then writes the model's manifest.json. Eval results can be merged in with
+// --metrics name=file.json.
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { DEFAULT_HAAR_DETECTOR_OPTIONS } from '../detect/haar-detector.ts';
+import { embedCrops, pairDistances, pairImageKeys, pipelineSource, preparedSource } from '../eval/evaluate.ts';
+import { readPreparedCrops } from '../eval/prepared-crops.ts';
+import { CROP_MARGIN, FACE_HEIGHT, FACE_WIDTH, FALLBACK_BOX_FRACTION } from '../image/preprocess.ts';
+import { parsePairs } from '../lfw/pairs.ts';
+import { bestThreshold } from '../metrics.ts';
+import { Embedder } from '../model/embedder.ts';
+import { parseManifest, type ModelManifest } from '../model/manifest.ts';
+import { fitLogisticCalibration } from '../scoring.ts';
+import { fail, parseCli } from './args.ts';
+import { extractFaces } from './extract-pool.ts';
+import { Progress } from './progress.ts';
+
+const USAGE = `usage: npm run calibrate -- --model <dir> --pairs <pairs file> [--images <dir> | --crops <dir>] [--metrics name=file.json ...]
+  --model    directory with model.onnx (and training.json from training)
+  --pairs    pair list the threshold and similarity calibration are fitted on (pairsDevTrain.txt)
+  --images   LFW-layout images (default: $LFW_DIR); or --crops, crops from 'npm run prepare-crops'
+  --metrics  merge an eval JSON (from 'npm run eval -- --json') into manifest.metrics under name`;
+
+const args = parseCli(
+  {
+    model: { type: 'string' },
+    pairs: { type: 'string' },
+    images: { type: 'string' },
+    crops: { type: 'string' },
+    metrics: { type: 'string', multiple: true },
+    name: { type: 'string' },
+    help: { type: 'boolean' },
+  },
+  USAGE,
+);
+if (!args.model || !args.pairs) fail(`--model and --pairs are required\n\n${USAGE}`);
+const imagesDir = args.images ?? process.env['LFW_DIR'];
+if (!imagesDir && !args.crops) fail(`--images (or LFW_DIR) or --crops is required\n\n${USAGE}`);
+
+const modelFile = path.join(args.model, 'model.onnx');
+const weights = await readFile(modelFile);
+const list = parsePairs(await readFile(args.pairs, 'utf8'));
+const keys = pairImageKeys(list.pairs);
+const source = args.crops
+  ? preparedSource(await readPreparedCrops(args.crops))
+  : pipelineSource(imagesDir!, (files, onResult) => extractFaces(files, { onResult }));
+const progress = new Progress('faces', keys.length);
+const crops = await source.crops(keys, () => progress.tick());
+const embedder = await Embedder.fromOnnxFile(modelFile);
+const data = pairDistances(list.pairs, await embedCrops(embedder, crops));
+const { threshold, accuracy } = bestThreshold(data);
+const calibration = fitLogisticCalibration(data.distances, data.same);
+
+const manifestPath = path.join(args.model, 'manifest.json');
+const previous = existsSync(manifestPath) ? (JSON.parse(await readFile(manifestPath, 'utf8')) as Partial<ModelManifest>) : {};
+const training = existsSync(path.join(args.model, 'training.json'))
+  ? (JSON.parse(await readFile(path.join(args.model, 'training.json'), 'utf8')) as Record<string, unknown>)
+  : previous.training;
+const metrics: Record<string, unknown> = { ...(previous.metrics ?? {}) };
+metrics['calibration'] = { pairsFile: path.basename(args.pairs), pairs: list.pairs.length, accuracyAtThreshold: accuracy };
+for (const spec of args.metrics ?? []) {
+  const eq = spec.indexOf('=');
+  if (eq < 1) fail(`--metrics expects name=file.json, got ${spec}`);
+  const { folds: _folds, ...summary } = JSON.parse(await readFile(spec.slice(eq + 1), 'utf8')) as Record<string, unknown>;
+  void _folds;
+  metrics[spec.slice(0, eq)] = summary;
+}
+
+const manifest: ModelManifest = {
+  name: args.name ?? previous.name ?? path.basename(path.resolve(args.model)),
+  file: 'model.onnx',
+  sha256: createHash('sha256').update(weights).digest('hex'),
+  bytes: weights.length,
+  input: {
+    name: embedder.manifest.input.name,
+    shape: [null, 1, FACE_HEIGHT, FACE_WIDTH],
+    dtype: 'float32',
+    normalisation: 'x / 255',
+  },
+  output: { name: embedder.manifest.output.name, size: embedder.embeddingSize, l2Normalised: true },
+  distance: 'euclidean',
+  threshold: Number(threshold.toFixed(6)),
+  calibration: {
+    type: 'logistic',
+    slope: Number(calibration.slope.toFixed(6)),
+    intercept: Number(calibration.intercept.toFixed(6)),
+  },
+  preprocessing: {
+    decode: 'sharp → 8-bit grayscale',
+    detector: { cascade: 'haarcascade_frontalface_default.xml', ...DEFAULT_HAAR_DETECTOR_OPTIONS },
+    crop: { ...CROP_MARGIN, fallbackBoxFraction: FALLBACK_BOX_FRACTION, resample: 'area average' },
+  },
+  metrics,
+  ...(training !== undefined && { training }),
+};
+parseManifest(manifest, manifestPath);
+await writeFile(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
+await embedder.close();
+process.stdout.write(
+  `threshold ${manifest.threshold} (accuracy ${(accuracy * 100).toFixed(2)}% on ${path.basename(args.pairs)}), ` +
+    `similarity = sigmoid(${manifest.calibration.intercept} + ${manifest.calibration.slope}·d); wrote ${manifestPath}\n`,
+);

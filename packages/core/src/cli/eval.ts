@@ -1,0 +1,178 @@
+// `npm run eval -- --pairs <file> --images <dir> [--model <dir>] [--json <out>] [--roc <out.svg>]`
+// LFW-protocol evaluation through the production pipeline (decode → detect → crop → embed).
+import { readFile, writeFile, mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { parsePairs, type LfwPairList } from '../lfw/pairs.ts';
+import { bestThreshold, summarize } from '../metrics.ts';
+import { crossValidate, embedCrops, pairDistances, pairImageKeys, pipelineSource, preparedSource, roc, type FaceSource, type PairDistances } from '../eval/evaluate.ts';
+import { readPreparedCrops } from '../eval/prepared-crops.ts';
+import { loadModelForEval } from '../eval/load-model.ts';
+import { renderRocSvg } from '../eval/roc-svg.ts';
+import { fail, parseCli } from './args.ts';
+import { extractFaces } from './extract-pool.ts';
+import { Progress } from './progress.ts';
+import type { Embedder } from '../model/embedder.ts';
+
+const USAGE = `usage: npm run eval -- --pairs <pairs file> --images <dir> [--model <dir>] [--json <out.json>] [--roc <out.svg>]
+              [--threshold-from <pairs file>] [--fold-models <dir with {fold}>] [--crops <prepared dir>] [--workers N]
+  --pairs           LFW pair list: header "N" or "folds<TAB>N", then "name i j" / "name i name2 j"
+  --images          LFW-layout image directory (default: $LFW_DIR)
+  --model           model directory (manifest.json + weights, or a bare model.onnx) (default: models/siamese-v1)
+  --threshold-from  choose the threshold on this pair list and apply it unchanged
+  --fold-models     one model per fold, e.g. /tmp/v2/fold{fold} (View 2 without the tested fold's people)
+  --crops           reuse crops written by 'npm run prepare-crops' (same pipeline) instead of re-detecting
+  --json            write the metrics as JSON
+  --roc             write the ROC curve as SVG`;
+
+const args = parseCli(
+  {
+    pairs: { type: 'string' },
+    images: { type: 'string' },
+    model: { type: 'string' },
+    json: { type: 'string' },
+    roc: { type: 'string' },
+    'threshold-from': { type: 'string' },
+    'fold-models': { type: 'string' },
+    crops: { type: 'string' },
+    workers: { type: 'string' },
+    help: { type: 'boolean' },
+  },
+  USAGE,
+);
+if (!args.pairs) fail(`--pairs is required\n\n${USAGE}`);
+const imagesDir = args.images ?? process.env['LFW_DIR'];
+if (!imagesDir && !args.crops) fail(`--images (or LFW_DIR) is required\n\n${USAGE}`);
+const modelDir = args.model ?? 'models/siamese-v1';
+const started = performance.now();
+
+const readList = async (file: string): Promise<LfwPairList> => {
+  try {
+    return parsePairs(await readFile(file, 'utf8'));
+  } catch (error) {
+    fail(`${file}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+};
+const list = await readList(args.pairs);
+const thresholdList = args['threshold-from'] ? await readList(args['threshold-from']) : undefined;
+if (args['fold-models'] && (list.folds < 2 || !args['fold-models'].includes('{fold}'))) {
+  fail('--fold-models needs a multi-fold pairs file and a path containing {fold}');
+}
+
+const keys = pairImageKeys([...list.pairs, ...(thresholdList?.pairs ?? [])]);
+const source: FaceSource = args.crops
+  ? preparedSource(await readPreparedCrops(args.crops))
+  : pipelineSource(imagesDir!, (files, onResult) =>
+      extractFaces(files, { ...(args.workers && { workers: Number(args.workers) }), onResult }),
+    );
+const progress = new Progress('faces', keys.length);
+const crops = await source.crops(keys, () => progress.tick());
+const missedFaces = [...crops.values()].filter((c) => !c.detected).length;
+
+const models: Embedder[] = [];
+const distancesFor = async (model: Embedder, pairs: LfwPairList): Promise<PairDistances> =>
+  pairDistances(pairs.pairs, await embedCrops(model, crops));
+
+let result: Record<string, unknown>;
+let rocData: PairDistances;
+if (list.folds > 1) {
+  const perFold: PairDistances[] = [];
+  for (let k = 0; k < list.folds; k++) {
+    if (args['fold-models'] || k === 0) {
+      const dir = args['fold-models'] ? args['fold-models'].replaceAll('{fold}', String(k)) : modelDir;
+      models.push(await loadModelForEval(dir));
+    }
+    perFold.push(await distancesFor(models.at(-1)!, list));
+    process.stderr.write(`fold ${k + 1}/${list.folds} embedded\n`);
+  }
+  let report;
+  if (thresholdList) {
+    const threshold = bestThreshold(await distancesFor(models[0]!, thresholdList)).threshold;
+    report = crossValidate(list.folds, (k) => perFold[k]!);
+    const fixed = perFold.map((d, k) => summarize({ distances: d.distances.filter((_, i) => d.folds[i] === k), same: d.same.filter((_, i) => d.folds[i] === k) }, threshold));
+    report = { ...report, folds: fixed };
+  } else {
+    report = crossValidate(list.folds, (k) => perFold[k]!);
+  }
+  const mean = (key: 'accuracy' | 'auc' | 'eer' | 'tarAtFar1e2' | 'tarAtFar1e3' | 'threshold'): number =>
+    report.folds.reduce((s, r) => s + r[key], 0) / report.folds.length;
+  const std = (key: Parameters<typeof mean>[0]): number =>
+    Math.sqrt(report.folds.reduce((s, r) => s + (r[key] - mean(key)) ** 2, 0) / report.folds.length);
+  result = {
+    accuracy: mean('accuracy'),
+    accuracyStd: std('accuracy'),
+    auc: mean('auc'),
+    aucStd: std('auc'),
+    eer: mean('eer'),
+    eerStd: std('eer'),
+    tarAtFar1e2: mean('tarAtFar1e2'),
+    tarAtFar1e2Std: std('tarAtFar1e2'),
+    tarAtFar1e3: mean('tarAtFar1e3'),
+    tarAtFar1e3Std: std('tarAtFar1e3'),
+    threshold: mean('threshold'),
+    thresholdStd: std('threshold'),
+    thresholdSource: thresholdList ? `best on ${path.basename(args['threshold-from']!)}` : 'best on the other 9 folds',
+    pairs: list.pairs.length,
+    folds: report.folds,
+    foldModels: args['fold-models'] ?? null,
+  };
+  // Pool each fold's own test pairs (scored by that fold's model) for the ROC plot.
+  rocData = {
+    distances: Float64Array.from(list.pairs.map((p, i) => perFold[p.fold]!.distances[i]!)),
+    same: list.pairs.map((p) => p.same),
+    folds: list.pairs.map((p) => p.fold),
+  };
+} else {
+  models.push(await loadModelForEval(modelDir));
+  const model = models[0]!;
+  rocData = await distancesFor(model, list);
+  let threshold: number;
+  let thresholdSource: string;
+  if (thresholdList) {
+    threshold = bestThreshold(await distancesFor(model, thresholdList)).threshold;
+    thresholdSource = `best on ${path.basename(args['threshold-from']!)}`;
+  } else if (Number.isFinite(model.manifest.threshold)) {
+    threshold = model.manifest.threshold;
+    thresholdSource = 'model manifest';
+  } else {
+    threshold = bestThreshold(rocData).threshold;
+    thresholdSource = 'best on these pairs (optimistic: no manifest and no --threshold-from)';
+  }
+  result = { ...summarize(rocData, threshold), thresholdSource, bestAccuracy: bestThreshold(rocData).accuracy };
+}
+
+const output = {
+  ...result,
+  missedFaces,
+  images: keys.length,
+  model: args['fold-models'] ?? modelDir,
+  pairsFile: path.basename(args.pairs),
+  source: args.crops ? 'prepared crops (same pipeline)' : 'pipeline',
+  seconds: Math.round((performance.now() - started) / 100) / 10,
+};
+const pct = (v: unknown): string => (typeof v === 'number' ? `${(v * 100).toFixed(2)}%` : '-');
+const pm = (key: string): string => (output as Record<string, unknown>)[`${key}Std`] !== undefined ? ` ± ${pct((output as Record<string, unknown>)[`${key}Std`])}` : '';
+const o = output as Record<string, unknown>;
+process.stdout.write(
+  [
+    `pairs        ${String(o['pairs'])}  (${output.pairsFile}${list.folds > 1 ? `, ${list.folds} folds` : ''})`,
+    `accuracy     ${pct(o['accuracy'])}${pm('accuracy')}`,
+    `auc          ${(o['auc'] as number).toFixed(4)}`,
+    `eer          ${pct(o['eer'])}${pm('eer')}`,
+    `tar@far=1%   ${pct(o['tarAtFar1e2'])}${pm('tarAtFar1e2')}`,
+    `tar@far=0.1% ${pct(o['tarAtFar1e3'])}${pm('tarAtFar1e3')}`,
+    `threshold    ${(o['threshold'] as number).toFixed(4)} (${o['thresholdSource'] as string})`,
+    `missed faces ${missedFaces} of ${keys.length} images (centred crop used)`,
+    `time         ${output.seconds}s`,
+    '',
+  ].join('\n'),
+);
+if (args.json) {
+  await mkdir(path.dirname(path.resolve(args.json)), { recursive: true });
+  await writeFile(args.json, `${JSON.stringify(output, null, 2)}\n`);
+}
+if (args.roc) {
+  await mkdir(path.dirname(path.resolve(args.roc)), { recursive: true });
+  const label = `${output.pairsFile}: AUC ${(o['auc'] as number).toFixed(3)}, acc ${pct(o['accuracy'])}`;
+  await writeFile(args.roc, renderRocSvg([{ label, points: roc(rocData) }], `ROC — ${path.basename(String(output.model))}`));
+}
+await Promise.all(models.map((m) => m.close()));

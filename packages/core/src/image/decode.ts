@@ -1,0 +1,102 @@
+import sharp, { type Metadata } from 'sharp';
+import { VerificationError } from '../errors.ts';
+import type { GrayImage } from './gray-image.ts';
+
+export interface DecodeOptions {
+  /** Largest accepted encoded size. @defaultValue 20 MiB */
+  maxBytes?: number;
+  /** Largest accepted width × height. @defaultValue 40 megapixels */
+  maxPixels?: number;
+  /** Decoding that takes longer than this is abandoned. @defaultValue 10 s */
+  timeoutSeconds?: number;
+}
+
+export const DEFAULT_DECODE_OPTIONS: Required<DecodeOptions> = {
+  maxBytes: 20 * 1024 * 1024,
+  maxPixels: 40_000_000,
+  timeoutSeconds: 10,
+};
+
+const SUPPORTED_FORMATS = new Set(['jpeg', 'png', 'webp']);
+
+/** Recognises the container from its magic bytes, before handing anything to a decoder. */
+export function sniffImageFormat(bytes: Uint8Array): 'jpeg' | 'png' | 'webp' | null {
+  if (bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) return 'jpeg';
+  if (
+    bytes.length >= 8 &&
+    bytes[0] === 0x89 &&
+    bytes[1] === 0x50 &&
+    bytes[2] === 0x4e &&
+    bytes[3] === 0x47 &&
+    bytes[4] === 0x0d &&
+    bytes[5] === 0x0a &&
+    bytes[6] === 0x1a &&
+    bytes[7] === 0x0a
+  ) {
+    return 'png';
+  }
+  if (
+    bytes.length >= 12 &&
+    String.fromCharCode(bytes[0]!, bytes[1]!, bytes[2]!, bytes[3]!) === 'RIFF' &&
+    String.fromCharCode(bytes[8]!, bytes[9]!, bytes[10]!, bytes[11]!) === 'WEBP'
+  ) {
+    return 'webp';
+  }
+  return null;
+}
+
+/**
+ * Decodes a JPEG, PNG or WebP upload to 8-bit grayscale (EXIF orientation applied, alpha dropped).
+ * Every failure is a {@link VerificationError} with a code; nothing else escapes.
+ */
+export async function decodeGray(input: Uint8Array, options: DecodeOptions = {}): Promise<GrayImage> {
+  const opts = { ...DEFAULT_DECODE_OPTIONS, ...options };
+  if (!(input instanceof Uint8Array)) throw new TypeError('input must be a Uint8Array or Buffer');
+  if (input.length === 0) throw VerificationError.emptyImage();
+  if (input.length > opts.maxBytes) throw VerificationError.imageTooLarge(input.length, opts.maxBytes);
+  const format = sniffImageFormat(input);
+  if (format === null) throw VerificationError.unsupportedImage();
+
+  let meta: Metadata;
+  try {
+    meta = await sharp(input, { failOn: 'error', limitInputPixels: false }).metadata();
+  } catch (cause) {
+    throw VerificationError.corruptImage(cause);
+  }
+  if (!meta.format || !SUPPORTED_FORMATS.has(meta.format)) {
+    throw VerificationError.unsupportedImage(`Found ${meta.format ?? 'unknown'}.`);
+  }
+  if (meta.pages !== undefined && meta.pages > 1) {
+    throw VerificationError.unsupportedImage('Animated images are not accepted.');
+  }
+  const width = meta.width ?? 0;
+  const height = meta.height ?? 0;
+  if (width < 1 || height < 1) throw VerificationError.corruptImage();
+  if (width * height > opts.maxPixels) throw VerificationError.tooManyPixels(width * height, opts.maxPixels);
+
+  try {
+    const { data, info } = await sharp(input, {
+      failOn: 'error',
+      limitInputPixels: opts.maxPixels,
+      sequentialRead: true,
+    })
+      .timeout({ seconds: opts.timeoutSeconds })
+      .rotate()
+      .flatten({ background: '#ffffff' })
+      .grayscale()
+      .extractChannel(0)
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    if (info.channels !== 1 || data.length !== info.width * info.height) {
+      throw new Error(`unexpected raw output ${info.width}×${info.height}×${info.channels}`);
+    }
+    return {
+      width: info.width,
+      height: info.height,
+      data: new Uint8Array(data.buffer, data.byteOffset, data.length),
+    };
+  } catch (cause) {
+    if (cause instanceof Error && /timeout/i.test(cause.message)) throw VerificationError.decodeTimeout();
+    throw VerificationError.corruptImage(cause);
+  }
+}

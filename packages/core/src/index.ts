@@ -1,0 +1,46 @@
+export { VerificationError, isVerificationError } from './errors.ts';
+export { decodeGray, sniffImageFormat, DEFAULT_DECODE_OPTIONS, type DecodeOptions } from './image/decode.ts';
+export { resampleRegion, padImage, type GrayImage, type Rect } from './image/gray-image.ts';
+export {
+  FACE_HEIGHT,
+  FACE_WIDTH,
+  FACE_PIXELS,
+  CROP_MARGIN,
+  FALLBACK_BOX_FRACTION,
+  faceCropRegion,
+  fallbackFaceBox,
+  cropFace,
+  normalizeCrop,
+} from './image/preprocess.ts';
+export {
+  HaarDetector,
+  DEFAULT_HAAR_DETECTOR_OPTIONS,
+  defaultCascadePath,
+  liveOpenCvObjects,
+  type HaarDetectorOptions,
+  type Detection,
+} from './detect/haar-detector.ts';
+export { extractFace, type FaceCrop } from './face-analyzer.ts';
+export { Embedder, DEFAULT_EMBEDDER_OPTIONS, type EmbedderOptions, type ExecutionProvider } from './model/embedder.ts';
+export { parseManifest, type ModelManifest } from './model/manifest.ts';
+export {
+  euclideanDistance,
+  isMatch,
+  similarityFromDistance,
+  fitLogisticCalibration,
+  type LogisticCalibration,
+} from './scoring.ts';
+export {
+  accuracyAt,
+  bestThreshold,
+  rocCurve,
+  auc,
+  equalErrorRate,
+  tarAtFar,
+  summarize,
+  type RocPoint,
+  type VerificationMetrics,
+  type LabelledDistances,
+} from './metrics.ts';
+export { FaceVerifier, type FaceVerifierOptions } from './face-verifier.ts';
+export { parsePairs, peopleIn, type LfwPair, type LfwPairList } from './lfw/pairs.ts';

@@ -1,0 +1,39 @@
+/**
+ * The single table of error codes that can cross a wire. Each code carries the HTTP status used by
+ * REST routes and the WebSocket close code used when the error ends a stream (4000–4999 is the
+ * application range of RFC 6455).
+ */
+export const ERROR_CODES = {
+  BAD_REQUEST: { http: 400, ws: 4400, message: 'The request is malformed.' },
+  MISSING_IMAGE: { http: 400, ws: 4400, message: 'An image field is missing.' },
+  EMPTY_IMAGE: { http: 400, ws: 4400, message: 'The image is empty (zero bytes).' },
+  UNSUPPORTED_IMAGE: {
+    http: 415,
+    ws: 4415,
+    message: 'The file is not a supported image (JPEG, PNG or WebP).',
+  },
+  CORRUPT_IMAGE: { http: 422, ws: 4422, message: 'The image could not be decoded.' },
+  IMAGE_TOO_LARGE: { http: 413, ws: 4413, message: 'The image exceeds the size limit.' },
+  IMAGE_TOO_MANY_PIXELS: {
+    http: 413,
+    ws: 4413,
+    message: 'The image exceeds the pixel-count limit.',
+  },
+  NO_FACE: { http: 422, ws: 4422, message: 'No face was found in the image.' },
+  DECODE_TIMEOUT: { http: 422, ws: 4422, message: 'Decoding the image took too long.' },
+  MODEL_LOAD_FAILED: { http: 503, ws: 1011, message: 'The embedding model could not be loaded.' },
+  MODEL_CLOSED: { http: 503, ws: 1011, message: 'The embedding model has been closed.' },
+  INFERENCE_FAILED: { http: 500, ws: 1011, message: 'Inference failed.' },
+  NOT_FOUND: { http: 404, ws: 4404, message: 'Not found.' },
+  INTERNAL: { http: 500, ws: 1011, message: 'Internal error.' },
+} as const satisfies Record<string, { http: number; ws: number; message: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && Object.hasOwn(ERROR_CODES, value);
+}
+
+export function httpStatusOf(code: ErrorCode): number {
+  return ERROR_CODES[code].http;
+}

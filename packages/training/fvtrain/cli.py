@@ -1,0 +1,159 @@
+"""Command line: python -m fvtrain --crops DIR --exclude-pairs FILE [--exclude-fold K] --out DIR"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import platform
+import random
+import sys
+import time
+
+import numpy as np
+import onnx
+import torch
+
+from . import __version__
+from .data import load_crops, make_split, parse_pairs_people
+from .export import INPUT_NAME, OPSET, OUTPUT_NAME, export_onnx, verify_onnx
+from .model import SiameseNet, count_flops, count_params
+from .train import train
+
+MAX_ONNX_BYTES = 1024 * 1024
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m fvtrain", description=__doc__)
+    p.add_argument("--crops", required=True, help="directory with crops.u8, index.tsv, meta.json")
+    p.add_argument("--exclude-pairs", action="append", default=[], metavar="FILE",
+                   help="LFW pairs file whose people are never trained on (repeatable)")
+    p.add_argument("--exclude-fold", type=int, default=None, metavar="K",
+                   help="only exclude fold K (0-based) of 10-fold pairs files (files without folds are excluded whole)")
+    p.add_argument("--out", required=True, help="output directory (model.onnx, training.json)")
+    p.add_argument("--epochs", type=int, default=24)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--widths", default="24,48,96,128", help="conv block widths (3x3 convs, each followed by BN, ReLU, 2x2 max pool)")
+    p.add_argument("--head-kernel", type=int, default=3)
+    p.add_argument("--batch-people", type=int, default=32, help="P identities per batch")
+    p.add_argument("--per-person", type=int, default=4, help="K images per identity")
+    p.add_argument("--singles", type=int, default=32, help="single-image people added per batch as negatives")
+    p.add_argument("--lr", type=float, default=3e-3)
+    p.add_argument("--final-lr-fraction", type=float, default=0.01)
+    p.add_argument("--weight-decay", type=float, default=0.05)
+    p.add_argument("--margin", type=float, default=1.0)
+    p.add_argument("--hard-negatives", type=int, default=8, help="closest negatives per anchor in the loss (0 = all)")
+    p.add_argument("--val-fraction", type=float, default=0.08)
+    return p.parse_args(argv)
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    started = time.time()
+    torch.set_num_threads(args.threads)
+    seed_everything(args.seed)
+    log = lambda msg: print(msg, flush=True)  # noqa: E731
+
+    excluded: set[str] = set()
+    exclusions = []
+    for path in args.exclude_pairs:
+        try:
+            people = parse_pairs_people(path, args.exclude_fold)
+            fold = args.exclude_fold
+        except ValueError as err:
+            if args.exclude_fold is not None and "has no folds" in str(err):
+                people, fold = parse_pairs_people(path), None
+            else:
+                raise
+        exclusions.append({"file": os.path.abspath(path), "fold": fold, "people": len(people)})
+        excluded |= people
+    if args.exclude_fold is not None and all(e["fold"] is None for e in exclusions):
+        raise SystemExit("--exclude-fold given but no --exclude-pairs file has folds")
+
+    crops = load_crops(args.crops)
+    split = make_split(crops, excluded, args.val_fraction, args.seed)
+    train_rows, val_rows = split.train_indices(), split.val_indices()
+    log(f"crops: {len(crops)} images of {len(set(crops.names))} people from {args.crops}")
+    log(f"excluded: {len(excluded)} people from {len(exclusions)} pairs file(s) "
+        f"({split.excluded_people_in_crops} present in crops)")
+    log(f"train: {len(split.train_people)} people with >=2 images + {len(split.single_indices)} single-image "
+        f"people = {len(train_rows)} images; validation: {len(split.val_people)} people, {len(val_rows)} images")
+
+    widths = [int(w) for w in args.widths.split(",")]
+    model = SiameseNet(tuple((w, 3) for w in widths), args.head_kernel)
+    params = count_params(model)
+    flops = count_flops(model)
+    log(f"model: {model.describe()}")
+    log(f"params {params:,} ({params * 4 / 1024:.0f} KiB fp32), {flops['macs'] / 1e6:.1f} M MACs, "
+        f"{flops['flops'] / 1e6:.1f} MFLOPs per face")
+
+    cfg = {k: getattr(args, k) for k in ("epochs", "seed", "batch_people", "per_person", "singles", "lr",
+                                         "final_lr_fraction", "weight_decay", "margin", "hard_negatives")}
+    result = train(model, crops, split, cfg, log)
+    best = result["history"][result["best_epoch"] - 1]
+    log(f"best epoch {result['best_epoch']}: val acc {best['val_acc'] * 100:.2f}%, auc {best['val_auc']:.4f}")
+
+    os.makedirs(args.out, exist_ok=True)
+    onnx_path = os.path.join(args.out, "model.onnx")
+    export_onnx(model, onnx_path)
+    rng = np.random.RandomState(args.seed + 4)
+    sample_rows = rng.choice(len(val_rows), min(16, len(val_rows)), replace=False)
+    check = verify_onnx(model, onnx_path, crops.images[val_rows[sample_rows]])
+    size = os.path.getsize(onnx_path)
+    with open(onnx_path, "rb") as fh:
+        sha = hashlib.sha256(fh.read()).hexdigest()
+    log(f"wrote {onnx_path} ({size / 1024:.0f} KiB, ops {','.join(check['ops'])}, "
+        f"max |onnx - torch| {check['max_abs_diff_vs_torch']:.2e})")
+    if size > MAX_ONNX_BYTES:
+        log(f"WARNING: model.onnx is larger than {MAX_ONNX_BYTES} bytes")
+
+    report = {
+        "tool": f"fvtrain {__version__}",
+        "command": " ".join([sys.executable, "-m", "fvtrain"] + (sys.argv[1:] if argv is None else list(argv))),
+        "cwd": os.getcwd(),
+        "args": vars(args),
+        "seed": args.seed,
+        "epochs": args.epochs,
+        "crops": {"dir": os.path.abspath(args.crops), "meta": crops.meta, "images": len(crops),
+                  "people": len(set(crops.names)), "detected": int(crops.detected.sum())},
+        "exclusions": exclusions,
+        "excluded_people": len(excluded),
+        "excluded_people_in_crops": split.excluded_people_in_crops,
+        "train": {"people_multi_image": len(split.train_people),
+                  "people_single_image": int(len(split.single_indices)),
+                  "images": int(len(train_rows))},
+        "validation": {"people": len(split.val_people), "images": int(len(val_rows)),
+                       "pairs": result["val_pairs"], "matched_pairs": result["val_matched_pairs"]},
+        "hyperparameters": cfg,
+        "augmentation": "hflip, affine (scale +-7%, rotate +-6 deg, shift +-2.5 px), gamma, contrast 0.7-1.3, "
+                        "brightness +-0.12, gaussian blur p=0.3 sigma 0.4-1.1, noise sigma<=0.02, 8-bit quantise",
+        "loss": f"contrastive (Hadsell 2006) on euclidean distance of L2-normalised embeddings; margin {args.margin}; "
+                f"all positive pairs, {args.hard_negatives or 'all'} hardest negatives per anchor",
+        "history": result["history"],
+        "best_epoch": result["best_epoch"],
+        "best": best,
+        "model": {
+            "architecture": model.describe(),
+            "input": {"name": INPUT_NAME, "shape": ["N", 1, 62, 47], "dtype": "float32",
+                      "normalisation": "x = byte / 255 (grayscale)"},
+            "output": {"name": OUTPUT_NAME, "shape": ["N", model.embedding_dim], "l2_normalised": True},
+            "params": params, "macs": flops["macs"], "flops": flops["flops"],
+            "onnx_bytes": size, "onnx_sha256": sha, "opset": OPSET, "onnx_check": check,
+        },
+        "versions": {"torch": torch.__version__, "onnx": onnx.__version__, "numpy": np.__version__,
+                     "python": platform.python_version()},
+        "threads": args.threads,
+        "duration_seconds": time.time() - started,
+    }
+    with open(os.path.join(args.out, "training.json"), "w", encoding="utf-8") as fh:
+        json.dump(report, fh, indent=2)
+        fh.write("\n")
+    log(f"wrote {os.path.join(args.out, 'training.json')} ({report['duration_seconds'] / 60:.1f} min)")
+    return 0

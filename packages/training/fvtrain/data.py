@@ -1,0 +1,214 @@
+"""Crop directory loading (format written by the TypeScript `prepare` CLI),
+LFW pairs-file parsing, person-disjoint splits and PK batch sampling."""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .model import INPUT_HEIGHT, INPUT_WIDTH
+
+INDEX_HEADER = ["index", "name", "image", "detected", "faces"]
+
+
+@dataclass
+class Crops:
+    images: np.ndarray  # uint8 [N, H, W]
+    names: list[str]  # person per row
+    image_numbers: list[int]
+    detected: np.ndarray  # uint8 [N]
+    meta: dict = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+
+def load_crops(directory: str) -> Crops:
+    with open(os.path.join(directory, "meta.json"), encoding="utf-8") as fh:
+        meta = json.load(fh)
+    height, width, count = int(meta["height"]), int(meta["width"]), int(meta["count"])
+    if (height, width) != (INPUT_HEIGHT, INPUT_WIDTH):
+        raise ValueError(f"crops are {height}x{width}, the model expects {INPUT_HEIGHT}x{INPUT_WIDTH}")
+    raw = np.fromfile(os.path.join(directory, "crops.u8"), dtype=np.uint8)
+    if raw.size != count * height * width:
+        raise ValueError(f"crops.u8 has {raw.size} bytes, expected {count}x{height}x{width}")
+    images = raw.reshape(count, height, width)
+
+    names: list[str | None] = [None] * count
+    numbers = [0] * count
+    detected = np.zeros(count, dtype=np.uint8)
+    with open(os.path.join(directory, "index.tsv"), encoding="utf-8") as fh:
+        header = fh.readline().rstrip("\n").split("\t")
+        if header[: len(INDEX_HEADER)] != INDEX_HEADER:
+            raise ValueError(f"unexpected index.tsv header {header}")
+        for line in fh:
+            line = line.rstrip("\n")
+            if not line:
+                continue
+            cols = line.split("\t")
+            idx = int(cols[0])
+            if not 0 <= idx < count or names[idx] is not None:
+                raise ValueError(f"bad or duplicate index {idx} in index.tsv")
+            names[idx] = cols[1]
+            numbers[idx] = int(cols[2])
+            detected[idx] = int(cols[3])
+    missing = [i for i, n in enumerate(names) if n is None]
+    if missing:
+        raise ValueError(f"index.tsv has no row for {len(missing)} crops (first: {missing[0]})")
+    return Crops(images, names, numbers, detected, meta)  # type: ignore[arg-type]
+
+
+def parse_pairs_people(path: str, fold: int | None = None) -> set[str]:
+    """Every person named in an LFW pairs file (or only in fold `fold` of a 10-fold file)."""
+    with open(path, encoding="utf-8") as fh:
+        lines = [ln.rstrip("\n") for ln in fh if ln.strip()]
+    header = lines[0].split()
+    body = lines[1:]
+    if len(header) == 1:
+        if fold is not None:
+            raise ValueError(f"{path} has no folds (header {lines[0]!r}) but a fold was requested")
+        selected = body
+    elif len(header) == 2:
+        folds, per = int(header[0]), int(header[1])
+        if len(body) != folds * 2 * per:
+            raise ValueError(f"{path}: expected {folds * 2 * per} pair lines, found {len(body)}")
+        if fold is None:
+            selected = body
+        else:
+            if not 0 <= fold < folds:
+                raise ValueError(f"fold {fold} out of range 0..{folds - 1}")
+            selected = body[fold * 2 * per:(fold + 1) * 2 * per]
+    else:
+        raise ValueError(f"{path}: unrecognised header {lines[0]!r}")
+    people: set[str] = set()
+    for ln in selected:
+        cols = ln.split("\t") if "\t" in ln else ln.split()
+        if len(cols) == 3:
+            people.add(cols[0])
+        elif len(cols) == 4:
+            people.add(cols[0])
+            people.add(cols[2])
+        else:
+            raise ValueError(f"{path}: bad pair line {ln!r}")
+    return people
+
+
+@dataclass
+class Split:
+    train_people: list[list[int]]  # row indices per person with >= 2 images
+    train_people_names: list[str]
+    single_indices: np.ndarray  # rows of single-image people (extra negatives)
+    val_people: list[list[int]]
+    val_people_names: list[str]
+    excluded_people_in_crops: int
+
+    def train_indices(self) -> np.ndarray:
+        rows = [i for p in self.train_people for i in p] + list(self.single_indices)
+        return np.array(sorted(rows), dtype=np.int64)
+
+    def val_indices(self) -> np.ndarray:
+        return np.array(sorted(i for p in self.val_people for i in p), dtype=np.int64)
+
+
+def make_split(crops: Crops, excluded: set[str], val_fraction: float, seed: int) -> Split:
+    by_person: dict[str, list[int]] = {}
+    for i, name in enumerate(crops.names):
+        by_person.setdefault(name, []).append(i)
+    names = sorted(by_person)
+    excluded_present = sum(1 for n in names if n in excluded)
+    kept = [n for n in names if n not in excluded]
+    multi = [n for n in kept if len(by_person[n]) >= 2]
+    single = [n for n in kept if len(by_person[n]) == 1]
+    rng = np.random.RandomState(seed)
+    order = rng.permutation(len(multi))
+    n_val = int(round(val_fraction * len(multi)))
+    val_set = {multi[i] for i in order[:n_val]}
+    train_names = [n for n in multi if n not in val_set]
+    val_names = [n for n in multi if n in val_set]
+    split = Split(
+        train_people=[by_person[n] for n in train_names],
+        train_people_names=train_names,
+        single_indices=np.array([by_person[n][0] for n in single], dtype=np.int64),
+        val_people=[by_person[n] for n in val_names],
+        val_people_names=val_names,
+        excluded_people_in_crops=excluded_present,
+    )
+    assert_disjoint(crops, split, excluded)
+    return split
+
+
+def assert_disjoint(crops: Crops, split: Split, excluded: set[str]) -> None:
+    """Training and validation must never contain an excluded person."""
+    train_names = {crops.names[i] for i in split.train_indices()}
+    val_names = {crops.names[i] for i in split.val_indices()}
+    assert not (train_names & excluded), f"excluded people in training: {sorted(train_names & excluded)[:5]}"
+    assert not (val_names & excluded), f"excluded people in validation: {sorted(val_names & excluded)[:5]}"
+    assert not (train_names & val_names), "validation people leaked into training"
+
+
+def make_val_pairs(split: Split, seed: int, max_pos_per_person: int = 10) -> tuple[np.ndarray, np.ndarray]:
+    """Balanced matched / mismatched pairs among validation people (rows into crops)."""
+    rng = np.random.RandomState(seed + 1)
+    pos: list[tuple[int, int]] = []
+    for rows in split.val_people:
+        cand = [(rows[a], rows[b]) for a in range(len(rows)) for b in range(a + 1, len(rows))]
+        take = rng.permutation(len(cand))[:max_pos_per_person]
+        pos += [cand[t] for t in take]
+    neg: set[tuple[int, int]] = set()
+    people = split.val_people
+    if len(people) < 2:
+        raise ValueError("validation needs at least 2 people; raise --val-fraction or use more data")
+    attempts = 0
+    while len(neg) < len(pos) and attempts < 100 * len(pos):
+        attempts += 1
+        a, b = rng.choice(len(people), 2, replace=False)
+        i = people[a][rng.randint(len(people[a]))]
+        j = people[b][rng.randint(len(people[b]))]
+        neg.add((min(i, j), max(i, j)))
+    pairs = np.array(pos + sorted(neg), dtype=np.int64)
+    same = np.array([1] * len(pos) + [0] * len(neg), dtype=np.int64)
+    return pairs, same
+
+
+class PKSampler:
+    """Batches of P identities x K images (people with >= 2 images) plus S single-image
+    people as extra negatives. Each person appears ceil(n/K) times per epoch (capped), so
+    large classes are seen more often without dominating."""
+
+    def __init__(self, split: Split, p: int, k: int, singles: int, seed: int, max_appearances: int = 4):
+        self.people = [np.array(r, dtype=np.int64) for r in split.train_people]
+        self.singles = split.single_indices
+        self.p, self.k, self.s = p, k, singles
+        self.max_appearances = max_appearances
+        self.rng = np.random.RandomState(seed + 2)
+        self.appearances = [min(max_appearances, -(-len(r) // k)) for r in self.people]
+
+    def batches_per_epoch(self) -> int:
+        return sum(self.appearances) // self.p
+
+    def epoch(self):
+        rng = self.rng
+        slots: list[np.ndarray] = []
+        labels: list[int] = []
+        for pid, rows in enumerate(self.people):
+            perm = rows[rng.permutation(len(rows))]
+            for a in range(self.appearances[pid]):
+                chunk = perm[a * self.k:(a + 1) * self.k]
+                if len(chunk) < self.k:  # top up from the person's other images
+                    extra = rows[rng.randint(0, len(rows), self.k - len(chunk))]
+                    chunk = np.concatenate([chunk, extra])
+                slots.append(chunk)
+                labels.append(pid)
+        order = rng.permutation(len(slots))
+        n_batches = len(slots) // self.p
+        for b in range(n_batches):
+            sel = order[b * self.p:(b + 1) * self.p]
+            rows = np.concatenate([slots[s] for s in sel])
+            lab = np.repeat(np.array([labels[s] for s in sel]), self.k)
+            if self.s and len(self.singles):
+                extra = self.singles[rng.choice(len(self.singles), min(self.s, len(self.singles)), replace=False)]
+                rows = np.concatenate([rows, extra])
+                lab = np.concatenate([lab, -1 - np.arange(len(extra))])  # unique negative labels
+            yield rows, lab

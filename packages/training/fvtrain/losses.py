@@ -1,0 +1,42 @@
+"""Contrastive loss (Hadsell, Chopra & LeCun 2006) over all pairs of a PK batch with
+hard-negative emphasis."""
+from __future__ import annotations
+
+import torch
+
+
+def pairwise_distance(emb: torch.Tensor) -> torch.Tensor:
+    """Euclidean distances between L2-normalised embeddings: sqrt(2 - 2 cos)."""
+    cos = emb @ emb.t()
+    return torch.sqrt((2 - 2 * cos).clamp_min(1e-8))
+
+
+def contrastive_loss(emb: torch.Tensor, labels: torch.Tensor, margin: float = 1.0,
+                     hard_negatives: int = 8) -> tuple[torch.Tensor, dict]:
+    """Positive pairs: d^2 (all of them). Negative pairs: max(0, m - d)^2, averaged per
+    anchor over its `hard_negatives` closest negatives (0 = all negatives)."""
+    n = emb.shape[0]
+    d = pairwise_distance(emb)
+    same = labels.view(-1, 1) == labels.view(1, -1)
+    eye = torch.eye(n, dtype=torch.bool, device=emb.device)
+    pos = same & ~eye
+    neg = ~same
+    pos_loss = (d[pos] ** 2).mean() if pos.any() else d.sum() * 0
+
+    anchors = pos.any(dim=1)  # anchors with a positive (singles only act as negatives)
+    hinge = (margin - d).clamp_min(0) ** 2
+    if hard_negatives and hard_negatives < n:
+        dn = d.masked_fill(~neg, float("inf"))[anchors]
+        k = min(hard_negatives, int(neg[anchors].sum(dim=1).min().item()))
+        idx = dn.topk(k, dim=1, largest=False).indices
+        neg_loss = hinge[anchors].gather(1, idx).mean()
+    else:
+        neg_loss = hinge[neg].mean()
+    loss = pos_loss + neg_loss
+    with torch.no_grad():
+        stats = {
+            "pos_d": float(d[pos].mean()) if pos.any() else 0.0,
+            "neg_d": float(d[neg].mean()),
+            "active_neg": float((d[neg] < margin).float().mean()),
+        }
+    return loss, stats

@@ -1,0 +1,119 @@
+"""Siamese embedding branch: Conv-BN-ReLU-MaxPool blocks, conv to 48 channels,
+global max pooling and L2 normalisation (all inside the exported graph)."""
+from __future__ import annotations
+
+import copy
+
+import torch
+from torch import nn
+
+INPUT_HEIGHT = 62
+INPUT_WIDTH = 47
+EMBEDDING_DIM = 48
+
+# (out_channels, kernel_size) per block; every block ends with a 2x2 max pool.
+DEFAULT_BLOCKS = ((32, 3), (48, 3), (96, 3), (160, 3))
+DEFAULT_HEAD_KERNEL = 3
+
+
+class L2Normalize(nn.Module):
+    def __init__(self, eps: float = 1e-6):
+        super().__init__()
+        self.eps = eps
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # Written with elementary ops so the ONNX graph stays simple.
+        return x / torch.sqrt(torch.sum(x * x, dim=1, keepdim=True) + self.eps)
+
+
+class GlobalMaxPool(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.flatten(nn.functional.adaptive_max_pool2d(x, 1), 1)
+
+
+class SiameseNet(nn.Module):
+    """One branch of the Siamese network; both branches share these weights."""
+
+    def __init__(self, blocks=DEFAULT_BLOCKS, head_kernel: int = DEFAULT_HEAD_KERNEL,
+                 embedding_dim: int = EMBEDDING_DIM):
+        super().__init__()
+        self.blocks_spec = [list(b) for b in blocks]
+        self.head_kernel = head_kernel
+        self.embedding_dim = embedding_dim
+        layers: list[nn.Module] = []
+        cin = 1
+        for cout, k in blocks:
+            layers += [
+                nn.Conv2d(cin, cout, k, padding=k // 2, bias=False),
+                nn.BatchNorm2d(cout),
+                nn.ReLU(inplace=True),
+                nn.MaxPool2d(2),
+            ]
+            cin = cout
+        self.features = nn.Sequential(*layers)
+        self.head = nn.Conv2d(cin, embedding_dim, head_kernel, padding=head_kernel // 2)
+        self.pool = GlobalMaxPool()
+        self.norm = L2Normalize()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.norm(self.pool(self.head(self.features(x))))
+
+    def describe(self) -> str:
+        parts = [f"Conv{k}x{k}({c})-BN-ReLU-MaxPool2" for c, k in self.blocks_spec]
+        parts.append(f"Conv{self.head_kernel}x{self.head_kernel}({self.embedding_dim})")
+        parts.append("GlobalMaxPool")
+        parts.append("L2Normalize")
+        return " -> ".join(parts)
+
+
+def fuse_batchnorm(model: SiameseNet) -> nn.Module:
+    """Return an eval-mode copy with every BatchNorm folded into the preceding conv."""
+    fused = copy.deepcopy(model).eval()
+    seq = fused.features
+    new_layers: list[nn.Module] = []
+    i = 0
+    while i < len(seq):
+        layer = seq[i]
+        if isinstance(layer, nn.Conv2d) and i + 1 < len(seq) and isinstance(seq[i + 1], nn.BatchNorm2d):
+            new_layers.append(torch.nn.utils.fusion.fuse_conv_bn_eval(layer, seq[i + 1]))
+            i += 2
+        else:
+            new_layers.append(layer)
+            i += 1
+    fused.features = nn.Sequential(*new_layers)
+    return fused
+
+
+def count_params(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def count_flops(model: SiameseNet, height: int = INPUT_HEIGHT, width: int = INPUT_WIDTH) -> dict:
+    """Multiply-accumulates of convolutions (plus a rough count for BN/ReLU/pool/norm)
+    for one face. FLOPs are reported as 2 x MACs + elementwise ops."""
+    macs = 0
+    other = 0
+    hooks = []
+
+    def conv_hook(mod: nn.Conv2d, inp, out):
+        nonlocal macs
+        kh, kw = mod.kernel_size
+        macs += out.numel() * (mod.in_channels // mod.groups) * kh * kw
+
+    def elem_hook(mod, inp, out):
+        nonlocal other
+        other += inp[0].numel()
+
+    for m in model.modules():
+        if isinstance(m, nn.Conv2d):
+            hooks.append(m.register_forward_hook(conv_hook))
+        elif isinstance(m, (nn.BatchNorm2d, nn.ReLU, nn.MaxPool2d, GlobalMaxPool, L2Normalize)):
+            hooks.append(m.register_forward_hook(elem_hook))
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        model(torch.zeros(1, 1, height, width))
+    model.train(was_training)
+    for h in hooks:
+        h.remove()
+    return {"macs": int(macs), "flops": int(2 * macs + other)}

@@ -1,0 +1,106 @@
+"""Training loop: PK batches, augmentation, contrastive loss, cosine LR, per-epoch
+validation and best-epoch selection."""
+from __future__ import annotations
+
+import copy
+import math
+import time
+
+import numpy as np
+import torch
+
+from .augment import augment
+from .data import Crops, PKSampler, Split, make_val_pairs
+from .losses import contrastive_loss
+from .metrics import best_threshold_accuracy, roc_auc
+from .model import SiameseNet
+
+
+def to_input(images_u8: np.ndarray) -> torch.Tensor:
+    """The serving normalisation, exactly: byte / 255, shape [N,1,62,47]."""
+    return torch.from_numpy(images_u8).float().unsqueeze(1) / 255.0
+
+
+@torch.no_grad()
+def embed(model: SiameseNet, images_u8: np.ndarray, batch: int = 512) -> np.ndarray:
+    model.eval()
+    out = [model(to_input(images_u8[i:i + batch])).numpy() for i in range(0, len(images_u8), batch)]
+    return np.concatenate(out) if out else np.zeros((0, model.embedding_dim), np.float32)
+
+
+def evaluate(model: SiameseNet, crops: Crops, pairs: np.ndarray, same: np.ndarray) -> dict:
+    rows = np.unique(pairs)
+    emb = embed(model, crops.images[rows])
+    pos = {r: i for i, r in enumerate(rows)}
+    a = emb[[pos[r] for r in pairs[:, 0]]]
+    b = emb[[pos[r] for r in pairs[:, 1]]]
+    dist = np.linalg.norm(a - b, axis=1)
+    acc, thr = best_threshold_accuracy(dist, same)
+    return {"val_acc": acc, "val_auc": roc_auc(dist, same), "val_threshold": thr,
+            "val_pos_dist": float(dist[same == 1].mean()), "val_neg_dist": float(dist[same == 0].mean())}
+
+
+def train(model: SiameseNet, crops: Crops, split: Split, cfg: dict, log=print) -> dict:
+    seed = cfg["seed"]
+    gen = torch.Generator().manual_seed(seed + 3)
+    sampler = PKSampler(split, cfg["batch_people"], cfg["per_person"], cfg["singles"], seed)
+    steps_per_epoch = sampler.batches_per_epoch()
+    total_steps = steps_per_epoch * cfg["epochs"]
+    warmup = min(steps_per_epoch, max(1, total_steps // 10))
+    val_pairs, val_same = make_val_pairs(split, seed)
+
+    decay, no_decay = [], []
+    for name, p in model.named_parameters():
+        (decay if p.ndim > 1 else no_decay).append(p)
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": cfg["weight_decay"]},
+                             {"params": no_decay, "weight_decay": 0.0}], lr=cfg["lr"])
+
+    def lr_at(step: int) -> float:
+        if step < warmup:
+            return cfg["lr"] * (step + 1) / warmup
+        t = (step - warmup) / max(1, total_steps - warmup)
+        return cfg["lr"] * (cfg["final_lr_fraction"] + (1 - cfg["final_lr_fraction"]) * 0.5 * (1 + math.cos(math.pi * t)))
+
+    images = torch.from_numpy(crops.images)
+    history: list[dict] = []
+    best = {"epoch": 0, "score": -1.0, "state": copy.deepcopy(model.state_dict())}
+    t0 = time.time()
+    step = 0
+    log(f"steps/epoch {steps_per_epoch}, batch {cfg['batch_people']}x{cfg['per_person']}+{cfg['singles']}, "
+        f"val pairs {len(val_pairs)} ({int(val_same.sum())} matched)")
+    for epoch in range(1, cfg["epochs"] + 1):
+        model.train()
+        te = time.time()
+        losses, pos_d, neg_d = [], [], []
+        for rows, labels in sampler.epoch():
+            lr = lr_at(step)
+            for g in opt.param_groups:
+                g["lr"] = lr
+            x = images[torch.from_numpy(rows)].float().unsqueeze(1) / 255.0
+            x = augment(x, gen)
+            emb = model(x)
+            loss, stats = contrastive_loss(emb, torch.from_numpy(labels), cfg["margin"], cfg["hard_negatives"])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            losses.append(float(loss))
+            pos_d.append(stats["pos_d"])
+            neg_d.append(stats["neg_d"])
+            step += 1
+        metrics = evaluate(model, crops, val_pairs, val_same)
+        score = metrics["val_auc"] + metrics["val_acc"]
+        row = {"epoch": epoch, "loss": float(np.mean(losses)), "lr": lr,
+               "train_pos_dist": float(np.mean(pos_d)), "train_neg_dist": float(np.mean(neg_d)),
+               **metrics, "epoch_seconds": time.time() - te, "elapsed_seconds": time.time() - t0}
+        history.append(row)
+        if score > best["score"]:
+            best = {"epoch": epoch, "score": score, "state": copy.deepcopy(model.state_dict())}
+        log(f"epoch {epoch:3d}/{cfg['epochs']}  loss {row['loss']:.4f}  lr {lr:.2e}  "
+            f"val acc {metrics['val_acc'] * 100:.2f}%  auc {metrics['val_auc']:.4f}  "
+            f"d+ {metrics['val_pos_dist']:.3f} d- {metrics['val_neg_dist']:.3f}  "
+            f"{row['epoch_seconds']:.0f}s (total {row['elapsed_seconds'] / 60:.1f} min)"
+            + ("  *" if best["epoch"] == epoch else ""))
+    model.load_state_dict(best["state"])
+    return {"history": history, "best_epoch": best["epoch"], "steps_per_epoch": steps_per_epoch,
+            "val_pairs": int(len(val_pairs)), "val_matched_pairs": int(val_same.sum()),
+            "train_seconds": time.time() - t0}

@@ -1,0 +1,104 @@
+"""Smoke test: one short epoch on a synthetic crop directory, then a valid ONNX export.
+
+Run from the repository root:
+    /usr/bin/python3 -m unittest discover -s packages/training/tests
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+import time
+import unittest
+
+import numpy as np
+
+sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), "..")))
+
+from fvtrain.cli import main  # noqa: E402
+from fvtrain.data import load_crops, make_split, parse_pairs_people  # noqa: E402
+from fvtrain.metrics import best_threshold_accuracy, roc_auc  # noqa: E402
+
+
+def write_fake_crops(directory: str, people: int = 12, per_person: int = 5, singles: int = 6) -> list[str]:
+    rng = np.random.RandomState(0)
+    rows, images = [], []
+    names = [f"Person_{i:02d}" for i in range(people)] + [f"Single_{i:02d}" for i in range(singles)]
+    for p, name in enumerate(names):
+        base = rng.randint(0, 256, (62, 47))
+        for k in range(per_person if p < people else 1):
+            noisy = np.clip(base + rng.randint(-30, 31, base.shape), 0, 255)
+            images.append(noisy.astype(np.uint8))
+            rows.append((name, k + 1))
+    np.stack(images).tofile(os.path.join(directory, "crops.u8"))
+    with open(os.path.join(directory, "index.tsv"), "w", encoding="utf-8") as fh:
+        fh.write("index\tname\timage\tdetected\tfaces\n")
+        for i, (name, num) in enumerate(rows):
+            fh.write(f"{i}\t{name}\t{num}\t1\t1\n")
+    with open(os.path.join(directory, "meta.json"), "w", encoding="utf-8") as fh:
+        json.dump({"height": 62, "width": 47, "count": len(rows)}, fh)
+    return names
+
+
+class SmokeTest(unittest.TestCase):
+    def test_train_and_export(self):
+        import onnx
+
+        from fvtrain.export import run_reference
+
+        with tempfile.TemporaryDirectory() as tmp:
+            crops_dir = os.path.join(tmp, "crops")
+            out_dir = os.path.join(tmp, "model")
+            os.makedirs(crops_dir)
+            write_fake_crops(crops_dir)
+            pairs = os.path.join(tmp, "pairs.txt")
+            with open(pairs, "w", encoding="utf-8") as fh:  # 10-fold file, 1 matched + 1 mismatched per fold
+                fh.write("10\t1\n")
+                for f in range(10):
+                    fh.write(f"Person_{f:02d}\t1\t2\n")
+                    fh.write(f"Person_{f:02d}\t1\tSingle_{f % 6:02d}\t1\n")
+            # fold 0 names Person_00 and Single_00 only
+            self.assertEqual(parse_pairs_people(pairs, 0), {"Person_00", "Single_00"})
+            crops = load_crops(crops_dir)
+            split = make_split(crops, {"Person_00", "Single_00"}, 0.2, 0)
+            used = {crops.names[i] for i in np.concatenate([split.train_indices(), split.val_indices()])}
+            self.assertNotIn("Person_00", used)
+            self.assertNotIn("Single_00", used)
+
+            t0 = time.time()
+            rc = main(["--crops", crops_dir, "--exclude-pairs", pairs, "--exclude-fold", "0", "--out", out_dir,
+                       "--epochs", "1", "--batch-people", "4", "--per-person", "2", "--singles", "2",
+                       "--val-fraction", "0.2", "--threads", "2"])
+            self.assertEqual(rc, 0)
+            self.assertLess(time.time() - t0, 60)
+
+            model_path = os.path.join(out_dir, "model.onnx")
+            m = onnx.load(model_path)
+            onnx.checker.check_model(m)
+            self.assertEqual([i.name for i in m.graph.input], ["input"])
+            self.assertEqual([o.name for o in m.graph.output], ["embedding"])
+            self.assertLessEqual(os.path.getsize(model_path), 1024 * 1024)
+            emb = run_reference(model_path, np.random.RandomState(1).rand(3, 1, 62, 47).astype(np.float32))
+            self.assertEqual(emb.shape, (3, 48))
+            np.testing.assert_allclose(np.linalg.norm(emb, axis=1), 1, atol=1e-4)
+
+            with open(os.path.join(out_dir, "training.json"), encoding="utf-8") as fh:
+                report = json.load(fh)
+            self.assertEqual(report["exclusions"][0]["fold"], 0)
+            self.assertEqual(len(report["history"]), 1)
+            self.assertFalse(os.path.exists(os.path.join(out_dir, "manifest.json")))
+
+
+class MetricsTest(unittest.TestCase):
+    def test_metrics(self):
+        dist = np.array([0.1, 0.2, 0.3, 0.9, 1.0, 0.25])
+        same = np.array([1, 1, 1, 0, 0, 0])
+        acc, thr = best_threshold_accuracy(dist, same)
+        self.assertAlmostEqual(acc, 5 / 6)
+        self.assertAlmostEqual(roc_auc(dist, same), 8 / 9)
+        self.assertAlmostEqual(roc_auc(np.array([0.1, 0.2, 0.8, 0.9]), np.array([1, 1, 0, 0])), 1.0)
+
+
+if __name__ == "__main__":
+    unittest.main()
