@@ -21,6 +21,7 @@ const USAGE = `usage: npm run eval -- --pairs <pairs file> --images <dir> [--mod
   --threshold-from  choose the threshold on this pair list and apply it unchanged
   --fold-models     one model per fold, e.g. /tmp/v2/fold{fold} (View 2 without the tested fold's people)
   --crops           reuse crops written by 'npm run prepare-crops' (same pipeline) instead of re-detecting
+  --every N         keep every Nth pair only (a fixed subset, e.g. for quick regression checks)
   --json            write the metrics as JSON
   --roc             write the ROC curve as SVG`;
 
@@ -35,6 +36,7 @@ const args = parseCli(
     'fold-models': { type: 'string' },
     crops: { type: 'string' },
     workers: { type: 'string' },
+    every: { type: 'string' },
     help: { type: 'boolean' },
   },
   USAGE,
@@ -52,7 +54,10 @@ const readList = async (file: string): Promise<LfwPairList> => {
     fail(`${file}: ${error instanceof Error ? error.message : String(error)}`);
   }
 };
-const list = await readList(args.pairs);
+const fullList = await readList(args.pairs);
+const every = args.every ? Number(args.every) : 1;
+if (!(Number.isInteger(every) && every >= 1)) fail('--every must be a positive integer');
+const list: LfwPairList = { ...fullList, pairs: fullList.pairs.filter((_, i) => i % every === 0) };
 const thresholdList = args['threshold-from'] ? await readList(args['threshold-from']) : undefined;
 if (args['fold-models'] && (list.folds < 2 || !args['fold-models'].includes('{fold}'))) {
   fail('--fold-models needs a multi-fold pairs file and a path containing {fold}');
@@ -146,6 +151,7 @@ const output = {
   images: keys.length,
   model: args['fold-models'] ?? modelDir,
   pairsFile: path.basename(args.pairs),
+  ...(every > 1 && { every }),
   source: args.crops ? 'prepared crops (same pipeline)' : 'pipeline',
   seconds: Math.round((performance.now() - started) / 100) / 10,
 };

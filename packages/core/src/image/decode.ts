@@ -1,6 +1,7 @@
 import sharp, { type Metadata } from 'sharp';
 import { VerificationError } from '../errors.ts';
 import type { GrayImage } from './gray-image.ts';
+import { readImageDimensions } from './image-header.ts';
 
 export interface DecodeOptions {
   /** Largest accepted encoded size. @defaultValue 20 MiB */
@@ -56,10 +57,15 @@ export async function decodeGray(input: Uint8Array, options: DecodeOptions = {})
   if (input.length > opts.maxBytes) throw VerificationError.imageTooLarge(input.length, opts.maxBytes);
   const format = sniffImageFormat(input);
   if (format === null) throw VerificationError.unsupportedImage();
+  const header = readImageDimensions(input, format);
+  if (header === null || header.width < 1 || header.height < 1) throw VerificationError.corruptImage();
+  if (header.width * header.height > opts.maxPixels) {
+    throw VerificationError.tooManyPixels(header.width * header.height, opts.maxPixels);
+  }
 
   let meta: Metadata;
   try {
-    meta = await sharp(input, { failOn: 'error', limitInputPixels: false }).metadata();
+    meta = await sharp(input, { failOn: 'error', limitInputPixels: opts.maxPixels }).metadata();
   } catch (cause) {
     throw VerificationError.corruptImage(cause);
   }

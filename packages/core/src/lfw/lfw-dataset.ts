@@ -1,4 +1,4 @@
-import { readdir } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 
 /** One image in LFW layout: `<root>/<Name>/<Name>_<NNNN>.jpg`. */
@@ -15,10 +15,13 @@ export function lfwImagePath(root: string, name: string, image: number): string 
 
 /** Lists every image under an LFW-layout directory, sorted by person then number. */
 export async function listLfwImages(root: string): Promise<LfwImage[]> {
-  const people = (await readdir(root, { withFileTypes: true }))
-    .filter((d) => d.isDirectory())
-    .map((d) => d.name)
-    .sort();
+  const entries = await readdir(root, { withFileTypes: true });
+  const people: string[] = [];
+  for (const d of entries) {
+    // Follow symlinked person folders too (handy for subsets).
+    if (d.isDirectory() || (d.isSymbolicLink() && (await stat(path.join(root, d.name))).isDirectory())) people.push(d.name);
+  }
+  people.sort();
   const images: LfwImage[] = [];
   const pattern = /^(.*)_(\d{4})\.jpg$/;
   for (const name of people) {

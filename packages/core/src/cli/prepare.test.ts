@@ -1,0 +1,58 @@
+import { execFile } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm, symlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPO_ROOT, lfwDir, lfwFile } from '../../../../tests/support/shared-data.ts';
+import { HaarDetector } from '../detect/haar-detector.ts';
+import { extractFace } from '../face-analyzer.ts';
+import { decodeGray } from '../image/decode.ts';
+import { FACE_PIXELS } from '../image/preprocess.ts';
+
+const run = promisify(execFile);
+const PEOPLE: [string, number][] = [
+  ['Aaron_Peirsol', 4],
+  ['AJ_Cook', 1],
+  ['Abdullah_Gul', 19],
+];
+
+describe('prepare CLI (training crops) and serving produce identical crops', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'fv-prepare-'));
+    for (const [name] of PEOPLE) {
+      await mkdir(path.join(dir, 'lfw'), { recursive: true });
+      await symlink(path.join(lfwDir(), name), path.join(dir, 'lfw', name));
+    }
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  it('writes crops.u8, index.tsv and meta.json byte-identical to the serving path', async () => {
+    const out = path.join(dir, 'crops');
+    await run(process.execPath, ['--import', 'tsx', 'packages/core/src/cli/prepare.ts', '--images', path.join(dir, 'lfw'), '--out', out, '--workers', '2'], {
+      cwd: REPO_ROOT,
+    });
+    const index = (await readFile(path.join(out, 'index.tsv'), 'utf8')).trim().split('\n');
+    const crops = await readFile(path.join(out, 'crops.u8'));
+    const meta = JSON.parse(await readFile(path.join(out, 'meta.json'), 'utf8')) as Record<string, unknown>;
+    const expected = [...PEOPLE].sort(([a], [b]) => (a < b ? -1 : 1)).flatMap(([name, count]) => Array.from({ length: count }, (_, i) => [name, i + 1] as const));
+    expect(index[0]).toBe('index\tname\timage\tdetected\tfaces');
+    expect(index).toHaveLength(expected.length + 1);
+    expect(crops.length).toBe(expected.length * FACE_PIXELS);
+    expect(meta).toMatchObject({ height: 62, width: 47, count: expected.length, normalisation: 'x / 255' });
+
+    const detector = await HaarDetector.create();
+    try {
+      for (const [row, [name, image]] of expected.entries()) {
+        const [i, n, img, detected] = index[row + 1]!.split('\t');
+        expect([Number(i), n, Number(img)]).toEqual([row, name, image]);
+        const served = extractFace(detector, await decodeGray(await readFile(lfwFile(name, image))), { fallback: true })!;
+        expect(detected).toBe(served.detected ? '1' : '0');
+        expect(Buffer.compare(crops.subarray(row * FACE_PIXELS, (row + 1) * FACE_PIXELS), Buffer.from(served.crop))).toBe(0);
+      }
+    } finally {
+      detector.close();
+    }
+  });
+});

@@ -1,0 +1,88 @@
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { lfwFile } from '../../../../tests/support/shared-data.ts';
+import { decodeGray } from '../image/decode.ts';
+import { padImage, resampleRegion, type GrayImage } from '../image/gray-image.ts';
+import { HaarDetector, liveOpenCvObjects } from './haar-detector.ts';
+
+const SAMPLES: [string, number][] = [
+  ['Aaron_Peirsol', 1],
+  ['George_W_Bush', 10],
+  ['Serena_Williams', 3],
+  ['Colin_Powell', 5],
+  ['Gloria_Macapagal_Arroyo', 2],
+];
+
+describe('HaarDetector on real LFW faces', () => {
+  let detector: HaarDetector;
+  const images = new Map<string, GrayImage>();
+
+  beforeAll(async () => {
+    detector = await HaarDetector.create();
+    for (const [name, n] of SAMPLES) images.set(name, await decodeGray(readFileSync(lfwFile(name, n))));
+  });
+  afterAll(() => detector.close());
+
+  it.each(SAMPLES)('finds a plausible face in %s %i', (name) => {
+    const { faces } = detector.detect(images.get(name)!);
+    expect(faces.length).toBeGreaterThanOrEqual(1);
+    const face = faces[0]!;
+    // LFW images are aligned: the face is near the centre and about half the image wide.
+    expect(Math.abs(face.x + face.width / 2 - 125)).toBeLessThan(25);
+    expect(Math.abs(face.y + face.height / 2 - 125)).toBeLessThan(30);
+    expect(face.width).toBeGreaterThan(80);
+    expect(face.width).toBeLessThan(180);
+    expect(face.height).toBeCloseTo(face.width, 6);
+  });
+
+  it('sorts faces largest first and maps boxes back to full resolution', () => {
+    const base = images.get('Aaron_Peirsol')!;
+    // The face, and a 0.75× copy of it on the right: two detections, the big one first.
+    const wide = { width: 500, height: 250, data: new Uint8Array(500 * 250).fill(128) };
+    const small = resampleRegion(base, { x: 0, y: 0, width: 250, height: 250 }, 188, 188);
+    for (let y = 0; y < 250; y++) wide.data.set(base.data.subarray(y * 250, (y + 1) * 250), y * 500);
+    for (let y = 0; y < 188; y++) wide.data.set(small.subarray(y * 188, (y + 1) * 188), (y + 31) * 500 + 300);
+    const { faces } = detector.detect(wide);
+    expect(faces.length).toBeGreaterThanOrEqual(2);
+    expect(faces[0]!.width).toBeGreaterThan(faces[1]!.width);
+    expect(faces[0]!.x + faces[0]!.width / 2).toBeLessThan(250);
+  });
+
+  it('finds a face that fills the whole frame only thanks to padding', async () => {
+    const base = images.get('Colin_Powell')!;
+    // Crop tightly to the face so it fills the image.
+    // A 90×90 cut of the face: no background left around it, as in ID photos and close webcams.
+    const tight = { width: 90, height: 90, data: new Uint8Array(90 * 90) };
+    for (let y = 0; y < 90; y++) tight.data.set(base.data.subarray((y + 85) * 250 + 80, (y + 85) * 250 + 170), y * 90);
+    expect(detector.detect(tight).faces.length).toBeGreaterThanOrEqual(1);
+    const unpadded = await HaarDetector.create({ padRatio: 0 });
+    try {
+      expect(unpadded.detect(tight).faces).toEqual([]);
+    } finally {
+      unpadded.close();
+    }
+  });
+
+  it('finds no face in a blank frame', () => {
+    const blank = padImage({ width: 1, height: 1, data: Uint8Array.of(90) }, 100, 90).image;
+    expect(detector.detect(blank).faces).toEqual([]);
+  });
+
+  it('frees every OpenCV object it allocates', () => {
+    const before = liveOpenCvObjects();
+    for (let i = 0; i < 5; i++) detector.detect(images.get('George_W_Bush')!);
+    expect(liveOpenCvObjects()).toBe(before);
+  });
+
+  it('rejects bad options and a missing cascade file', async () => {
+    await expect(HaarDetector.create({ scaleFactor: 1 })).rejects.toThrow(TypeError);
+    await expect(HaarDetector.create({ cascadePath: '/nonexistent/cascade.xml' })).rejects.toThrow(/ENOENT/);
+  });
+
+  it('close() is idempotent and later calls fail clearly', async () => {
+    const d = await HaarDetector.create();
+    d.close();
+    d.close();
+    expect(() => d.detect(images.get('George_W_Bush')!)).toThrow(/closed/);
+  });
+});

@@ -1,0 +1,92 @@
+import { readFileSync } from 'node:fs';
+import sharp from 'sharp';
+import { describe, expect, it } from 'vitest';
+import { lfwFile } from '../../../../tests/support/shared-data.ts';
+import { VerificationError } from '../errors.ts';
+import { decodeGray, sniffImageFormat } from './decode.ts';
+
+async function codeOf(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+  } catch (error) {
+    expect(error).toBeInstanceOf(VerificationError);
+    return (error as VerificationError).code;
+  }
+  throw new Error('expected a rejection');
+}
+
+/** A PNG whose header claims `width`×`height` (CRC-valid IHDR), with no real pixel data. */
+function pngHeader(width: number, height: number): Buffer {
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr[8] = 8; // bit depth
+  ihdr[9] = 0; // grayscale
+  const type = Buffer.from('IHDR');
+  const crcTable = Array.from({ length: 256 }, (_, n) => {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    return c >>> 0;
+  });
+  let crc = 0xffffffff;
+  for (const byte of Buffer.concat([type, ihdr])) crc = crcTable[(crc ^ byte) & 0xff]! ^ (crc >>> 8);
+  const crcBuf = Buffer.alloc(4);
+  crcBuf.writeUInt32BE((crc ^ 0xffffffff) >>> 0);
+  const len = Buffer.alloc(4);
+  len.writeUInt32BE(13);
+  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), len, type, ihdr, crcBuf]);
+}
+
+describe('decodeGray', () => {
+  const jpeg = readFileSync(lfwFile('Aaron_Peirsol', 1));
+
+  it('decodes a real LFW JPEG to 250×250 grayscale', async () => {
+    const image = await decodeGray(jpeg);
+    expect(image.width).toBe(250);
+    expect(image.height).toBe(250);
+    expect(image.data.length).toBe(250 * 250);
+  });
+
+  it('decodes PNG and WebP, converting colour to one channel', async () => {
+    const rgb = sharp({ create: { width: 40, height: 30, channels: 3, background: { r: 200, g: 100, b: 50 } } });
+    for (const encoded of [await rgb.clone().png().toBuffer(), await rgb.clone().webp().toBuffer()]) {
+      const image = await decodeGray(encoded);
+      expect([image.width, image.height, image.data.length]).toEqual([40, 30, 1200]);
+      expect(Math.abs(image.data[0]! - 124)).toBeLessThan(8); // luma of (200,100,50)
+    }
+  });
+
+  it('rejects empty input', async () => {
+    expect(await codeOf(decodeGray(new Uint8Array(0)))).toBe('EMPTY_IMAGE');
+  });
+
+  it('rejects non-images and unsupported formats', async () => {
+    expect(await codeOf(decodeGray(Buffer.from('definitely not an image')))).toBe('UNSUPPORTED_IMAGE');
+    const gif = await sharp({ create: { width: 4, height: 4, channels: 3, background: '#000' } }).gif().toBuffer();
+    expect(await codeOf(decodeGray(gif))).toBe('UNSUPPORTED_IMAGE');
+  });
+
+  it('rejects truncated and corrupted JPEGs', async () => {
+    expect(await codeOf(decodeGray(jpeg.subarray(0, 200)))).toBe('CORRUPT_IMAGE');
+    expect(await codeOf(decodeGray(jpeg.subarray(0, 3)))).toBe('CORRUPT_IMAGE');
+  });
+
+  it('rejects inputs over the byte limit before decoding', async () => {
+    expect(await codeOf(decodeGray(jpeg, { maxBytes: 1000 }))).toBe('IMAGE_TOO_LARGE');
+    const big = Buffer.concat([jpeg, Buffer.alloc(20 * 1024 * 1024)]);
+    expect(await codeOf(decodeGray(big))).toBe('IMAGE_TOO_LARGE');
+  });
+
+  it('rejects headers that claim more than 40 megapixels without allocating them', async () => {
+    expect(await codeOf(decodeGray(pngHeader(8000, 6000)))).toBe('IMAGE_TOO_MANY_PIXELS');
+    expect(await codeOf(decodeGray(pngHeader(100_000, 100_000)))).toBe('IMAGE_TOO_MANY_PIXELS');
+    expect(await codeOf(decodeGray(pngHeader(100, 100)))).toBe('CORRUPT_IMAGE');
+  });
+
+  it('sniffs formats from magic bytes only', () => {
+    expect(sniffImageFormat(jpeg)).toBe('jpeg');
+    expect(sniffImageFormat(pngHeader(1, 1))).toBe('png');
+    expect(sniffImageFormat(Buffer.from('RIFF0000WEBP'))).toBe('webp');
+    expect(sniffImageFormat(Buffer.from('GIF89a'))).toBeNull();
+  });
+});
