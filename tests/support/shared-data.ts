@@ -9,7 +9,11 @@ export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url
  * the checkout. Missing data is an error, not a skip: a suite that silently skips is a failing one.
  */
 export function sharedDataDir(): string {
-  const candidates = [process.env['FV_DATA_DIR'], path.resolve(REPO_ROOT, '../shared/data'), '/work/shared/data'];
+  const candidates = [
+    process.env['FV_DATA_DIR'],
+    path.resolve(REPO_ROOT, '../shared/data'),
+    '/work/shared/data',
+  ];
   for (const c of candidates) if (c && existsSync(path.join(c, 'lfw'))) return c;
   throw new Error(`shared data not found (tried ${candidates.filter(Boolean).join(', ')}); set FV_DATA_DIR`);
 }

@@ -11,13 +11,18 @@ function multipart(fields: Record<string, Buffer>): { payload: Buffer; headers: 
   const parts: Buffer[] = [];
   for (const [name, data] of Object.entries(fields)) {
     parts.push(
-      Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${name}"; filename="${name}.jpg"\r\nContent-Type: image/jpeg\r\n\r\n`),
+      Buffer.from(
+        `--${boundary}\r\nContent-Disposition: form-data; name="${name}"; filename="${name}.jpg"\r\nContent-Type: image/jpeg\r\n\r\n`,
+      ),
       data,
       Buffer.from('\r\n'),
     );
   }
   parts.push(Buffer.from(`--${boundary}--\r\n`));
-  return { payload: Buffer.concat(parts), headers: { 'content-type': `multipart/form-data; boundary=${boundary}` } };
+  return {
+    payload: Buffer.concat(parts),
+    headers: { 'content-type': `multipart/form-data; boundary=${boundary}` },
+  };
 }
 
 describe('HTTP API', () => {
@@ -55,7 +60,11 @@ describe('HTTP API', () => {
       url: '/v1/verify',
       payload: { a: same1.toString('base64'), b: `data:image/jpeg;base64,${same2.toString('base64')}` },
     });
-    const form = await app.inject({ method: 'POST', url: '/v1/verify', ...multipart({ a: same1, b: same2 }) });
+    const form = await app.inject({
+      method: 'POST',
+      url: '/v1/verify',
+      ...multipart({ a: same1, b: same2 }),
+    });
     expect(json.statusCode).toBe(200);
     expect(json.json().distance).toBeCloseTo(form.json().distance, 6);
   });
@@ -63,10 +72,20 @@ describe('HTTP API', () => {
   it.each([
     ['a missing image', () => multipart({ a: same1 }), 400, 'MISSING_IMAGE'],
     ['an unexpected field', () => multipart({ a: same1, c: same2 }), 400, 'BAD_REQUEST'],
-    ['a non-image', () => multipart({ a: same1, b: Buffer.from('not an image at all') }), 415, 'UNSUPPORTED_IMAGE'],
+    [
+      'a non-image',
+      () => multipart({ a: same1, b: Buffer.from('not an image at all') }),
+      415,
+      'UNSUPPORTED_IMAGE',
+    ],
     ['a truncated JPEG', () => multipart({ a: same1, b: same2.subarray(0, 300) }), 422, 'CORRUPT_IMAGE'],
     ['an empty file', () => multipart({ a: same1, b: Buffer.alloc(0) }), 400, 'EMPTY_IMAGE'],
-    ['a file over the limit', () => multipart({ a: same1, b: Buffer.concat([same2, Buffer.alloc(2_100_000)]) }), 413, 'IMAGE_TOO_LARGE'],
+    [
+      'a file over the limit',
+      () => multipart({ a: same1, b: Buffer.concat([same2, Buffer.alloc(2_100_000)]) }),
+      413,
+      'IMAGE_TOO_LARGE',
+    ],
   ])('multipart with %s → %i %s', async (_label, body, status, code) => {
     const res = await app.inject({ method: 'POST', url: '/v1/verify', ...body() });
     expect(res.statusCode).toBe(status);
@@ -86,7 +105,9 @@ describe('HTTP API', () => {
 
   it('an image without a face → 422 NO_FACE', async () => {
     const sharp = (await import('sharp')).default;
-    const blank = await sharp({ create: { width: 120, height: 120, channels: 3, background: '#777' } }).png().toBuffer();
+    const blank = await sharp({ create: { width: 120, height: 120, channels: 3, background: '#777' } })
+      .png()
+      .toBuffer();
     const res = await app.inject({ method: 'POST', url: '/v1/verify', ...multipart({ a: blank, b: same2 }) });
     expect(res.statusCode).toBe(422);
     expect(res.json().error).toMatchObject({ code: 'NO_FACE', message: expect.stringMatching(/^Image a/) });
@@ -101,7 +122,9 @@ describe('HTTP API', () => {
 
 describe('start-up', () => {
   it('fails with MODEL_LOAD_FAILED when the model cannot be loaded', async () => {
-    await expect(buildApp({ config: loadConfig({ MODEL_DIR: '/nonexistent/model' }), logger: false })).rejects.toMatchObject({
+    await expect(
+      buildApp({ config: loadConfig({ MODEL_DIR: '/nonexistent/model' }), logger: false }),
+    ).rejects.toMatchObject({
       code: 'MODEL_LOAD_FAILED',
     });
   });

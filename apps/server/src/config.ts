@@ -10,7 +10,10 @@ export const ConfigSchema = Type.Object({
   HOST: Type.String({ default: '0.0.0.0' }),
   MODEL_DIR: Type.String({ default: path.join(REPO_ROOT, 'models', 'siamese-v1') }),
   /** Comma-separated ONNX Runtime execution providers, e.g. `cuda,cpu` on GPU workers. */
-  EXECUTION_PROVIDERS: Type.String({ default: 'cpu', pattern: '^(cpu|cuda|tensorrt)(,(cpu|cuda|tensorrt))*$' }),
+  EXECUTION_PROVIDERS: Type.String({
+    default: 'cpu',
+    pattern: '^(cpu|cuda|tensorrt)(,(cpu|cuda|tensorrt))*$',
+  }),
   INTRA_OP_THREADS: Type.Integer({ minimum: 0, default: 0 }),
   /** Largest accepted upload, per image. */
   MAX_IMAGE_BYTES: Type.Integer({ minimum: 1024, maximum: 100 * 1024 * 1024, default: 20 * 1024 * 1024 }),

@@ -13,10 +13,18 @@ export function installErrorHandler(app: FastifyInstance): void {
       return reply.status(error.httpStatus).send(body(error.code, error.message));
     }
     const fastifyError = error as FastifyError;
-    if (fastifyError.code === 'FST_REQ_FILE_TOO_LARGE' || fastifyError.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+    if (
+      fastifyError.code === 'FST_REQ_FILE_TOO_LARGE' ||
+      fastifyError.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
+    ) {
       return reply.status(413).send(body('IMAGE_TOO_LARGE', 'The upload exceeds the size limit.'));
     }
-    if (fastifyError.validation || (fastifyError.statusCode !== undefined && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500)) {
+    if (
+      fastifyError.validation ||
+      (fastifyError.statusCode !== undefined &&
+        fastifyError.statusCode >= 400 &&
+        fastifyError.statusCode < 500)
+    ) {
       return reply.status(fastifyError.statusCode ?? 400).send(body('BAD_REQUEST', error.message));
     }
     request.log.error({ err: error }, 'unhandled error');

@@ -33,9 +33,20 @@ async function timeLoop(fn: () => Promise<unknown>, work: number): Promise<numbe
 
 async function singleCorePeakGflops(): Promise<number> {
   const n = 512;
-  const session = await ort.InferenceSession.create(matmulModel(n), { intraOpNumThreads: 1, interOpNumThreads: 1 });
-  const a = new ort.Tensor('float32', Float32Array.from({ length: n * n }, (_, i) => (i % 7) / 7), [n, n]);
-  const b = new ort.Tensor('float32', Float32Array.from({ length: n * n }, (_, i) => (i % 5) / 5), [n, n]);
+  const session = await ort.InferenceSession.create(matmulModel(n), {
+    intraOpNumThreads: 1,
+    interOpNumThreads: 1,
+  });
+  const a = new ort.Tensor(
+    'float32',
+    Float32Array.from({ length: n * n }, (_, i) => (i % 7) / 7),
+    [n, n],
+  );
+  const b = new ort.Tensor(
+    'float32',
+    Float32Array.from({ length: n * n }, (_, i) => (i % 5) / 5),
+    [n, n],
+  );
   const perSecond = await timeLoop(() => session.run({ A: a, B: b }), 1);
   await session.release();
   return (perSecond * 2 * n ** 3) / 1e9;
@@ -50,11 +61,17 @@ const training = (manifest.training ?? {}) as Record<string, unknown>;
 const flops = Number(training['flops'] ?? Number.NaN);
 
 const faces = (n: number): Float32Array[] =>
-  Array.from({ length: n }, (_, k) => Float32Array.from({ length: FACE_PIXELS }, (_, i) => ((i * 31 + k * 17) % 255) / 255));
+  Array.from({ length: n }, (_, k) =>
+    Float32Array.from({ length: FACE_PIXELS }, (_, i) => ((i * 31 + k * 17) % 255) / 255),
+  );
 
-console.log(`model ${manifest.name} (${path.relative(process.cwd(), modelDir)}), ${cores} cores, ${RUNS} runs × ${SECONDS_PER_RUN}s, medians`);
+console.log(
+  `model ${manifest.name} (${path.relative(process.cwd(), modelDir)}), ${cores} cores, ${RUNS} runs × ${SECONDS_PER_RUN}s, medians`,
+);
 console.log(`single-core FP32 peak (512×512 MatMul, ONNX Runtime, 1 thread): ${peak.toFixed(1)} GFLOP/s`);
-console.log(`model cost: ${Number.isFinite(flops) ? `${(flops / 1e6).toFixed(1)} MFLOPs per face (multiply-add = 2 FLOPs)` : 'unknown (no training.flops in manifest)'}`);
+console.log(
+  `model cost: ${Number.isFinite(flops) ? `${(flops / 1e6).toFixed(1)} MFLOPs per face (multiply-add = 2 FLOPs)` : 'unknown (no training.flops in manifest)'}`,
+);
 console.log('');
 console.log('threads  batch  faces/s   GFLOP/s  % of 1-core peak');
 for (const threads of [1, cores]) {

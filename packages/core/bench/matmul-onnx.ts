@@ -16,7 +16,11 @@ function varint(value: number): number[] {
 }
 const key = (field: number, wire: number): number[] => varint((field << 3) | wire);
 const int = (field: number, value: number): number[] => [...key(field, 0), ...varint(value)];
-const bytes = (field: number, data: number[]): number[] => [...key(field, 2), ...varint(data.length), ...data];
+const bytes = (field: number, data: number[]): number[] => [
+  ...key(field, 2),
+  ...varint(data.length),
+  ...data,
+];
 const str = (field: number, s: string): number[] => bytes(field, [...Buffer.from(s, 'utf8')]);
 
 function valueInfo(name: string, n: number): number[] {

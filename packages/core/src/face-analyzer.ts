@@ -19,7 +19,11 @@ export interface FaceCrop {
  * detect → largest face → crop. With `fallback` (the evaluation protocol and training data), an
  * image without a detected face is cropped around the centre instead of being rejected.
  */
-export function extractFace(detector: HaarDetector, image: GrayImage, { fallback = false } = {}): FaceCrop | null {
+export function extractFace(
+  detector: HaarDetector,
+  image: GrayImage,
+  { fallback = false } = {},
+): FaceCrop | null {
   const detection = detector.detect(image);
   const largest = detection.faces[0];
   if (largest === undefined && !fallback) return null;

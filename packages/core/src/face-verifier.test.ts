@@ -41,7 +41,9 @@ describe('FaceVerifier.verifyPair (the seed Match as a library call)', () => {
   });
 
   it('refuses an image without a face with NO_FACE, naming the image', async () => {
-    const blank = await sharp({ create: { width: 200, height: 200, channels: 3, background: '#808080' } }).jpeg().toBuffer();
+    const blank = await sharp({ create: { width: 200, height: 200, channels: 3, background: '#808080' } })
+      .jpeg()
+      .toBuffer();
     await expect(verifier.verifyPair(readFileSync(lfwFile('Colin_Powell', 1)), blank)).rejects.toMatchObject({
       code: 'NO_FACE',
       message: expect.stringMatching(/^Image b:/),

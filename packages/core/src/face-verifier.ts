@@ -92,7 +92,12 @@ function report(face: FaceCrop & { width: number; height: number }): FaceReport 
   const round = (v: number): number => Math.round(v * 10) / 10;
   return {
     count: face.faceCount,
-    box: { x: round(face.box.x), y: round(face.box.y), width: round(face.box.width), height: round(face.box.height) },
+    box: {
+      x: round(face.box.x),
+      y: round(face.box.y),
+      width: round(face.box.width),
+      height: round(face.box.height),
+    },
     width: face.width,
     height: face.height,
   };

@@ -21,7 +21,12 @@ export {
   type Detection,
 } from './detect/haar-detector.ts';
 export { extractFace, type FaceCrop } from './face-analyzer.ts';
-export { Embedder, DEFAULT_EMBEDDER_OPTIONS, type EmbedderOptions, type ExecutionProvider } from './model/embedder.ts';
+export {
+  Embedder,
+  DEFAULT_EMBEDDER_OPTIONS,
+  type EmbedderOptions,
+  type ExecutionProvider,
+} from './model/embedder.ts';
 export { parseManifest, type ModelManifest } from './model/manifest.ts';
 export {
   euclideanDistance,
@@ -44,3 +49,4 @@ export {
 } from './metrics.ts';
 export { FaceVerifier, type FaceVerifierOptions } from './face-verifier.ts';
 export { parsePairs, peopleIn, type LfwPair, type LfwPairList } from './lfw/pairs.ts';
+export { parseY4m, type Y4mVideo } from './video/y4m.ts';

@@ -37,7 +37,13 @@ describe('metrics', () => {
 
   it('summarize reports every headline number', () => {
     const s = summarize(data, 0.35);
-    expect(s).toMatchObject({ accuracy: 7 / 8, pairs: 8, threshold: 0.35, tarAtFar1e2: 0.75, tarAtFar1e3: 0.75 });
+    expect(s).toMatchObject({
+      accuracy: 7 / 8,
+      pairs: 8,
+      threshold: 0.35,
+      tarAtFar1e2: 0.75,
+      tarAtFar1e3: 0.75,
+    });
   });
 
   it('rejects empty or mismatched input', () => {

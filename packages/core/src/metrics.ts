@@ -25,7 +25,7 @@ export function accuracyAt(data: LabelledDistances, threshold: number): number {
   check(data);
   let correct = 0;
   for (let i = 0; i < data.distances.length; i++) {
-    if ((data.distances[i]! <= threshold) === data.same[i]) correct++;
+    if (data.distances[i]! <= threshold === data.same[i]) correct++;
   }
   return correct / data.distances.length;
 }
@@ -64,7 +64,8 @@ export function bestThreshold(data: LabelledDistances): { threshold: number; acc
     const next = k + 1 < n ? data.distances[order[k + 1]!]! : here + 1e-6;
     return (here + next) / 2;
   };
-  const threshold = bestStart === -1 ? thresholdAfter(-1) : thresholdAfter(Math.floor((bestStart + bestEnd) / 2));
+  const threshold =
+    bestStart === -1 ? thresholdAfter(-1) : thresholdAfter(Math.floor((bestStart + bestEnd) / 2));
   return { threshold, accuracy: best / n };
 }
 
@@ -101,7 +102,7 @@ export function auc(points: readonly RocPoint[]): number {
   for (let k = 1; k < points.length; k++) {
     const a = points[k - 1]!;
     const b = points[k]!;
-    area += (b.far - a.far) * (a.tar + b.tar) / 2;
+    area += ((b.far - a.far) * (a.tar + b.tar)) / 2;
   }
   return area;
 }

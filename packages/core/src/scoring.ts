@@ -58,7 +58,11 @@ export function fitLogisticCalibration(
   let a = 0; // intercept
   let b = 0; // slope
   for (let it = 0; it < iterations; it++) {
-    let ga = 0, gb = 0, haa = ridge, hab = 0, hbb = ridge;
+    let ga = 0,
+      gb = 0,
+      haa = ridge,
+      hab = 0,
+      hbb = ridge;
     for (let i = 0; i < n; i++) {
       const x = distances[i]!;
       const p = sigmoid(a + b * x);

@@ -9,7 +9,8 @@ function decodeBase64(field: 'a' | 'b', value: string, maxBytes: number): Buffer
   if (clean.length % 4 !== 0 || !BASE64.test(clean)) {
     throw new VerificationError('BAD_REQUEST', `Field ${field} is not valid base64.`);
   }
-  if ((clean.length / 4) * 3 > maxBytes + 3) throw VerificationError.imageTooLarge(Math.floor((clean.length / 4) * 3), maxBytes);
+  if ((clean.length / 4) * 3 > maxBytes + 3)
+    throw VerificationError.imageTooLarge(Math.floor((clean.length / 4) * 3), maxBytes);
   return Buffer.from(clean, 'base64');
 }
 
@@ -17,14 +18,20 @@ async function readMultipart(request: FastifyRequest, maxBytes: number): Promise
   const files: Partial<Record<'a' | 'b', Buffer>> = {};
   for await (const part of request.parts({ limits: { fileSize: maxBytes, files: 2, fields: 0, parts: 2 } })) {
     if (part.type !== 'file' || (part.fieldname !== 'a' && part.fieldname !== 'b')) {
-      throw new VerificationError('BAD_REQUEST', `Unexpected multipart field ${part.fieldname}; send files a and b.`);
+      throw new VerificationError(
+        'BAD_REQUEST',
+        `Unexpected multipart field ${part.fieldname}; send files a and b.`,
+      );
     }
     const data = await part.toBuffer();
     if (part.file.truncated) throw VerificationError.imageTooLarge(data.length, maxBytes);
     files[part.fieldname] = data;
   }
   if (!files.a || !files.b) {
-    throw new VerificationError('MISSING_IMAGE', `Missing image field ${files.a ? 'b' : 'a'}; send files a and b.`);
+    throw new VerificationError(
+      'MISSING_IMAGE',
+      `Missing image field ${files.a ? 'b' : 'a'}; send files a and b.`,
+    );
   }
   return { a: files.a, b: files.b };
 }
@@ -35,7 +42,10 @@ export interface VerifyRouteOptions {
 }
 
 /** `POST /v1/verify`: two images (multipart files `a`, `b`, or JSON base64) → distance and verdict. */
-export async function verifyRoutes(app: FastifyInstance, { verifier, maxImageBytes }: VerifyRouteOptions): Promise<void> {
+export async function verifyRoutes(
+  app: FastifyInstance,
+  { verifier, maxImageBytes }: VerifyRouteOptions,
+): Promise<void> {
   app.post(
     '/v1/verify',
     {
@@ -52,7 +62,10 @@ export async function verifyRoutes(app: FastifyInstance, { verifier, maxImageByt
       } else {
         const bodyValue = request.body as Partial<VerifyJsonBody> | undefined;
         if (typeof bodyValue !== 'object' || bodyValue === null) {
-          throw new VerificationError('BAD_REQUEST', 'Send multipart files a and b, or JSON {"a": base64, "b": base64}.');
+          throw new VerificationError(
+            'BAD_REQUEST',
+            'Send multipart files a and b, or JSON {"a": base64, "b": base64}.',
+          );
         }
         for (const field of ['a', 'b'] as const) {
           if (typeof bodyValue[field] !== 'string' || bodyValue[field].length === 0) {

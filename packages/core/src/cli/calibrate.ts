@@ -7,7 +7,13 @@ import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { DEFAULT_HAAR_DETECTOR_OPTIONS } from '../detect/haar-detector.ts';
-import { embedCrops, pairDistances, pairImageKeys, pipelineSource, preparedSource } from '../eval/evaluate.ts';
+import {
+  embedCrops,
+  pairDistances,
+  pairImageKeys,
+  pipelineSource,
+  preparedSource,
+} from '../eval/evaluate.ts';
 import { readPreparedCrops } from '../eval/prepared-crops.ts';
 import { CROP_MARGIN, FACE_HEIGHT, FACE_WIDTH, FALLBACK_BOX_FRACTION } from '../image/preprocess.ts';
 import { parsePairs } from '../lfw/pairs.ts';
@@ -56,16 +62,25 @@ const { threshold, accuracy } = bestThreshold(data);
 const calibration = fitLogisticCalibration(data.distances, data.same);
 
 const manifestPath = path.join(args.model, 'manifest.json');
-const previous = existsSync(manifestPath) ? (JSON.parse(await readFile(manifestPath, 'utf8')) as Partial<ModelManifest>) : {};
+const previous = existsSync(manifestPath)
+  ? (JSON.parse(await readFile(manifestPath, 'utf8')) as Partial<ModelManifest>)
+  : {};
 const training = existsSync(path.join(args.model, 'training.json'))
   ? (JSON.parse(await readFile(path.join(args.model, 'training.json'), 'utf8')) as Record<string, unknown>)
   : previous.training;
 const metrics: Record<string, unknown> = { ...(previous.metrics ?? {}) };
-metrics['calibration'] = { pairsFile: path.basename(args.pairs), pairs: list.pairs.length, accuracyAtThreshold: accuracy };
+metrics['calibration'] = {
+  pairsFile: path.basename(args.pairs),
+  pairs: list.pairs.length,
+  accuracyAtThreshold: accuracy,
+};
 for (const spec of args.metrics ?? []) {
   const eq = spec.indexOf('=');
   if (eq < 1) fail(`--metrics expects name=file.json, got ${spec}`);
-  const { folds: _folds, ...summary } = JSON.parse(await readFile(spec.slice(eq + 1), 'utf8')) as Record<string, unknown>;
+  const { folds: _folds, ...summary } = JSON.parse(await readFile(spec.slice(eq + 1), 'utf8')) as Record<
+    string,
+    unknown
+  >;
   void _folds;
   metrics[spec.slice(0, eq)] = summary;
 }

@@ -4,7 +4,17 @@ import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { parsePairs, type LfwPairList } from '../lfw/pairs.ts';
 import { bestThreshold, summarize } from '../metrics.ts';
-import { crossValidate, embedCrops, pairDistances, pairImageKeys, pipelineSource, preparedSource, roc, type FaceSource, type PairDistances } from '../eval/evaluate.ts';
+import {
+  crossValidate,
+  embedCrops,
+  pairDistances,
+  pairImageKeys,
+  pipelineSource,
+  preparedSource,
+  roc,
+  type FaceSource,
+  type PairDistances,
+} from '../eval/evaluate.ts';
 import { readPreparedCrops } from '../eval/prepared-crops.ts';
 import { loadModelForEval } from '../eval/load-model.ts';
 import { renderRocSvg } from '../eval/roc-svg.ts';
@@ -93,7 +103,15 @@ if (list.folds > 1) {
   if (thresholdList) {
     const threshold = bestThreshold(await distancesFor(models[0]!, thresholdList)).threshold;
     report = crossValidate(list.folds, (k) => perFold[k]!);
-    const fixed = perFold.map((d, k) => summarize({ distances: d.distances.filter((_, i) => d.folds[i] === k), same: d.same.filter((_, i) => d.folds[i] === k) }, threshold));
+    const fixed = perFold.map((d, k) =>
+      summarize(
+        {
+          distances: d.distances.filter((_, i) => d.folds[i] === k),
+          same: d.same.filter((_, i) => d.folds[i] === k),
+        },
+        threshold,
+      ),
+    );
     report = { ...report, folds: fixed };
   } else {
     report = crossValidate(list.folds, (k) => perFold[k]!);
@@ -115,7 +133,9 @@ if (list.folds > 1) {
     tarAtFar1e3Std: std('tarAtFar1e3'),
     threshold: mean('threshold'),
     thresholdStd: std('threshold'),
-    thresholdSource: thresholdList ? `best on ${path.basename(args['threshold-from']!)}` : 'best on the other 9 folds',
+    thresholdSource: thresholdList
+      ? `best on ${path.basename(args['threshold-from']!)}`
+      : 'best on the other 9 folds',
     pairs: list.pairs.length,
     folds: report.folds,
     foldModels: args['fold-models'] ?? null,
@@ -142,7 +162,11 @@ if (list.folds > 1) {
     threshold = bestThreshold(rocData).threshold;
     thresholdSource = 'best on these pairs (optimistic: no manifest and no --threshold-from)';
   }
-  result = { ...summarize(rocData, threshold), thresholdSource, bestAccuracy: bestThreshold(rocData).accuracy };
+  result = {
+    ...summarize(rocData, threshold),
+    thresholdSource,
+    bestAccuracy: bestThreshold(rocData).accuracy,
+  };
 }
 
 const output = {
@@ -156,7 +180,10 @@ const output = {
   seconds: Math.round((performance.now() - started) / 100) / 10,
 };
 const pct = (v: unknown): string => (typeof v === 'number' ? `${(v * 100).toFixed(2)}%` : '-');
-const pm = (key: string): string => (output as Record<string, unknown>)[`${key}Std`] !== undefined ? ` ± ${pct((output as Record<string, unknown>)[`${key}Std`])}` : '';
+const pm = (key: string): string =>
+  (output as Record<string, unknown>)[`${key}Std`] !== undefined
+    ? ` ± ${pct((output as Record<string, unknown>)[`${key}Std`])}`
+    : '';
 const o = output as Record<string, unknown>;
 process.stdout.write(
   [
@@ -179,6 +206,9 @@ if (args.json) {
 if (args.roc) {
   await mkdir(path.dirname(path.resolve(args.roc)), { recursive: true });
   const label = `${output.pairsFile}: AUC ${(o['auc'] as number).toFixed(3)}, acc ${pct(o['accuracy'])}`;
-  await writeFile(args.roc, renderRocSvg([{ label, points: roc(rocData) }], `ROC — ${path.basename(String(output.model))}`));
+  await writeFile(
+    args.roc,
+    renderRocSvg([{ label, points: roc(rocData) }], `ROC — ${path.basename(String(output.model))}`),
+  );
 }
 await Promise.all(models.map((m) => m.close()));

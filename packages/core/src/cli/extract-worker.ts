@@ -16,10 +16,21 @@ port.on('message', (request: ExtractRequest) => {
       const image = await decodeGray(await readFile(request.file));
       const face = extractFace(detector, image, { fallback: true });
       if (face === null) throw new Error('unreachable: fallback crop missing');
-      return { id: request.id, ok: true, crop: face.crop, detected: face.detected, faceCount: face.faceCount };
+      return {
+        id: request.id,
+        ok: true,
+        crop: face.crop,
+        detected: face.detected,
+        faceCount: face.faceCount,
+      };
     } catch (error) {
       const code = isVerificationError(error) ? error.code : 'INTERNAL';
-      return { id: request.id, ok: false, code, message: error instanceof Error ? error.message : String(error) };
+      return {
+        id: request.id,
+        ok: false,
+        code,
+        message: error instanceof Error ? error.message : String(error),
+      };
     }
   })().then((response) => port.postMessage(response));
 });

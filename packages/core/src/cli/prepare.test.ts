@@ -30,13 +30,29 @@ describe('prepare CLI (training crops) and serving produce identical crops', () 
 
   it('writes crops.u8, index.tsv and meta.json byte-identical to the serving path', async () => {
     const out = path.join(dir, 'crops');
-    await run(process.execPath, ['--import', 'tsx', 'packages/core/src/cli/prepare.ts', '--images', path.join(dir, 'lfw'), '--out', out, '--workers', '2'], {
-      cwd: REPO_ROOT,
-    });
+    await run(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'packages/core/src/cli/prepare.ts',
+        '--images',
+        path.join(dir, 'lfw'),
+        '--out',
+        out,
+        '--workers',
+        '2',
+      ],
+      {
+        cwd: REPO_ROOT,
+      },
+    );
     const index = (await readFile(path.join(out, 'index.tsv'), 'utf8')).trim().split('\n');
     const crops = await readFile(path.join(out, 'crops.u8'));
     const meta = JSON.parse(await readFile(path.join(out, 'meta.json'), 'utf8')) as Record<string, unknown>;
-    const expected = [...PEOPLE].sort(([a], [b]) => (a < b ? -1 : 1)).flatMap(([name, count]) => Array.from({ length: count }, (_, i) => [name, i + 1] as const));
+    const expected = [...PEOPLE]
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .flatMap(([name, count]) => Array.from({ length: count }, (_, i) => [name, i + 1] as const));
     expect(index[0]).toBe('index\tname\timage\tdetected\tfaces');
     expect(index).toHaveLength(expected.length + 1);
     expect(crops.length).toBe(expected.length * FACE_PIXELS);
@@ -47,9 +63,16 @@ describe('prepare CLI (training crops) and serving produce identical crops', () 
       for (const [row, [name, image]] of expected.entries()) {
         const [i, n, img, detected] = index[row + 1]!.split('\t');
         expect([Number(i), n, Number(img)]).toEqual([row, name, image]);
-        const served = extractFace(detector, await decodeGray(await readFile(lfwFile(name, image))), { fallback: true })!;
+        const served = extractFace(detector, await decodeGray(await readFile(lfwFile(name, image))), {
+          fallback: true,
+        })!;
         expect(detected).toBe(served.detected ? '1' : '0');
-        expect(Buffer.compare(crops.subarray(row * FACE_PIXELS, (row + 1) * FACE_PIXELS), Buffer.from(served.crop))).toBe(0);
+        expect(
+          Buffer.compare(
+            crops.subarray(row * FACE_PIXELS, (row + 1) * FACE_PIXELS),
+            Buffer.from(served.crop),
+          ),
+        ).toBe(0);
       }
     } finally {
       detector.close();

@@ -29,7 +29,8 @@ const imagesDir = args.images ?? process.env['LFW_DIR'];
 if (!imagesDir) fail(`--images (or LFW_DIR) is required\n\n${USAGE}`);
 if (!args.out) fail(`--out is required\n\n${USAGE}`);
 const workers = args.workers ? Number(args.workers) : undefined;
-if (workers !== undefined && !(Number.isInteger(workers) && workers > 0)) fail('--workers must be a positive integer');
+if (workers !== undefined && !(Number.isInteger(workers) && workers > 0))
+  fail('--workers must be a positive integer');
 
 let images = await listLfwImages(imagesDir);
 if (args.limit) images = images.slice(0, Number(args.limit));

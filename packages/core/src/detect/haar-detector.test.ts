@@ -53,7 +53,8 @@ describe('HaarDetector on real LFW faces', () => {
     // Crop tightly to the face so it fills the image.
     // A 90×90 cut of the face: no background left around it, as in ID photos and close webcams.
     const tight = { width: 90, height: 90, data: new Uint8Array(90 * 90) };
-    for (let y = 0; y < 90; y++) tight.data.set(base.data.subarray((y + 85) * 250 + 80, (y + 85) * 250 + 170), y * 90);
+    for (let y = 0; y < 90; y++)
+      tight.data.set(base.data.subarray((y + 85) * 250 + 80, (y + 85) * 250 + 170), y * 90);
     expect(detector.detect(tight).faces.length).toBeGreaterThanOrEqual(1);
     const unpadded = await HaarDetector.create({ padRatio: 0 });
     try {

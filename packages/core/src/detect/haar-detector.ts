@@ -123,7 +123,12 @@ export class HaarDetector {
     const small =
       scale === 1
         ? padded.image.data
-        : resampleRegion(padded.image, { x: 0, y: 0, width: padded.image.width, height: padded.image.height }, dw, dh);
+        : resampleRegion(
+            padded.image,
+            { x: 0, y: 0, width: padded.image.width, height: padded.image.height },
+            dw,
+            dh,
+          );
     const sx = padded.image.width / dw;
     const sy = padded.image.height / dh;
 
@@ -139,7 +144,15 @@ export class HaarDetector {
       const minSize = new cv.Size(this.options.minFaceSize, this.options.minFaceSize);
       const maxSize = new cv.Size(0, 0);
       const t0 = performance.now();
-      cascade.detectMultiScale(mat, rects, this.options.scaleFactor, this.options.minNeighbors, 0, minSize, maxSize);
+      cascade.detectMultiScale(
+        mat,
+        rects,
+        this.options.scaleFactor,
+        this.options.minNeighbors,
+        0,
+        minSize,
+        maxSize,
+      );
       cascadeMs = performance.now() - t0;
       for (let i = 0; i < rects.size(); i++) {
         const r = rects.get(i);

@@ -80,7 +80,10 @@ export interface PairDistances {
   readonly folds: number[];
 }
 
-export function pairDistances(pairs: readonly LfwPair[], embeddings: Map<string, Float32Array>): PairDistances {
+export function pairDistances(
+  pairs: readonly LfwPair[],
+  embeddings: Map<string, Float32Array>,
+): PairDistances {
   const distances = new Float64Array(pairs.length);
   pairs.forEach((p, i) => {
     const a = embeddings.get(imageKey(p.nameA, p.imageA));

@@ -20,7 +20,8 @@ export async function readPreparedCrops(dir: string): Promise<Map<string, Prepar
     readFile(path.join(dir, 'index.tsv'), 'utf8'),
   ]);
   const lines = index.trim().split('\n');
-  if (lines[0] !== 'index\tname\timage\tdetected\tfaces') throw new TypeError(`${dir}/index.tsv has an unexpected header`);
+  if (lines[0] !== 'index\tname\timage\tdetected\tfaces')
+    throw new TypeError(`${dir}/index.tsv has an unexpected header`);
   const out = new Map<string, PreparedCrop>();
   for (const line of lines.slice(1)) {
     const [i, name, image, detected, faces] = line.split('\t');

@@ -27,11 +27,15 @@ describe('the committed model reproduces its manifest numbers', () => {
     const full = metrics['devTest']!;
     expect(recorded.pairs).toBe(200);
 
-    const list = parsePairs(await readFile(path.join(sharedDataDir(), 'lfw-pairs', 'pairsDevTest.txt'), 'utf8'));
+    const list = parsePairs(
+      await readFile(path.join(sharedDataDir(), 'lfw-pairs', 'pairsDevTest.txt'), 'utf8'),
+    );
     const pairs = list.pairs.filter((_, i) => i % recorded.every === 0);
     expect(pairs).toHaveLength(200);
     const keys = pairImageKeys(pairs);
-    const source = pipelineSource(lfwDir(), (files, onResult) => extractFaces(files, { workers: 2, onResult }));
+    const source = pipelineSource(lfwDir(), (files, onResult) =>
+      extractFaces(files, { workers: 2, onResult }),
+    );
     const crops = await source.crops(keys);
     const data = pairDistances(pairs, await embedCrops(embedder, crops));
     const accuracy = accuracyAt(data, embedder.manifest.threshold);

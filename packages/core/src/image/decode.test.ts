@@ -34,7 +34,13 @@ function pngHeader(width: number, height: number): Buffer {
   crcBuf.writeUInt32BE((crc ^ 0xffffffff) >>> 0);
   const len = Buffer.alloc(4);
   len.writeUInt32BE(13);
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), len, type, ihdr, crcBuf]);
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    len,
+    type,
+    ihdr,
+    crcBuf,
+  ]);
 }
 
 describe('decodeGray', () => {
@@ -48,7 +54,9 @@ describe('decodeGray', () => {
   });
 
   it('decodes PNG and WebP, converting colour to one channel', async () => {
-    const rgb = sharp({ create: { width: 40, height: 30, channels: 3, background: { r: 200, g: 100, b: 50 } } });
+    const rgb = sharp({
+      create: { width: 40, height: 30, channels: 3, background: { r: 200, g: 100, b: 50 } },
+    });
     for (const encoded of [await rgb.clone().png().toBuffer(), await rgb.clone().webp().toBuffer()]) {
       const image = await decodeGray(encoded);
       expect([image.width, image.height, image.data.length]).toEqual([40, 30, 1200]);
@@ -62,7 +70,9 @@ describe('decodeGray', () => {
 
   it('rejects non-images and unsupported formats', async () => {
     expect(await codeOf(decodeGray(Buffer.from('definitely not an image')))).toBe('UNSUPPORTED_IMAGE');
-    const gif = await sharp({ create: { width: 4, height: 4, channels: 3, background: '#000' } }).gif().toBuffer();
+    const gif = await sharp({ create: { width: 4, height: 4, channels: 3, background: '#000' } })
+      .gif()
+      .toBuffer();
     expect(await codeOf(decodeGray(gif))).toBe('UNSUPPORTED_IMAGE');
   });
 

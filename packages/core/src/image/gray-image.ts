@@ -23,9 +23,7 @@ export function assertGrayImage(image: GrayImage): void {
     throw new TypeError(`image size must be positive integers, got ${image.width}×${image.height}`);
   }
   if (image.data.length !== image.width * image.height) {
-    throw new TypeError(
-      `image data has ${image.data.length} bytes, expected ${image.width * image.height}`,
-    );
+    throw new TypeError(`image data has ${image.data.length} bytes, expected ${image.width * image.height}`);
   }
 }
 
@@ -98,7 +96,11 @@ export function resampleRegion(
  * side. Tightly framed faces fill the whole image and are larger than the detector's biggest search
  * window; padding gives them a border so they can be found.
  */
-export function padImage(src: GrayImage, ratio: number, fill = 128): { image: GrayImage; offsetX: number; offsetY: number } {
+export function padImage(
+  src: GrayImage,
+  ratio: number,
+  fill = 128,
+): { image: GrayImage; offsetX: number; offsetY: number } {
   const offsetX = Math.round(src.width * ratio);
   const offsetY = Math.round(src.height * ratio);
   const width = src.width + 2 * offsetX;

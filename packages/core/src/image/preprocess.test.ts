@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { padImage, resampleRegion, type GrayImage } from './gray-image.ts';
-import { FACE_HEIGHT, FACE_PIXELS, FACE_WIDTH, cropFace, faceCropRegion, fallbackFaceBox, normalizeCrop } from './preprocess.ts';
+import {
+  FACE_HEIGHT,
+  FACE_PIXELS,
+  FACE_WIDTH,
+  cropFace,
+  faceCropRegion,
+  fallbackFaceBox,
+  normalizeCrop,
+} from './preprocess.ts';
 
 const ramp = (width: number, height: number): GrayImage => ({
   width,
@@ -31,7 +39,11 @@ describe('resampleRegion', () => {
 
 describe('padImage', () => {
   it('centres the image on a filled canvas', () => {
-    const { image, offsetX, offsetY } = padImage({ width: 2, height: 1, data: Uint8Array.from([1, 2]) }, 0.5, 7);
+    const { image, offsetX, offsetY } = padImage(
+      { width: 2, height: 1, data: Uint8Array.from([1, 2]) },
+      0.5,
+      7,
+    );
     expect([image.width, image.height, offsetX, offsetY]).toEqual([4, 3, 1, 1]);
     expect([...image.data]).toEqual([7, 7, 7, 7, 7, 1, 2, 7, 7, 7, 7, 7]);
   });

@@ -19,7 +19,8 @@ export async function listLfwImages(root: string): Promise<LfwImage[]> {
   const people: string[] = [];
   for (const d of entries) {
     // Follow symlinked person folders too (handy for subsets).
-    if (d.isDirectory() || (d.isSymbolicLink() && (await stat(path.join(root, d.name))).isDirectory())) people.push(d.name);
+    if (d.isDirectory() || (d.isSymbolicLink() && (await stat(path.join(root, d.name))).isDirectory()))
+      people.push(d.name);
   }
   people.sort();
   const images: LfwImage[] = [];

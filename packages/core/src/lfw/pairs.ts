@@ -20,7 +20,10 @@ export interface LfwPairList {
  * or `name1 i name2 j` (mismatched).
  */
 export function parsePairs(text: string): LfwPairList {
-  const lines = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l.length > 0);
+  const lines = text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l.length > 0);
   if (lines.length === 0) throw new TypeError('empty pairs file');
   const header = lines[0]!.split(/\s+/).map(Number);
   if (header.some((v) => !Number.isInteger(v) || v <= 0) || header.length > 2) {
@@ -37,10 +40,24 @@ export function parsePairs(text: string): LfwPairList {
     const t = line.split(/\s+/);
     const fold = Math.floor(index / perFold);
     if (t.length === 3) {
-      return { nameA: t[0]!, imageA: toImage(t[1]!, line), nameB: t[0]!, imageB: toImage(t[2]!, line), same: true, fold };
+      return {
+        nameA: t[0]!,
+        imageA: toImage(t[1]!, line),
+        nameB: t[0]!,
+        imageB: toImage(t[2]!, line),
+        same: true,
+        fold,
+      };
     }
     if (t.length === 4) {
-      return { nameA: t[0]!, imageA: toImage(t[1]!, line), nameB: t[2]!, imageB: toImage(t[3]!, line), same: false, fold };
+      return {
+        nameA: t[0]!,
+        imageA: toImage(t[1]!, line),
+        nameB: t[2]!,
+        imageB: toImage(t[3]!, line),
+        same: false,
+        fold,
+      };
     }
     throw new TypeError(`bad pairs line: ${line}`);
   });

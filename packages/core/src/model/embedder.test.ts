@@ -118,6 +118,8 @@ describe('Embedder load failures stop start-up with MODEL_LOAD_FAILED', () => {
   });
 
   it('unknown execution providers are a TypeError', async () => {
-    await expect(Embedder.load(MODEL_DIR, { executionProviders: ['quantum' as 'cpu'] })).rejects.toThrow(TypeError);
+    await expect(Embedder.load(MODEL_DIR, { executionProviders: ['quantum' as 'cpu'] })).rejects.toThrow(
+      TypeError,
+    );
   });
 });

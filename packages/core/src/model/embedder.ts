@@ -37,7 +37,11 @@ export class Embedder {
   #running = 0;
   #closing: Promise<void> | null = null;
 
-  private constructor(session: ort.InferenceSession, manifest: ModelManifest, options: Required<EmbedderOptions>) {
+  private constructor(
+    session: ort.InferenceSession,
+    manifest: ModelManifest,
+    options: Required<EmbedderOptions>,
+  ) {
     this.#session = session;
     this.manifest = manifest;
     this.options = options;
@@ -61,7 +65,9 @@ export class Embedder {
     try {
       manifest = parseManifest(JSON.parse(await readFile(manifestPath, 'utf8')), manifestPath);
       if (manifest.input.shape[2] !== FACE_HEIGHT || manifest.input.shape[3] !== FACE_WIDTH) {
-        throw new Error(`model expects ${manifest.input.shape[2]}×${manifest.input.shape[3]}, the pipeline makes ${FACE_HEIGHT}×${FACE_WIDTH}`);
+        throw new Error(
+          `model expects ${manifest.input.shape[2]}×${manifest.input.shape[3]}, the pipeline makes ${FACE_HEIGHT}×${FACE_WIDTH}`,
+        );
       }
       weights = await readFile(path.join(modelDir, manifest.file));
       const digest = createHash('sha256').update(weights).digest('hex');
@@ -90,7 +96,12 @@ export class Embedder {
       name: path.basename(path.dirname(file)),
       file: path.basename(file),
       sha256: createHash('sha256').update(weights).digest('hex'),
-      input: { name: '', shape: [null, 1, FACE_HEIGHT, FACE_WIDTH], dtype: 'float32', normalisation: 'x / 255' },
+      input: {
+        name: '',
+        shape: [null, 1, FACE_HEIGHT, FACE_WIDTH],
+        dtype: 'float32',
+        normalisation: 'x / 255',
+      },
       output: { name: '', size: 0, l2Normalised: true },
       distance: 'euclidean',
       threshold: Number.NaN,
@@ -118,15 +129,34 @@ export class Embedder {
     }
     const inputName = manifest.input.name || session.inputNames[0];
     const outputName = manifest.output.name || session.outputNames[0];
-    if (!inputName || !outputName || !session.inputNames.includes(inputName) || !session.outputNames.includes(outputName)) {
+    if (
+      !inputName ||
+      !outputName ||
+      !session.inputNames.includes(inputName) ||
+      !session.outputNames.includes(outputName)
+    ) {
       await session.release();
-      throw VerificationError.modelLoadFailed(where, new Error(`graph lacks input ${inputName} or output ${outputName}`));
+      throw VerificationError.modelLoadFailed(
+        where,
+        new Error(`graph lacks input ${inputName} or output ${outputName}`),
+      );
     }
-    const embedder = new Embedder(session, { ...manifest, input: { ...manifest.input, name: inputName }, output: { ...manifest.output, name: outputName } }, opts);
+    const embedder = new Embedder(
+      session,
+      {
+        ...manifest,
+        input: { ...manifest.input, name: inputName },
+        output: { ...manifest.output, name: outputName },
+      },
+      opts,
+    );
     if (embedder.manifest.output.size === 0) {
       // Probe once to learn the embedding size of a bare model.
       const [probe] = await embedder.embed([new Float32Array(FACE_PIXELS)]);
-      (embedder as { manifest: ModelManifest }).manifest = { ...embedder.manifest, output: { ...embedder.manifest.output, size: probe!.length } };
+      (embedder as { manifest: ModelManifest }).manifest = {
+        ...embedder.manifest,
+        output: { ...embedder.manifest.output, size: probe!.length },
+      };
     }
     return embedder;
   }
@@ -168,7 +198,11 @@ export class Embedder {
       output = result[this.manifest.output.name];
       if (output === undefined) throw new Error(`no output named ${this.manifest.output.name}`);
       const size = output.dims[1] ?? 0;
-      if (output.dims.length !== 2 || output.dims[0] !== faces.length || (this.manifest.output.size && size !== this.manifest.output.size)) {
+      if (
+        output.dims.length !== 2 ||
+        output.dims[0] !== faces.length ||
+        (this.manifest.output.size && size !== this.manifest.output.size)
+      ) {
         throw new Error(`unexpected output shape [${output.dims.join(', ')}]`);
       }
       const data = output.data as Float32Array;

@@ -59,11 +59,17 @@ export function parseManifest(value: unknown, path = 'manifest.json'): ModelMani
   if (input['normalisation'] !== 'x / 255') fail(path, 'input.normalisation must be "x / 255"');
   const output = m['output'] as Record<string, unknown> | undefined;
   if (typeof output?.['name'] !== 'string') fail(path, 'output.name must be a string');
-  if (!Number.isInteger(output['size']) || (output['size'] as number) < 1) fail(path, 'output.size must be a positive integer');
+  if (!Number.isInteger(output['size']) || (output['size'] as number) < 1)
+    fail(path, 'output.size must be a positive integer');
   if (m['distance'] !== 'euclidean') fail(path, 'distance must be "euclidean"');
-  if (typeof m['threshold'] !== 'number' || !(m['threshold'] > 0)) fail(path, 'threshold must be a positive number');
+  if (typeof m['threshold'] !== 'number' || !(m['threshold'] > 0))
+    fail(path, 'threshold must be a positive number');
   const cal = m['calibration'] as Record<string, unknown> | undefined;
-  if (cal?.['type'] !== 'logistic' || typeof cal['slope'] !== 'number' || typeof cal['intercept'] !== 'number') {
+  if (
+    cal?.['type'] !== 'logistic' ||
+    typeof cal['slope'] !== 'number' ||
+    typeof cal['intercept'] !== 'number'
+  ) {
     fail(path, 'calibration must be {type: "logistic", slope, intercept}');
   }
   return value as ModelManifest;
