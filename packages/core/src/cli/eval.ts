@@ -189,7 +189,7 @@ process.stdout.write(
   [
     `pairs        ${String(o['pairs'])}  (${output.pairsFile}${list.folds > 1 ? `, ${list.folds} folds` : ''})`,
     `accuracy     ${pct(o['accuracy'])}${pm('accuracy')}`,
-    `auc          ${(o['auc'] as number).toFixed(4)}`,
+    `auc          ${(o['auc'] as number).toFixed(4)}${o['aucStd'] !== undefined ? ` ± ${(o['aucStd'] as number).toFixed(4)}` : ''}`,
     `eer          ${pct(o['eer'])}${pm('eer')}`,
     `tar@far=1%   ${pct(o['tarAtFar1e2'])}${pm('tarAtFar1e2')}`,
     `tar@far=0.1% ${pct(o['tarAtFar1e3'])}${pm('tarAtFar1e3')}`,

@@ -60,9 +60,9 @@ export function renderRocSvg(series: readonly RocSeries[], title: string): strin
     }
     parts.push(`<polyline fill="none" stroke="${color}" stroke-width="2" points="${pts.join(' ')}"/>`);
     parts.push(
-      `<rect x="${L + pw - 250}" y="${T + ph - 24 - i * 20}" width="12" height="12" fill="${color}"/>`,
+      `<rect x="${L + pw - 320}" y="${T + ph - 24 - i * 20}" width="12" height="12" fill="${color}"/>`,
     );
-    parts.push(`<text x="${L + pw - 232}" y="${T + ph - 14 - i * 20}">${escapeXml(s.label)}</text>`);
+    parts.push(`<text x="${L + pw - 302}" y="${T + ph - 14 - i * 20}">${escapeXml(s.label)}</text>`);
   });
   parts.push('</svg>');
   return `${parts.join('\n')}\n`;
