@@ -14,7 +14,8 @@ export type ExtractResponse =
 // The worker is TypeScript source. Node 20 does not apply `--import` loaders to a worker's entry
 // reliably, so a tiny bootstrap registers tsx first and then imports the real entry.
 const WORKER_ENTRY = new URL('./extract-worker.ts', import.meta.url).href;
-const WORKER_BOOTSTRAP = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(WORKER_ENTRY)}); });`;
+const TSX_API = import.meta.resolve('tsx/esm/api');
+const WORKER_BOOTSTRAP = `import(${JSON.stringify(TSX_API)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(WORKER_ENTRY)}); });`;
 
 /**
  * Runs decode → detect → crop over many files on worker threads (detection is CPU-bound and
