@@ -50,3 +50,17 @@ export {
 export { FaceVerifier, type FaceVerifierOptions } from './face-verifier.ts';
 export { parsePairs, peopleIn, type LfwPair, type LfwPairList } from './lfw/pairs.ts';
 export { parseY4m, type Y4mVideo } from './video/y4m.ts';
+export {
+  DynamicBatcher,
+  BatcherError,
+  DEFAULT_DYNAMIC_BATCHER_OPTIONS,
+  type DynamicBatcherOptions,
+  type BatchReport,
+} from './batching/dynamic-batcher.ts';
+export {
+  VerdictTracker,
+  DEFAULT_VERDICT_OPTIONS,
+  type Verdict,
+  type VerdictTrackerOptions,
+  type VerdictUpdate,
+} from './verdict/verdict-tracker.ts';
