@@ -24,6 +24,8 @@ export const ERROR_CODES = {
   MODEL_LOAD_FAILED: { http: 503, ws: 1011, message: 'The embedding model could not be loaded.' },
   MODEL_CLOSED: { http: 503, ws: 1011, message: 'The embedding model has been closed.' },
   INFERENCE_FAILED: { http: 500, ws: 1011, message: 'Inference failed.' },
+  BAD_MESSAGE: { http: 400, ws: 4400, message: 'The message does not follow the protocol.' },
+  QUEUE_FULL: { http: 503, ws: 4503, message: 'The server is at capacity; try again shortly.' },
   NOT_FOUND: { http: 404, ws: 4404, message: 'Not found.' },
   INTERNAL: { http: 500, ws: 1011, message: 'Internal error.' },
 } as const satisfies Record<string, { http: number; ws: number; message: string }>;

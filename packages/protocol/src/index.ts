@@ -11,6 +11,30 @@ export {
   type VerifyJsonBody,
   type ErrorBody,
 } from './verify.ts';
-
-/** Bumped on any incompatible change to a wire message. */
-export const PROTOCOL_VERSION = 1;
+export { PROTOCOL_VERSION } from './version.ts';
+export {
+  LIVE_LIMITS,
+  ClientMessageSchema,
+  ServerMessageSchema,
+  HelloSchema,
+  OfferSchema,
+  IceSchema,
+  EnrollSchema,
+  ConfigSchema,
+  ByeSchema,
+  WelcomeSchema,
+  AnswerSchema,
+  ScoreSchema,
+  StateSchema,
+  ErrorMessageSchema,
+  VerdictSchema,
+  QualityFlagSchema,
+  ProtocolError,
+  parseClientMessage,
+  parseServerMessage,
+  type ClientMessage,
+  type ServerMessage,
+  type ScoreMessage,
+  type StateMessage,
+  type LiveVerdict,
+} from './live.ts';

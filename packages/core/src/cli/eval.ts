@@ -1,7 +1,8 @@
-// `npm run eval -- --pairs <file> --images <dir> [--model <dir>] [--json <out>] [--roc <out.svg>]`
+// `npm run eval -- --pairs <file> --images <dir> [--model <dir>] [--json <out>] [--roc <out.png|svg>]`
 // LFW-protocol evaluation through the production pipeline (decode → detect → crop → embed).
 import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
+import sharp from 'sharp';
 import { parsePairs, type LfwPairList } from '../lfw/pairs.ts';
 import { bestThreshold, summarize } from '../metrics.ts';
 import {
@@ -23,7 +24,7 @@ import { extractFaces } from './extract-pool.ts';
 import { Progress } from './progress.ts';
 import type { Embedder } from '../model/embedder.ts';
 
-const USAGE = `usage: npm run eval -- --pairs <pairs file> --images <dir> [--model <dir>] [--json <out.json>] [--roc <out.svg>]
+const USAGE = `usage: npm run eval -- --pairs <pairs file> --images <dir> [--model <dir>] [--json <out.json>] [--roc <out.png|svg>]
               [--threshold-from <pairs file>] [--fold-models <dir with {fold}>] [--crops <prepared dir>] [--workers N]
   --pairs           LFW pair list: header "N" or "folds<TAB>N", then "name i j" / "name i name2 j"
   --images          LFW-layout image directory (default: $LFW_DIR)
@@ -33,7 +34,7 @@ const USAGE = `usage: npm run eval -- --pairs <pairs file> --images <dir> [--mod
   --crops           reuse crops written by 'npm run prepare-crops' (same pipeline) instead of re-detecting
   --every N         keep every Nth pair only (a fixed subset, e.g. for quick regression checks)
   --json            write the metrics as JSON
-  --roc             write the ROC curve as SVG`;
+  --roc             write the ROC curve (.svg, or .png)`;
 
 const args = parseCli(
   {
@@ -206,9 +207,9 @@ if (args.json) {
 if (args.roc) {
   await mkdir(path.dirname(path.resolve(args.roc)), { recursive: true });
   const label = `${output.pairsFile}: AUC ${(o['auc'] as number).toFixed(3)}, acc ${pct(o['accuracy'])}`;
-  await writeFile(
-    args.roc,
-    renderRocSvg([{ label, points: roc(rocData) }], `ROC — ${path.basename(String(output.model))}`),
-  );
+  const svg = renderRocSvg([{ label, points: roc(rocData) }], `ROC — ${path.basename(String(output.model))}`);
+  // PNG on request (by extension), rendered from the same SVG.
+  if (args.roc.toLowerCase().endsWith('.png')) await sharp(Buffer.from(svg)).png().toFile(args.roc);
+  else await writeFile(args.roc, svg);
 }
 await Promise.all(models.map((m) => m.close()));

@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest';
+import { LIVE_LIMITS, ProtocolError, parseClientMessage, parseServerMessage } from './live.ts';
+
+const token = 'tok_0123456789abcdef';
+
+describe('parseClientMessage', () => {
+  it('accepts every client message type, from text, bytes or values', () => {
+    expect(parseClientMessage(JSON.stringify({ type: 'hello', protocol: 1, token }))).toEqual({
+      type: 'hello',
+      protocol: 1,
+      token,
+    });
+    expect(parseClientMessage(Buffer.from(JSON.stringify({ type: 'offer', sdp: 'v=0\r\n' })))).toMatchObject({
+      type: 'offer',
+    });
+    expect(parseClientMessage({ type: 'ice', candidate: null })).toEqual({ type: 'ice', candidate: null });
+    expect(
+      parseClientMessage({
+        type: 'ice',
+        candidate: { candidate: 'candidate:1', sdpMid: '0', sdpMLineIndex: 0 },
+      }),
+    ).toBeTruthy();
+    expect(parseClientMessage({ type: 'enroll', source: 'frame' })).toEqual({
+      type: 'enroll',
+      source: 'frame',
+    });
+    expect(parseClientMessage({ type: 'enroll', source: 'image', image: 'AAAA' })).toBeTruthy();
+    expect(parseClientMessage({ type: 'config', fps: 12 })).toEqual({ type: 'config', fps: 12 });
+    expect(parseClientMessage('{"type":"bye"}')).toEqual({ type: 'bye' });
+  });
+
+  it.each([
+    ['not JSON', '{type: hello}'],
+    ['an unknown type', { type: 'shutdown' }],
+    ['an extra field', { type: 'bye', now: true }],
+    ['a missing field', { type: 'offer' }],
+    ['fps out of range', { type: 'config', fps: 500 }],
+    ['a short token', { type: 'hello', protocol: 1, token: 'x' }],
+    ['an oversized SDP', { type: 'offer', sdp: 'a'.repeat(LIVE_LIMITS.maxSdpLength + 1) }],
+    ['a non-object', 42],
+    ['null', null],
+  ])('rejects %s with BAD_MESSAGE', (_label, raw) => {
+    expect(() => parseClientMessage(raw)).toThrow(ProtocolError);
+    try {
+      parseClientMessage(raw);
+    } catch (error) {
+      expect((error as ProtocolError).code).toBe('BAD_MESSAGE');
+    }
+  });
+
+  it('refuses oversized text frames before parsing them', () => {
+    const big = JSON.stringify({ type: 'offer', sdp: 'a'.repeat(LIVE_LIMITS.maxMessageBytes) });
+    expect(() => parseClientMessage(big)).toThrow(/exceeds/);
+  });
+});
+
+describe('parseServerMessage', () => {
+  it('accepts a score event and rejects a malformed one', () => {
+    const score = {
+      type: 'score',
+      frameId: 3,
+      capturedAt: 1,
+      emittedAt: 2,
+      box: { x: 1, y: 2, width: 30, height: 30 },
+      faceCount: 1,
+      quality: [],
+      distance: 0.4,
+      smoothedDistance: 0.45,
+      similarity: 0.7,
+      verdict: 'matched',
+      threshold: 0.6,
+    };
+    expect(parseServerMessage(score)).toEqual(score);
+    expect(() => parseServerMessage({ ...score, verdict: 'maybe' })).toThrow(ProtocolError);
+  });
+});
