@@ -1,10 +1,27 @@
 import multipart from '@fastify/multipart';
+import websocket from '@fastify/websocket';
+import { LIVE_LIMITS } from '@fv/protocol';
 import { FaceVerifier, type ExecutionProvider } from '@fv/core';
 import { PROTOCOL_VERSION } from '@fv/protocol';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Config } from './config.ts';
 import { installErrorHandler } from './errors.ts';
+import { FramePipeline } from './live/frame-pipeline.ts';
+import { SessionManager } from './live/session-manager.ts';
+import { ServerMetrics } from './metrics.ts';
+import { sessionRoutes } from './routes/sessions.ts';
+import { streamRoutes } from './routes/stream.ts';
 import { verifyRoutes } from './routes/verify.ts';
+
+/** The live-session threshold named by configuration; a model without it stops start-up. */
+function resolveLiveThreshold(verifier: FaceVerifier, point: Config['LIVE_OPERATING_POINT']): number {
+  if (point === 'accuracy') return verifier.threshold;
+  const op = verifier.embedder.manifest.operatingPoints?.[point];
+  if (op === undefined) {
+    throw new Error(`LIVE_OPERATING_POINT=${point}: the model manifest has no such operating point`);
+  }
+  return op.threshold;
+}
 
 export interface AppOptions {
   config: Config;
@@ -33,7 +50,6 @@ export async function buildApp({ config, verifier, logger }: AppOptions): Promis
     // Two uploads per request at most; anything past this is refused before it is buffered.
     bodyLimit: 1024 * 1024,
   });
-  if (!verifier) app.addHook('onClose', async () => ownVerifier.close());
   installErrorHandler(app);
   await app.register(multipart, {
     limits: { fileSize: config.MAX_IMAGE_BYTES, files: 2, fields: 0, parts: 2 },
@@ -46,5 +62,41 @@ export async function buildApp({ config, verifier, logger }: AppOptions): Promis
     protocol: PROTOCOL_VERSION,
   }));
   await app.register(verifyRoutes, { verifier: ownVerifier, maxImageBytes: config.MAX_IMAGE_BYTES });
+
+  const liveThreshold = resolveLiveThreshold(ownVerifier, config.LIVE_OPERATING_POINT);
+  const metrics = new ServerMetrics();
+  const sessions = new SessionManager({
+    defaultTtlSeconds: config.SESSION_TTL_SECONDS,
+    maxTtlSeconds: Math.max(config.SESSION_TTL_SECONDS, 3600),
+  });
+  const pipeline = new FramePipeline(ownVerifier.detector, ownVerifier.embedder, {
+    maxBatch: config.BATCH_MAX,
+    maxWaitMs: config.BATCH_WAIT_MS,
+  });
+  pipeline.onBatch((report) => metrics.batchSize.observe(report.size));
+  // Children first: live sessions, then the batcher (drains in-flight faces), then the model.
+  app.addHook('onClose', async () => {
+    sessions.close();
+    await pipeline.close();
+    if (!verifier) await ownVerifier.close();
+  });
+  await app.register(websocket, { options: { maxPayload: LIVE_LIMITS.maxEnrollImageLength + 1024 } });
+  await app.register(sessionRoutes, {
+    sessions,
+    verifier: ownVerifier,
+    maxImageBytes: config.MAX_IMAGE_BYTES,
+    threshold: liveThreshold,
+  });
+  await app.register(streamRoutes, {
+    sessions,
+    verifier: ownVerifier,
+    pipeline,
+    metrics,
+    threshold: liveThreshold,
+  });
+  app.get('/metrics', async (_request, reply) => {
+    void reply.header('content-type', metrics.registry.contentType);
+    return metrics.registry.metrics();
+  });
   return app;
 }

@@ -18,6 +18,21 @@ export const ConfigSchema = Type.Object({
   /** Largest accepted upload, per image. */
   MAX_IMAGE_BYTES: Type.Integer({ minimum: 1024, maximum: 100 * 1024 * 1024, default: 20 * 1024 * 1024 }),
   MAX_IMAGE_PIXELS: Type.Integer({ minimum: 1024, default: 40_000_000 }),
+  /** Largest model batch across sessions. */
+  BATCH_MAX: Type.Integer({ minimum: 1, maximum: 1024, default: 32 }),
+  /** How long the first face of a batch waits for others, ms. */
+  BATCH_WAIT_MS: Type.Number({ minimum: 0, maximum: 1000, default: 4 }),
+  /**
+   * Threshold live sessions decide with: `accuracy` (the manifest's best-accuracy threshold, as
+   * /v1/verify uses) or a false-accept-rate operating point from the manifest (`far1e2` = 1%).
+   */
+  LIVE_OPERATING_POINT: Type.Union(
+    [Type.Literal('accuracy'), Type.Literal('far1e2'), Type.Literal('far1e3')],
+    {
+      default: 'far1e2',
+    },
+  ),
+  SESSION_TTL_SECONDS: Type.Integer({ minimum: 10, maximum: 86_400, default: 600 }),
   LOG_LEVEL: Type.Union(
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
     { default: 'info' },

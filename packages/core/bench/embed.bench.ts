@@ -58,7 +58,7 @@ const probe = await Embedder.load(modelDir);
 const manifest = probe.manifest;
 await probe.close();
 const training = (manifest.training ?? {}) as Record<string, unknown>;
-const flops = Number(training['flops'] ?? Number.NaN);
+const flops = Number((training['model'] as Record<string, unknown> | undefined)?.['flops'] ?? Number.NaN);
 
 const faces = (n: number): Float32Array[] =>
   Array.from({ length: n }, (_, k) =>

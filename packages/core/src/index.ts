@@ -64,3 +64,10 @@ export {
   type VerdictTrackerOptions,
   type VerdictUpdate,
 } from './verdict/verdict-tracker.ts';
+export {
+  assessQuality,
+  cropStatistics,
+  DEFAULT_QUALITY_THRESHOLDS,
+  type QualityFlag,
+  type QualityThresholds,
+} from './image/quality.ts';

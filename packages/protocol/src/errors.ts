@@ -26,6 +26,15 @@ export const ERROR_CODES = {
   INFERENCE_FAILED: { http: 500, ws: 1011, message: 'Inference failed.' },
   BAD_MESSAGE: { http: 400, ws: 4400, message: 'The message does not follow the protocol.' },
   QUEUE_FULL: { http: 503, ws: 4503, message: 'The server is at capacity; try again shortly.' },
+  UNAUTHORIZED: { http: 401, ws: 4401, message: 'The token is missing, invalid or already used.' },
+  SESSION_EXPIRED: { http: 410, ws: 4410, message: 'The session has expired.' },
+  NOT_ENROLLED: { http: 409, ws: 4409, message: 'No reference face is enrolled for this session yet.' },
+  HELLO_TIMEOUT: { http: 408, ws: 4408, message: 'No hello message arrived in time.' },
+  WEBRTC_UNAVAILABLE: {
+    http: 501,
+    ws: 4501,
+    message: 'WebRTC ingest is not available on this server; send JPEG frames.',
+  },
   NOT_FOUND: { http: 404, ws: 4404, message: 'Not found.' },
   INTERNAL: { http: 500, ws: 1011, message: 'Internal error.' },
 } as const satisfies Record<string, { http: number; ws: number; message: string }>;

@@ -108,7 +108,8 @@ export const WelcomeSchema = Type.Object(
       maxFps: Type.Number(),
       maxMessageBytes: Type.Integer(),
       maxFrameBytes: Type.Integer(),
-      expiresAt: Type.String({ format: 'date-time' }),
+      /** ISO 8601. */
+      expiresAt: Type.String({ minLength: 1 }),
     }),
     enrolled: Type.Boolean(),
   },

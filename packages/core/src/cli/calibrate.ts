@@ -17,7 +17,7 @@ import {
 import { readPreparedCrops } from '../eval/prepared-crops.ts';
 import { CROP_MARGIN, FACE_HEIGHT, FACE_WIDTH, FALLBACK_BOX_FRACTION } from '../image/preprocess.ts';
 import { parsePairs } from '../lfw/pairs.ts';
-import { bestThreshold } from '../metrics.ts';
+import { bestThreshold, rocCurve } from '../metrics.ts';
 import { Embedder } from '../model/embedder.ts';
 import { parseManifest, type ModelManifest } from '../model/manifest.ts';
 import { fitLogisticCalibration } from '../scoring.ts';
@@ -60,6 +60,28 @@ const embedder = await Embedder.fromOnnxFile(modelFile);
 const data = pairDistances(list.pairs, await embedCrops(embedder, crops));
 const { threshold, accuracy } = bestThreshold(data);
 const calibration = fitLogisticCalibration(data.distances, data.same);
+// Stricter thresholds for access decisions: the largest distance whose false-accept rate on the
+// calibration pairs stays within the target.
+const roc = rocCurve(data);
+const operatingPoints = Object.fromEntries(
+  (
+    [
+      ['far1e2', 0.01],
+      ['far1e3', 0.001],
+    ] as const
+  ).map(([name, far]) => {
+    const point = [...roc].reverse().find((p) => p.far <= far)!;
+    return [
+      name,
+      {
+        threshold: Number(point.threshold.toFixed(6)),
+        far: point.far,
+        tar: point.tar,
+        pairsFile: path.basename(args.pairs!),
+      },
+    ];
+  }),
+);
 
 const manifestPath = path.join(args.model, 'manifest.json');
 const previous = existsSync(manifestPath)
@@ -99,6 +121,7 @@ const manifest: ModelManifest = {
   output: { name: embedder.manifest.output.name, size: embedder.embeddingSize, l2Normalised: true },
   distance: 'euclidean',
   threshold: Number(threshold.toFixed(6)),
+  operatingPoints,
   calibration: {
     type: 'logistic',
     slope: Number(calibration.slope.toFixed(6)),

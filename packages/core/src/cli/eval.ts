@@ -82,7 +82,12 @@ const source: FaceSource = args.crops
     );
 const progress = new Progress('faces', keys.length);
 const crops = await source.crops(keys, () => progress.tick());
-const missedFaces = [...crops.values()].filter((c) => !c.detected).length;
+// Misses among the evaluated pairs' own images (the threshold list's images are reported apart).
+const evaluatedKeys = new Set(pairImageKeys(list.pairs));
+const missedFaces = [...crops].filter(([k, c]) => evaluatedKeys.has(k) && !c.detected).length;
+const missedFacesThresholdSet = thresholdList
+  ? pairImageKeys(thresholdList.pairs).filter((k) => !crops.get(k)!.detected).length
+  : undefined;
 
 const models: Embedder[] = [];
 const distancesFor = async (model: Embedder, pairs: LfwPairList): Promise<PairDistances> =>
@@ -173,7 +178,8 @@ if (list.folds > 1) {
 const output = {
   ...result,
   missedFaces,
-  images: keys.length,
+  images: evaluatedKeys.size,
+  ...(missedFacesThresholdSet !== undefined && { missedFacesThresholdSet }),
   model: args['fold-models'] ?? modelDir,
   pairsFile: path.basename(args.pairs),
   ...(every > 1 && { every }),
@@ -195,7 +201,7 @@ process.stdout.write(
     `tar@far=1%   ${pct(o['tarAtFar1e2'])}${pm('tarAtFar1e2')}`,
     `tar@far=0.1% ${pct(o['tarAtFar1e3'])}${pm('tarAtFar1e3')}`,
     `threshold    ${(o['threshold'] as number).toFixed(4)} (${o['thresholdSource'] as string})`,
-    `missed faces ${missedFaces} of ${keys.length} images (centred crop used)`,
+    `missed faces ${missedFaces} of ${evaluatedKeys.size} images (centred crop used)${missedFacesThresholdSet !== undefined ? `; ${missedFacesThresholdSet} in the threshold set` : ''}`,
     `time         ${output.seconds}s`,
     '',
   ].join('\n'),

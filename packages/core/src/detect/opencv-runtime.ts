@@ -61,11 +61,24 @@ let loading: Promise<{ cv: OpenCv }> | undefined;
 export async function loadOpenCv(timeoutMs = 30_000): Promise<OpenCv> {
   loading ??= new Promise<{ cv: OpenCv }>((resolve, reject) => {
     let cv: OpenCv;
+    // The Emscripten bundle installs process-wide handlers that turn any unhandled rejection in
+    // the host process into an abort (and rethrow uncaught exceptions). The host owns those
+    // decisions, so the handlers it adds are removed again.
+    const host = process as NodeJS.EventEmitter;
+    const events = ['unhandledRejection', 'uncaughtException'] as const;
+    const before = new Map(events.map((event) => [event, new Set(host.listeners(event))]));
     try {
       cv = require('@techstark/opencv-js') as OpenCv;
     } catch (error) {
       reject(error instanceof Error ? error : new Error(String(error)));
       return;
+    } finally {
+      for (const event of events) {
+        for (const listener of host.listeners(event)) {
+          if (!before.get(event)!.has(listener))
+            host.removeListener(event, listener as (...args: unknown[]) => void);
+        }
+      }
     }
     const started = Date.now();
     const poll = (): void => {

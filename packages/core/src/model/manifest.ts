@@ -19,8 +19,10 @@ export interface ModelManifest {
     readonly l2Normalised: boolean;
   };
   readonly distance: 'euclidean';
-  /** Pairs at or below this distance match. */
+  /** Pairs at or below this distance match (best accuracy on the calibration pairs). */
   readonly threshold: number;
+  /** Stricter thresholds for a target false-accept rate, e.g. `far1e2` (1%). */
+  readonly operatingPoints?: Readonly<Record<string, { threshold: number; far: number; tar: number }>>;
   readonly calibration: LogisticCalibration;
   readonly metrics?: Record<string, unknown>;
   readonly training?: Record<string, unknown>;

@@ -1,0 +1,50 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** Every Prometheus series the server exports, on its own registry (one per app instance). */
+export class ServerMetrics {
+  readonly registry = new Registry();
+  readonly activeSessions = new Gauge({
+    name: 'fv_active_sessions',
+    help: 'Live sessions with an open stream',
+    registers: [this.registry],
+  });
+  readonly framesReceived = new Counter({
+    name: 'fv_frames_received_total',
+    help: 'Frames received from clients',
+    registers: [this.registry],
+  });
+  readonly framesAnalysed = new Counter({
+    name: 'fv_frames_analysed_total',
+    help: 'Frames run through the pipeline',
+    registers: [this.registry],
+  });
+  readonly framesDropped = new Counter({
+    name: 'fv_frames_dropped_total',
+    help: 'Frames dropped before analysis, by reason',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  readonly batchSize = new Histogram({
+    name: 'fv_embed_batch_size',
+    help: 'Faces per model batch',
+    buckets: [1, 2, 4, 8, 16, 32, 64, 128],
+    registers: [this.registry],
+  });
+  readonly stageSeconds = new Histogram({
+    name: 'fv_stage_seconds',
+    help: 'Latency per pipeline stage (detect, embed, end_to_end)',
+    labelNames: ['stage'] as const,
+    buckets: [0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2],
+    registers: [this.registry],
+  });
+  readonly errors = new Counter({
+    name: 'fv_errors_total',
+    help: 'Errors by code',
+    labelNames: ['code'] as const,
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+  }
+}

@@ -1,0 +1,127 @@
+import { ErrorBodySchema, VerdictSchema } from '@fv/protocol';
+import { VerificationError, type FaceVerifier } from '@fv/core';
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { SessionManager } from '../live/session-manager.ts';
+
+const MAX_REFERENCES = 5;
+
+const CreatedSchema = Type.Object({
+  sessionId: Type.String(),
+  token: Type.String(),
+  expiresAt: Type.String(),
+});
+const SessionViewSchema = Type.Object({
+  sessionId: Type.String(),
+  state: Type.Union([Type.Literal('created'), Type.Literal('streaming'), Type.Literal('ended')]),
+  enrolled: Type.Boolean(),
+  verdict: VerdictSchema,
+  distance: Type.Union([Type.Number(), Type.Null()]),
+  smoothedDistance: Type.Union([Type.Number(), Type.Null()]),
+  similarity: Type.Union([Type.Number(), Type.Null()]),
+  threshold: Type.Number(),
+  framesAnalysed: Type.Integer(),
+  updatedAt: Type.Union([Type.String(), Type.Null()]),
+  expiresAt: Type.String(),
+});
+
+/** Mean of unit embeddings, renormalised: a steadier reference than any single photo. */
+export function meanEmbedding(embeddings: Float32Array[]): Float32Array {
+  const out = new Float32Array(embeddings[0]!.length);
+  for (const e of embeddings) for (let i = 0; i < out.length; i++) out[i]! += e[i]!;
+  const norm = Math.hypot(...out) || 1;
+  for (let i = 0; i < out.length; i++) out[i]! /= norm;
+  return out;
+}
+
+async function readReferences(
+  request: FastifyRequest,
+  maxBytes: number,
+): Promise<{ images: Buffer[]; ttl?: number }> {
+  const images: Buffer[] = [];
+  let ttl: number | undefined;
+  for await (const part of request.parts({
+    limits: { fileSize: maxBytes, files: MAX_REFERENCES, fields: 2 },
+  })) {
+    if (part.type === 'file') {
+      if (part.fieldname !== 'reference')
+        throw new VerificationError('BAD_REQUEST', `Unexpected file field ${part.fieldname}.`);
+      const data = await part.toBuffer();
+      if (part.file.truncated) throw VerificationError.imageTooLarge(data.length, maxBytes);
+      images.push(data);
+    } else if (part.fieldname === 'ttlSeconds') {
+      ttl = Number(part.value);
+    } else {
+      throw new VerificationError('BAD_REQUEST', `Unexpected field ${part.fieldname}.`);
+    }
+  }
+  return { images, ...(ttl !== undefined && { ttl }) };
+}
+
+export interface SessionRouteOptions {
+  sessions: SessionManager;
+  verifier: FaceVerifier;
+  maxImageBytes: number;
+  /** Distance threshold live verdicts use. */
+  threshold: number;
+}
+
+/**
+ * `POST /v1/sessions` (multipart: 0–5 `reference` images, optional `ttlSeconds`) creates a session;
+ * `GET /v1/sessions/:id` returns the server's result, which is the authority (never the browser's).
+ */
+export async function sessionRoutes(
+  app: FastifyInstance,
+  { sessions, verifier, maxImageBytes, threshold }: SessionRouteOptions,
+): Promise<void> {
+  app.post(
+    '/v1/sessions',
+    { schema: { response: { 201: CreatedSchema, '4xx': ErrorBodySchema, '5xx': ErrorBodySchema } } },
+    async (request, reply) => {
+      if (!request.isMultipart()) {
+        throw new VerificationError(
+          'BAD_REQUEST',
+          'Send multipart/form-data with reference image(s) and optional ttlSeconds.',
+        );
+      }
+      const { images, ttl } = await readReferences(request, maxImageBytes);
+      if (ttl !== undefined && !Number.isFinite(ttl))
+        throw new VerificationError('BAD_REQUEST', 'ttlSeconds must be a number.');
+      const embeddings: Float32Array[] = [];
+      for (const [i, image] of images.entries()) {
+        try {
+          embeddings.push((await verifier.embedImage(image)).embedding);
+        } catch (error) {
+          if (error instanceof VerificationError) {
+            throw new VerificationError(error.code, `Reference ${i + 1}: ${error.message}`);
+          }
+          throw error;
+        }
+      }
+      const created = sessions.create(embeddings.length > 0 ? meanEmbedding(embeddings) : null, ttl);
+      return reply.status(201).send(created);
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/v1/sessions/:id',
+    { schema: { response: { 200: SessionViewSchema, '4xx': ErrorBodySchema } } },
+    async (request) => {
+      const record = sessions.get(request.params.id);
+      const score = record.lastScore;
+      return {
+        sessionId: record.id,
+        state: record.live ? 'streaming' : record.tokenUsed ? 'ended' : 'created',
+        enrolled: record.reference !== null,
+        verdict: score?.verdict ?? 'pending',
+        distance: score?.distance ?? null,
+        smoothedDistance: score?.smoothedDistance ?? null,
+        similarity: score?.similarity ?? null,
+        threshold,
+        framesAnalysed: record.framesAnalysed,
+        updatedAt: score ? new Date(score.emittedAt).toISOString() : null,
+        expiresAt: new Date(record.expiresAt).toISOString(),
+      };
+    },
+  );
+}

@@ -1,0 +1,163 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { FaceVerifier, parseY4m } from '@fv/core';
+import { parseServerMessage, type ServerMessage } from '@fv/protocol';
+import type { FastifyInstance } from 'fastify';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import { MODEL_DIR, sharedDataDir } from '../../../../tests/support/shared-data.ts';
+import { buildApp } from '../app.ts';
+import { loadConfig } from '../config.ts';
+
+const video = (name: string): string => path.join(sharedDataDir(), 'video', name);
+
+function multipart(files: [string, Buffer][]): { payload: Buffer; headers: Record<string, string> } {
+  const boundary = '----fvstreamtest';
+  const parts = files.flatMap(([name, data]) => [
+    Buffer.from(
+      `--${boundary}\r\nContent-Disposition: form-data; name="${name}"; filename="r.jpg"\r\nContent-Type: image/jpeg\r\n\r\n`,
+    ),
+    data,
+    Buffer.from('\r\n'),
+  ]);
+  return {
+    payload: Buffer.concat([...parts, Buffer.from(`--${boundary}--\r\n`)]),
+    headers: { 'content-type': `multipart/form-data; boundary=${boundary}` },
+  };
+}
+
+/** Collects server messages and lets a test wait for one that satisfies a predicate. */
+class Inbox {
+  readonly messages: ServerMessage[] = [];
+  #waiters: { test: (m: ServerMessage) => boolean; resolve: (m: ServerMessage) => void }[] = [];
+  constructor(socket: WebSocket) {
+    socket.on('message', (data: Buffer) => {
+      const message = parseServerMessage(data.toString('utf8'));
+      this.messages.push(message);
+      this.#waiters = this.#waiters.filter((w) => (w.test(message) ? (w.resolve(message), false) : true));
+    });
+  }
+  next(test: (m: ServerMessage) => boolean, timeoutMs = 20_000): Promise<ServerMessage> {
+    const seen = this.messages.find(test);
+    if (seen) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('timed out waiting for a message')), timeoutMs);
+      this.#waiters.push({ test, resolve: (m) => (clearTimeout(timer), resolve(m)) });
+    });
+  }
+}
+
+describe('live stream over WebSocket with JPEG frames (fallback path)', () => {
+  let app: FastifyInstance;
+  let verifier: FaceVerifier;
+  let base: string;
+
+  beforeAll(async () => {
+    verifier = await FaceVerifier.create({ modelDir: MODEL_DIR, embedder: { intraOpThreads: 1 } });
+    app = await buildApp({ config: loadConfig({}), verifier, logger: false });
+    const address = await app.listen({ port: 0, host: '127.0.0.1' });
+    base = address.replace('http', 'ws');
+  });
+  afterAll(async () => {
+    await app.close();
+    await verifier.close();
+  });
+
+  const createSession = async (): Promise<{ sessionId: string; token: string }> => {
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/sessions',
+      ...multipart([['reference', readFileSync(video('person-a_reference.jpg'))]]),
+    });
+    expect(res.statusCode).toBe(201);
+    return res.json();
+  };
+
+  const connect = async (sessionId: string): Promise<{ socket: WebSocket; inbox: Inbox }> => {
+    const socket = new WebSocket(`${base}/v1/sessions/${sessionId}/stream`);
+    const inbox = new Inbox(socket);
+    await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
+    return { socket, inbox };
+  };
+
+  /** Streams a clip's frames as JPEG at 10 fps: the session's rate limit runs on the wall clock. */
+  const stream = async (socket: WebSocket, file: string): Promise<void> => {
+    const clip = parseY4m(readFileSync(video(file)));
+    for (const frame of clip.frames.filter((_, i) => i % Math.max(1, Math.round(clip.fps / 10)) === 0)) {
+      const jpeg = await sharp(Buffer.from(frame.data), {
+        raw: { width: frame.width, height: frame.height, channels: 1 },
+      })
+        .jpeg({ quality: 85 })
+        .toBuffer();
+      socket.send(jpeg, { binary: true });
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+
+  it.each([
+    ['person-a_320x240_3s.y4m', 'matched'],
+    ['person-b_320x240_3s.y4m', 'not_matched'],
+  ])("%s against person A's reference → %s", async (clip, expected) => {
+    const { sessionId, token } = await createSession();
+    const { socket, inbox } = await connect(sessionId);
+    socket.send(JSON.stringify({ type: 'hello', protocol: 1, token }));
+    expect(await inbox.next((m) => m.type === 'welcome')).toMatchObject({ sessionId, enrolled: true });
+    await stream(socket, clip);
+    await new Promise((r) => setTimeout(r, 300));
+    const scores = inbox.messages.filter((m) => m.type === 'score');
+    expect(scores.length).toBeGreaterThanOrEqual(10);
+    const last = scores.at(-1)!;
+    expect(last).toMatchObject({ verdict: expected, faceCount: 1 });
+    // Live decisions use the 1% false-accept operating point by default, and say so.
+    expect(last.threshold).toBe(verifier.embedder.manifest.operatingPoints!['far1e2']!.threshold);
+    // The server's record is the authority and agrees with what was pushed.
+    const view = (await app.inject(`/v1/sessions/${sessionId}`)).json();
+    expect(view).toMatchObject({ sessionId, verdict: expected, enrolled: true });
+    expect(view.framesAnalysed).toBe(scores.length);
+    socket.close();
+  });
+
+  it('refuses a replayed token and a wrong one with UNAUTHORIZED', async () => {
+    const { sessionId, token } = await createSession();
+    const first = await connect(sessionId);
+    first.socket.send(JSON.stringify({ type: 'hello', protocol: 1, token }));
+    await first.inbox.next((m) => m.type === 'welcome');
+    for (const attempt of [token, `${token}x`]) {
+      const again = await connect(sessionId);
+      const closed = new Promise<number>((resolve) => again.socket.once('close', resolve));
+      again.socket.send(JSON.stringify({ type: 'hello', protocol: 1, token: attempt }));
+      expect(await again.inbox.next((m) => m.type === 'error')).toMatchObject({
+        code: 'UNAUTHORIZED',
+        fatal: true,
+      });
+      expect(await closed).toBe(4401);
+    }
+    first.socket.close();
+  });
+
+  it('answers bad messages with BAD_MESSAGE and keeps the session', async () => {
+    const { sessionId, token } = await createSession();
+    const { socket, inbox } = await connect(sessionId);
+    socket.send(JSON.stringify({ type: 'hello', protocol: 1, token }));
+    await inbox.next((m) => m.type === 'welcome');
+    socket.send('{"type":"config","fps":1000}');
+    expect(await inbox.next((m) => m.type === 'error')).toMatchObject({ code: 'BAD_MESSAGE', fatal: false });
+    socket.send(JSON.stringify({ type: 'config', fps: 5 }));
+    expect(await inbox.next((m) => m.type === 'state' && m.analysisFps === 5)).toBeTruthy();
+    socket.close();
+  });
+
+  it('exports Prometheus metrics', async () => {
+    const res = await app.inject('/metrics');
+    expect(res.statusCode).toBe(200);
+    for (const name of [
+      'fv_active_sessions',
+      'fv_frames_received_total',
+      'fv_embed_batch_size',
+      'fv_stage_seconds',
+    ]) {
+      expect(res.body).toContain(name);
+    }
+  });
+});

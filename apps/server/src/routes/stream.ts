@@ -1,0 +1,201 @@
+import { VerificationError, decodeGray, type FaceVerifier } from '@fv/core';
+import {
+  ERROR_CODES,
+  LIVE_LIMITS,
+  PROTOCOL_VERSION,
+  ProtocolError,
+  isErrorCode,
+  parseClientMessage,
+  type ErrorCode,
+  type ServerMessage,
+  type StateMessage,
+} from '@fv/protocol';
+import type {} from '@fastify/websocket';
+import type { FastifyInstance } from 'fastify';
+import type { WebSocket } from 'ws';
+import type { FramePipeline } from '../live/frame-pipeline.ts';
+import { LiveSession } from '../live/live-session.ts';
+import type { SessionManager, SessionRecord } from '../live/session-manager.ts';
+import type { ServerMetrics } from '../metrics.ts';
+
+export interface StreamRouteOptions {
+  sessions: SessionManager;
+  verifier: FaceVerifier;
+  pipeline: FramePipeline;
+  metrics: ServerMetrics;
+  /** Distance threshold live verdicts use. */
+  threshold: number;
+  /** How long a new socket may take to say hello. @defaultValue 5000 */
+  helloTimeoutMs?: number;
+  /** Score events are skipped while this many bytes wait in the socket. @defaultValue 1 MiB */
+  maxBufferedBytes?: number;
+}
+
+function send(socket: WebSocket, message: ServerMessage): void {
+  if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(message));
+}
+
+function codeOf(error: unknown): ErrorCode {
+  if (error instanceof ProtocolError) return 'BAD_MESSAGE';
+  if (error instanceof VerificationError) return error.code;
+  const code = (error as { code?: unknown } | null)?.code;
+  return isErrorCode(code) ? code : 'INTERNAL';
+}
+
+/**
+ * `WS /v1/sessions/:id/stream`: hello (single-use token) → welcome; then enrol, config, bye, and
+ * frames. Frames arrive as binary JPEG messages (the fallback path; WebRTC ingest builds on the
+ * same session). Every server message is a protocol `ServerMessage`.
+ */
+export async function streamRoutes(app: FastifyInstance, options: StreamRouteOptions): Promise<void> {
+  const { sessions, verifier, pipeline, metrics, threshold } = options;
+  const helloTimeoutMs = options.helloTimeoutMs ?? 5000;
+  const maxBuffered = options.maxBufferedBytes ?? 1024 * 1024;
+
+  app.get<{ Params: { id: string } }>('/v1/sessions/:id/stream', { websocket: true }, (socket, request) => {
+    let record: SessionRecord | null = null;
+    let live: LiveSession | null = null;
+
+    const fail = (error: unknown, fatal: boolean): void => {
+      const code = codeOf(error);
+      metrics.errors.inc({ code });
+      const message = code === 'INTERNAL' ? ERROR_CODES.INTERNAL.message : (error as Error).message;
+      if (code === 'INTERNAL') request.log.error({ err: error }, 'stream error');
+      send(socket, { type: 'error', code, message, fatal });
+      if (fatal) socket.close(ERROR_CODES[code].ws, code);
+    };
+    const state = (s: StateMessage['state'], reason?: string): void => {
+      send(socket, { type: 'state', state: s, analysisFps: live?.fps ?? 0, ...(reason && { reason }) });
+    };
+
+    const helloTimer = setTimeout(() => fail(new VerificationError('HELLO_TIMEOUT'), true), helloTimeoutMs);
+
+    const start = (token: string): void => {
+      record = sessions.claim(request.params.id, token);
+      const session = new LiveSession({
+        id: record.id,
+        pipeline,
+        threshold,
+        calibration: verifier.embedder.manifest.calibration,
+        reference: record.reference,
+      });
+      live = session;
+      record.live = session;
+      metrics.activeSessions.inc();
+      session.on('score', ({ score, analysis, endToEndMs }) => {
+        metrics.framesAnalysed.inc();
+        metrics.stageSeconds.observe({ stage: 'detect' }, analysis.detectMs / 1000);
+        if (analysis.embedding) metrics.stageSeconds.observe({ stage: 'embed' }, analysis.embedMs / 1000);
+        metrics.stageSeconds.observe({ stage: 'end_to_end' }, endToEndMs / 1000);
+        if (record) {
+          record.lastScore = score;
+          record.framesAnalysed++;
+        }
+        if (socket.bufferedAmount > maxBuffered) metrics.framesDropped.inc({ reason: 'socket_backlog' });
+        else send(socket, score);
+      });
+      session.on('frameError', (error) => fail(error, false));
+      send(socket, {
+        type: 'welcome',
+        protocol: PROTOCOL_VERSION,
+        sessionId: record.id,
+        iceServers: [],
+        limits: {
+          maxFps: LIVE_LIMITS.maxFps,
+          maxMessageBytes: LIVE_LIMITS.maxMessageBytes,
+          maxFrameBytes: LIVE_LIMITS.maxFrameBytes,
+          expiresAt: new Date(record.expiresAt).toISOString(),
+        },
+        enrolled: session.enrolled,
+      });
+      state(session.enrolled ? 'awaiting_media' : 'awaiting_enrolment');
+    };
+
+    const handleFrame = async (data: Buffer): Promise<void> => {
+      if (!live) throw new VerificationError('UNAUTHORIZED', 'Say hello before sending frames.');
+      metrics.framesReceived.inc();
+      if (data.length > LIVE_LIMITS.maxFrameBytes) {
+        throw VerificationError.imageTooLarge(data.length, LIVE_LIMITS.maxFrameBytes);
+      }
+      const capturedAt = Date.now();
+      const decision = live.wouldAccept(capturedAt);
+      if (decision !== 'accepted') {
+        metrics.framesDropped.inc({ reason: decision.replace('dropped_', '') });
+        return;
+      }
+      const frame = await decodeGray(data, { maxBytes: LIVE_LIMITS.maxFrameBytes, maxPixels: 4_000_000 });
+      const outcome = live.handleFrame(frame, capturedAt);
+      if (outcome !== 'accepted') metrics.framesDropped.inc({ reason: outcome.replace('dropped_', '') });
+    };
+
+    const handleText = async (data: Buffer): Promise<void> => {
+      const message = parseClientMessage(data);
+      if (message.type === 'hello') {
+        if (record) throw new ProtocolError('hello was already received');
+        clearTimeout(helloTimer);
+        if (message.protocol !== PROTOCOL_VERSION) {
+          fail(
+            new VerificationError(
+              'BAD_MESSAGE',
+              `Protocol ${message.protocol} is not supported; use ${PROTOCOL_VERSION}.`,
+            ),
+            true,
+          );
+          return;
+        }
+        try {
+          start(message.token);
+        } catch (error) {
+          fail(error, true);
+        }
+        return;
+      }
+      if (!live) {
+        fail(new VerificationError('UNAUTHORIZED', 'The first message must be hello.'), true);
+        return;
+      }
+      switch (message.type) {
+        case 'enroll': {
+          const session = live;
+          if (message.source === 'image') {
+            const { embedding } = await verifier.embedImage(Buffer.from(message.image, 'base64'));
+            session.setReference(embedding);
+            if (record) record.reference = embedding;
+          } else {
+            void session.enrollFromNextFrame().then((embedding) => {
+              if (record) record.reference = embedding;
+              state('awaiting_media', 'enrolled from the current frame');
+            });
+            return;
+          }
+          state('awaiting_media', 'enrolled');
+          return;
+        }
+        case 'config':
+          live.handleConfig(message.fps);
+          state('streaming', `analysis rate ${message.fps} fps`);
+          return;
+        case 'bye':
+          socket.close(1000, 'bye');
+          return;
+        case 'offer':
+        case 'ice':
+          throw new VerificationError('WEBRTC_UNAVAILABLE');
+      }
+    };
+
+    socket.on('message', (data: Buffer, isBinary: boolean) => {
+      const work = isBinary ? handleFrame(data) : handleText(data);
+      work.catch((error: unknown) => fail(error, !live));
+    });
+    socket.on('close', () => {
+      clearTimeout(helloTimer);
+      if (live) {
+        live.close();
+        metrics.activeSessions.dec();
+      }
+      if (record && record.live === live) record.live = null;
+      live = null;
+    });
+  });
+}
