@@ -15,6 +15,7 @@ import type { FastifyInstance } from 'fastify';
 import type { WebSocket } from 'ws';
 import type { FramePipeline } from '../live/frame-pipeline.ts';
 import { LiveSession } from '../live/live-session.ts';
+import { WebRtcIngest } from '../live/webrtc-ingest.ts';
 import type { SessionManager, SessionRecord } from '../live/session-manager.ts';
 import type { ServerMetrics } from '../metrics.ts';
 
@@ -44,8 +45,8 @@ function codeOf(error: unknown): ErrorCode {
 
 /**
  * `WS /v1/sessions/:id/stream`: hello (single-use token) → welcome; then enrol, config, bye, and
- * frames. Frames arrive as binary JPEG messages (the fallback path; WebRTC ingest builds on the
- * same session). Every server message is a protocol `ServerMessage`.
+ * WebRTC signalling (offer → answer, trickled ICE both ways). Frames arrive over WebRTC, or as binary
+ * JPEG messages (the fallback for clients without WebRTC); both feed the same session. Every server message is a protocol `ServerMessage`.
  */
 export async function streamRoutes(app: FastifyInstance, options: StreamRouteOptions): Promise<void> {
   const { sessions, verifier, pipeline, metrics, threshold } = options;
@@ -55,6 +56,7 @@ export async function streamRoutes(app: FastifyInstance, options: StreamRouteOpt
   app.get<{ Params: { id: string } }>('/v1/sessions/:id/stream', { websocket: true }, (socket, request) => {
     let record: SessionRecord | null = null;
     let live: LiveSession | null = null;
+    let ingest: WebRtcIngest | null = null;
 
     const fail = (error: unknown, fatal: boolean): void => {
       const code = codeOf(error);
@@ -178,9 +180,32 @@ export async function streamRoutes(app: FastifyInstance, options: StreamRouteOpt
         case 'bye':
           socket.close(1000, 'bye');
           return;
-        case 'offer':
+        case 'offer': {
+          const session = live;
+          if (ingest)
+            throw new VerificationError(
+              'BAD_MESSAGE',
+              'An offer was already answered; reconnect to renegotiate.',
+            );
+          ingest = new WebRtcIngest({
+            onCandidate: (candidate) => send(socket, { type: 'ice', candidate }),
+            wantsFrame: () => session.wouldAccept() === 'accepted',
+            onFrame: (frame, capturedAt) => {
+              metrics.framesReceived.inc();
+              const outcome = session.handleFrame(frame, capturedAt);
+              if (outcome !== 'accepted')
+                metrics.framesDropped.inc({ reason: outcome.replace('dropped_', '') });
+            },
+            onEnded: (reason) => state('degraded', reason),
+          });
+          send(socket, { type: 'answer', sdp: await ingest.handleOffer(message.sdp) });
+          state('streaming', 'WebRTC connected');
+          return;
+        }
         case 'ice':
-          throw new VerificationError('WEBRTC_UNAVAILABLE');
+          if (!ingest) throw new VerificationError('BAD_MESSAGE', 'Send an offer before ICE candidates.');
+          await ingest.handleCandidate(message.candidate);
+          return;
       }
     };
 
@@ -190,6 +215,8 @@ export async function streamRoutes(app: FastifyInstance, options: StreamRouteOpt
     });
     socket.on('close', () => {
       clearTimeout(helloTimer);
+      ingest?.close();
+      ingest = null;
       if (live) {
         live.close();
         metrics.activeSessions.dec();

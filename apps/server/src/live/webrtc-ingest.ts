@@ -1,0 +1,118 @@
+import wrtc from '@roamhq/wrtc';
+import type { GrayImage } from '@fv/core';
+import { VerificationError } from '@fv/core';
+
+export interface IceCandidateMessage {
+  candidate: string;
+  sdpMid?: string | null;
+  sdpMLineIndex?: number | null;
+}
+
+export interface WebRtcIngestOptions {
+  /** STUN/TURN servers handed to the peer connection (and to the client in `welcome`). */
+  iceServers?: RTCIceServer[];
+  /** Called for each local ICE candidate to trickle to the client; `null` ends gathering. */
+  onCandidate: (candidate: IceCandidateMessage | null) => void;
+  /** Asked before a frame is copied: frames the session would drop are never copied. */
+  wantsFrame: () => boolean;
+  /** A received frame's luma plane (the grayscale picture). */
+  onFrame: (frame: GrayImage, capturedAt: number) => void;
+  /** The connection failed or closed from the remote side. */
+  onEnded?: (reason: string) => void;
+}
+
+interface VideoSink {
+  stop(): void;
+  onframe: ((event: SinkFrameEvent) => void) | null;
+}
+
+interface SinkFrameEvent {
+  frame: { width: number; height: number; data: Uint8Array };
+}
+
+/**
+ * The server side of one WebRTC session: answers the client's offer, receives its video track and
+ * hands on the Y plane of sampled I420 frames. `close()` stops the sink and the peer. Idempotent.
+ */
+export class WebRtcIngest {
+  readonly #pc: RTCPeerConnection;
+  #sink: VideoSink | null = null;
+  #closed = false;
+
+  constructor(options: WebRtcIngestOptions) {
+    this.#pc = new wrtc.RTCPeerConnection({
+      iceServers: options.iceServers ?? [],
+    }) as unknown as RTCPeerConnection;
+    this.#pc.onicecandidate = ({ candidate }) => {
+      if (this.#closed) return;
+      options.onCandidate(
+        candidate
+          ? {
+              candidate: candidate.candidate,
+              sdpMid: candidate.sdpMid,
+              sdpMLineIndex: candidate.sdpMLineIndex,
+            }
+          : null,
+      );
+    };
+    this.#pc.ontrack = ({ track }) => {
+      if (track.kind !== 'video' || this.#sink !== null || this.#closed) return;
+      const sink = new wrtc.nonstandard.RTCVideoSink(track as never) as unknown as VideoSink;
+      sink.onframe = ({ frame }) => {
+        if (this.#closed || !options.wantsFrame()) return;
+        const lumaSize = frame.width * frame.height;
+        if (frame.data.length < lumaSize) return;
+        // Copy only the luma plane: the native buffer is reused for the next frame.
+        options.onFrame(
+          { width: frame.width, height: frame.height, data: frame.data.slice(0, lumaSize) },
+          Date.now(),
+        );
+      };
+      this.#sink = sink;
+    };
+    this.#pc.onconnectionstatechange = () => {
+      const state = this.#pc.connectionState;
+      if ((state === 'failed' || state === 'closed') && !this.#closed)
+        options.onEnded?.(`peer connection ${state}`);
+    };
+  }
+
+  /** Applies the client's offer and returns the answer SDP. */
+  async handleOffer(sdp: string): Promise<string> {
+    if (this.#closed) throw new VerificationError('BAD_REQUEST', 'The peer connection is closed.');
+    try {
+      await this.#pc.setRemoteDescription({ type: 'offer', sdp });
+      const answer = await this.#pc.createAnswer();
+      await this.#pc.setLocalDescription(answer);
+      return this.#pc.localDescription?.sdp ?? answer.sdp ?? '';
+    } catch (cause) {
+      throw new VerificationError(
+        'BAD_MESSAGE',
+        `The offer could not be applied: ${(cause as Error).message}`,
+      );
+    }
+  }
+
+  async handleCandidate(candidate: IceCandidateMessage | null): Promise<void> {
+    if (this.#closed || candidate === null) return;
+    try {
+      await this.#pc.addIceCandidate(candidate);
+    } catch (cause) {
+      throw new VerificationError(
+        'BAD_MESSAGE',
+        `The ICE candidate was refused: ${(cause as Error).message}`,
+      );
+    }
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#sink?.stop();
+    this.#sink = null;
+    this.#pc.onicecandidate = null;
+    this.#pc.ontrack = null;
+    this.#pc.onconnectionstatechange = null;
+    this.#pc.close();
+  }
+}
