@@ -73,7 +73,10 @@ const pc = new wrtc.RTCPeerConnection({ iceServers: [] }) as unknown as RTCPeerC
 const source = new wrtc.nonstandard.RTCVideoSource();
 pc.addTrack(source.createTrack() as never);
 const scores: Extract<ServerMessage, { type: 'score' }>[] = [];
+/** Frame → score: from the server receiving the frame (`capturedAt`) to this client receiving its score. */
+const latencies: number[] = [];
 let fatal: string | null = null;
+let protocolErrors = 0;
 
 const sendJson = (value: unknown): void => socket.send(JSON.stringify(value));
 pc.onicecandidate = ({ candidate }) =>
@@ -86,7 +89,14 @@ pc.onicecandidate = ({ candidate }) =>
 
 const welcomed = new Promise<void>((resolve, reject) => {
   socket.on('message', (data: Buffer) => {
-    const message = parseServerMessage(data.toString('utf8'));
+    let message: ServerMessage;
+    try {
+      message = parseServerMessage(data.toString('utf8'));
+    } catch (error) {
+      protocolErrors++;
+      process.stderr.write(`protocol error: ${(error as Error).message}\n`);
+      return;
+    }
     switch (message.type) {
       case 'welcome':
         resolve();
@@ -99,6 +109,7 @@ const welcomed = new Promise<void>((resolve, reject) => {
         break;
       case 'score':
         scores.push(message);
+        latencies.push(Date.now() - message.capturedAt);
         print(
           `frame ${message.frameId} faces ${message.faceCount} distance ${message.distance?.toFixed(3) ?? '-'} smoothed ${message.smoothedDistance?.toFixed(3) ?? '-'} → ${message.verdict}`,
           message,
@@ -109,6 +120,7 @@ const welcomed = new Promise<void>((resolve, reject) => {
           print(`state ${message.state}${message.reason ? ` (${message.reason})` : ''}`, message);
         break;
       case 'error':
+        protocolErrors++;
         print(`error ${message.code}: ${message.message}`, message);
         if (message.fatal) {
           fatal = message.code;
@@ -155,20 +167,28 @@ await new Promise((r) => setTimeout(r, 500)); // let the last analysed frames co
 
 // 4. The server's result is the authority.
 const view = (await (await fetch(`${server}/v1/sessions/${sessionId}`)).json()) as Record<string, unknown>;
+const percentile = (xs: number[], p: number): number | null => {
+  if (xs.length === 0) return null;
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+};
 const summary = {
   type: 'summary',
   sessionId,
   framesSent: sent,
   scoresReceived: scores.length,
+  latencyP50Ms: percentile(latencies, 50),
+  latencyP95Ms: percentile(latencies, 95),
+  protocolErrors,
   lastVerdict: scores.at(-1)?.verdict ?? 'pending',
   serverVerdict: view['verdict'],
   serverFramesAnalysed: view['framesAnalysed'],
 };
 print(
-  `sent ${summary.framesSent} frames, ${summary.scoresReceived} scores; verdict ${String(summary.serverVerdict)} (server)`,
+  `sent ${summary.framesSent} frames, ${summary.scoresReceived} scored, frame→score p50 ${summary.latencyP50Ms} ms p95 ${summary.latencyP95Ms} ms; verdict ${String(summary.serverVerdict)} (server)`,
   summary,
 );
 sendJson({ type: 'bye' });
 socket.close();
 pc.close();
-process.exit(0);
+process.exit(protocolErrors > 0 ? 1 : 0);

@@ -148,6 +148,37 @@ describe('live stream over WebSocket with JPEG frames (fallback path)', () => {
     socket.close();
   });
 
+  it('leaks nothing across 100 open/close cycles (20 of them with a WebRTC offer/answer)', async () => {
+    const wrtc = (await import('@roamhq/wrtc')).default;
+    const gauge = async (): Promise<number> =>
+      Number(/^fv_active_sessions (\d+)/m.exec((await app.inject('/metrics')).body)?.[1] ?? NaN);
+    const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 50));
+    const resourcesBefore = process.getActiveResourcesInfo().length;
+    const rssBefore = process.memoryUsage().rss;
+    for (let i = 0; i < 100; i++) {
+      const { sessionId, token } = await createSession();
+      const { socket, inbox } = await connect(sessionId);
+      socket.send(JSON.stringify({ type: 'hello', protocol: 1, token }));
+      await inbox.next((m) => m.type === 'welcome');
+      if (i % 5 === 0) {
+        const pc = new wrtc.RTCPeerConnection();
+        pc.addTransceiver('video', { direction: 'sendonly' });
+        const offer = await pc.createOffer();
+        socket.send(JSON.stringify({ type: 'offer', sdp: offer.sdp }));
+        expect(await inbox.next((m) => m.type === 'answer')).toMatchObject({ type: 'answer' });
+        pc.close();
+      }
+      const closed = new Promise((r) => socket.once('close', r));
+      socket.close();
+      await closed;
+    }
+    await settle();
+    expect(await gauge()).toBe(0);
+    // Sockets, timers and peer connections are all released: no growth beyond noise.
+    expect(process.getActiveResourcesInfo().length - resourcesBefore).toBeLessThanOrEqual(3);
+    expect(process.memoryUsage().rss - rssBefore).toBeLessThan(200 * 1024 * 1024);
+  });
+
   it('exports Prometheus metrics', async () => {
     const res = await app.inject('/metrics');
     expect(res.statusCode).toBe(200);
