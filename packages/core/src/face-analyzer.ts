@@ -1,4 +1,4 @@
-import type { HaarDetector } from './detect/haar-detector.ts';
+import type { Detection } from './detect/haar-detector.ts';
 import type { GrayImage, Rect } from './image/gray-image.ts';
 import { cropFace, fallbackFaceBox } from './image/preprocess.ts';
 
@@ -16,11 +16,12 @@ export interface FaceCrop {
 }
 
 /**
- * detect → largest face → crop. With `fallback` (the evaluation protocol and training data), an
+ * detect → largest face → crop. `detector` is a {@link HaarDetector} (full search) or a per-stream
+ * `FaceTracker` (region-of-interest search between full searches). With `fallback` (the evaluation protocol and training data), an
  * image without a detected face is cropped around the centre instead of being rejected.
  */
 export function extractFace(
-  detector: HaarDetector,
+  detector: { detect(image: GrayImage): Detection & { faceCount?: number } },
   image: GrayImage,
   { fallback = false } = {},
 ): FaceCrop | null {
@@ -32,7 +33,7 @@ export function extractFace(
     crop: cropFace(image, box),
     box,
     detected: largest !== undefined,
-    faceCount: detection.faces.length,
+    faceCount: detection.faceCount ?? detection.faces.length,
     cascadeMs: detection.cascadeMs,
   };
 }

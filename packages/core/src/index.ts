@@ -71,3 +71,9 @@ export {
   type QualityFlag,
   type QualityThresholds,
 } from './image/quality.ts';
+export {
+  FaceTracker,
+  DEFAULT_FACE_TRACKER_OPTIONS,
+  type FaceTrackerOptions,
+  type TrackedDetection,
+} from './detect/face-tracker.ts';

@@ -2,6 +2,7 @@ import {
   DynamicBatcher,
   assessQuality,
   extractFace,
+  FaceTracker,
   normalizeCrop,
   type BatchReport,
   type DynamicBatcherOptions,
@@ -41,9 +42,14 @@ export class FramePipeline {
     this.batcher.on('batch', listener);
   }
 
-  async analyze(frame: GrayImage): Promise<FrameAnalysis> {
+  /** A detector with memory for one stream (ROI search near the last face). */
+  createTracker(): FaceTracker {
+    return new FaceTracker(this.#detector);
+  }
+
+  async analyze(frame: GrayImage, tracker?: FaceTracker): Promise<FrameAnalysis> {
     const t0 = performance.now();
-    const face = extractFace(this.#detector, frame);
+    const face = extractFace(tracker ?? this.#detector, frame);
     const detectMs = performance.now() - t0;
     if (face === null) return { faceCount: 0, box: null, quality: [], embedding: null, detectMs, embedMs: 0 };
     const t1 = performance.now();

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import {
   VerdictTracker,
+  type FaceTracker,
   euclideanDistance,
   similarityFromDistance,
   type GrayImage,
@@ -51,6 +52,7 @@ export class LiveSession extends EventEmitter<{
   readonly #threshold: number;
   readonly #calibration: LogisticCalibration;
   readonly #tracker: VerdictTracker;
+  readonly #faces: FaceTracker;
   readonly #now: () => number;
   #reference: Float32Array | null;
   #fps: number;
@@ -68,6 +70,7 @@ export class LiveSession extends EventEmitter<{
     this.#threshold = options.threshold;
     this.#calibration = options.calibration;
     this.#tracker = new VerdictTracker({ threshold: options.threshold, ...options.verdict });
+    this.#faces = options.pipeline.createTracker();
     this.#reference = options.reference ?? null;
     this.#now = options.now ?? Date.now;
     this.#fps = LiveSession.#checkFps(options.fps ?? 10);
@@ -133,7 +136,7 @@ export class LiveSession extends EventEmitter<{
     const frameId = this.#frameId++;
     const started = performance.now();
     void this.#pipeline
-      .analyze(frame)
+      .analyze(frame, this.#faces)
       .then((analysis) => {
         if (this.#closed) return;
         this.#emitScore(frameId, capturedAt, analysis, performance.now() - started);

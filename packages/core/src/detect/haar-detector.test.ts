@@ -87,3 +87,38 @@ describe('HaarDetector on real LFW faces', () => {
     expect(() => d.detect(images.get('George_W_Bush')!)).toThrow(/closed/);
   });
 });
+
+describe('FaceTracker (region-of-interest search between full searches)', () => {
+  it('finds the same face near its last position and falls back to a full search', async () => {
+    const { FaceTracker } = await import('./face-tracker.ts');
+    const { parseY4m } = await import('../video/y4m.ts');
+    const path = await import('node:path');
+    const { sharedDataDir } = await import('../../../../tests/support/shared-data.ts');
+    const clip = parseY4m(readFileSync(path.join(sharedDataDir(), 'video', 'person-a_320x240_3s.y4m')));
+    const detector = await HaarDetector.create();
+    try {
+      const tracker = new FaceTracker(detector, { fullSearchEvery: 5 });
+      const modes: string[] = [];
+      for (const frame of clip.frames.slice(0, 10)) {
+        const tracked = tracker.detect(frame);
+        const full = detector.detect(frame);
+        modes.push(tracked.mode);
+        expect(tracked.faces.length).toBeGreaterThanOrEqual(1);
+        const a = tracked.faces[0]!;
+        const b = full.faces[0]!;
+        // Same face: centres within a fifth of the face size, sizes within 25%.
+        expect(
+          Math.hypot(a.x + a.width / 2 - (b.x + b.width / 2), a.y + a.height / 2 - (b.y + b.height / 2)),
+        ).toBeLessThan(b.width / 5);
+        expect(Math.abs(a.width / b.width - 1)).toBeLessThan(0.25);
+      }
+      expect(modes).toEqual(['full', 'roi', 'roi', 'roi', 'roi', 'full', 'roi', 'roi', 'roi', 'roi']);
+      // A blank frame loses the face: the tracker searches the full frame again.
+      const blank = { width: 320, height: 240, data: new Uint8Array(320 * 240).fill(90) };
+      expect(tracker.detect(blank)).toMatchObject({ mode: 'full', faceCount: 0 });
+      expect(liveOpenCvObjects()).toBe(0);
+    } finally {
+      detector.close();
+    }
+  });
+});

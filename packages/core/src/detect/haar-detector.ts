@@ -110,66 +110,109 @@ export class HaarDetector {
     return new HaarDetector(cv, cascade, opts);
   }
 
-  /** Finds faces in `image`; coordinates are in `image`'s own pixels. */
+  /** Finds faces in `image` (full search); coordinates are in `image`'s own pixels. */
   detect(image: GrayImage): Detection {
-    const cascade = this.#cascade;
-    if (cascade === null) throw new Error('HaarDetector is closed');
     assertGrayImage(image);
     const { padRatio, maxDetectSide } = this.options;
     const padded = padRatio > 0 ? padImage(image, padRatio) : { image, offsetX: 0, offsetY: 0 };
-    const scale = Math.min(1, maxDetectSide / Math.max(padded.image.width, padded.image.height));
-    const dw = Math.max(1, Math.round(padded.image.width * scale));
-    const dh = Math.max(1, Math.round(padded.image.height * scale));
+    const { width: pw, height: ph } = padded.image;
+    const scale = Math.min(1, maxDetectSide / Math.max(pw, ph));
+    const dw = Math.max(1, Math.round(pw * scale));
+    const dh = Math.max(1, Math.round(ph * scale));
     const small =
       scale === 1
         ? padded.image.data
-        : resampleRegion(
-            padded.image,
-            { x: 0, y: 0, width: padded.image.width, height: padded.image.height },
-            dw,
-            dh,
-          );
-    const sx = padded.image.width / dw;
-    const sy = padded.image.height / dh;
+        : resampleRegion(padded.image, { x: 0, y: 0, width: pw, height: ph }, dw, dh);
+    const { rects, cascadeMs } = this.#runCascade(small, dw, dh, this.options.minFaceSize, 0);
+    const sx = pw / dw;
+    const sy = ph / dh;
+    const faces = rects.map((r) => ({
+      x: r.x * sx - padded.offsetX,
+      y: r.y * sy - padded.offsetY,
+      width: r.width * sx,
+      height: r.height * sy,
+    }));
+    return { faces: faces.sort((a, b) => b.width * b.height - a.width * a.height), cascadeMs };
+  }
 
+  /**
+   * Searches only around a face seen in an earlier frame, at scales close to its size: the region
+   * `regionScale`× the face, resampled so the face is about 48 px, windows from 0.7× to 1.45× that.
+   * Several times cheaper than a full search; a tracker falls back to `detect` when it finds nothing.
+   */
+  detectNear(
+    image: GrayImage,
+    previous: Rect,
+    { regionScale = 2 }: { regionScale?: number } = {},
+  ): Detection {
+    assertGrayImage(image);
+    if (!(previous.width > 0 && previous.height > 0))
+      throw new TypeError('previous face must have a positive size');
+    const target = 48;
+    const side = previous.width * regionScale;
+    const region = {
+      x: previous.x + previous.width / 2 - side / 2,
+      y: previous.y + previous.height / 2 - side / 2,
+      width: side,
+      height: side,
+    };
+    const out = Math.max(32, Math.round(target * regionScale));
+    const small = resampleRegion(image, region, out, out);
+    const { rects, cascadeMs } = this.#runCascade(
+      small,
+      out,
+      out,
+      Math.floor(target * 0.7),
+      Math.ceil(target * 1.45),
+    );
+    const s = side / out;
+    const faces = rects.map((r) => ({
+      x: region.x + r.x * s,
+      y: region.y + r.y * s,
+      width: r.width * s,
+      height: r.height * s,
+    }));
+    return { faces: faces.sort((a, b) => b.width * b.height - a.width * a.height), cascadeMs };
+  }
+
+  #runCascade(
+    pixels: Uint8Array,
+    width: number,
+    height: number,
+    minSize: number,
+    maxSize: number,
+  ): { rects: Rect[]; cascadeMs: number } {
+    const cascade = this.#cascade;
+    if (cascade === null) throw new Error('HaarDetector is closed');
     const cv = this.#cv;
-    const mat = new cv.Mat(dh, dw, cv.CV_8UC1);
-    const rects = new cv.RectVector();
+    const mat = new cv.Mat(height, width, cv.CV_8UC1);
+    const found = new cv.RectVector();
     liveMats += 2;
-    const faces: Rect[] = [];
-    let cascadeMs = 0;
     try {
-      mat.data.set(small);
+      mat.data.set(pixels);
       if (this.options.equalize) cv.equalizeHist(mat, mat);
-      const minSize = new cv.Size(this.options.minFaceSize, this.options.minFaceSize);
-      const maxSize = new cv.Size(0, 0);
       const t0 = performance.now();
       cascade.detectMultiScale(
         mat,
-        rects,
+        found,
         this.options.scaleFactor,
         this.options.minNeighbors,
         0,
-        minSize,
-        maxSize,
+        new cv.Size(minSize, minSize),
+        new cv.Size(maxSize, maxSize),
       );
-      cascadeMs = performance.now() - t0;
-      for (let i = 0; i < rects.size(); i++) {
-        const r = rects.get(i);
-        faces.push({
-          x: r.x * sx - padded.offsetX,
-          y: r.y * sy - padded.offsetY,
-          width: r.width * sx,
-          height: r.height * sy,
-        });
+      const cascadeMs = performance.now() - t0;
+      const rects: Rect[] = [];
+      for (let i = 0; i < found.size(); i++) {
+        const r = found.get(i);
+        rects.push({ x: r.x, y: r.y, width: r.width, height: r.height });
       }
+      return { rects, cascadeMs };
     } finally {
       mat.delete();
-      rects.delete();
+      found.delete();
       liveMats -= 2;
     }
-    faces.sort((a, b) => b.width * b.height - a.width * a.height);
-    return { faces, cascadeMs };
   }
 
   /** Releases the cascade. Idempotent. */
