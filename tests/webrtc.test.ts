@@ -82,4 +82,10 @@ describe('live verification over real WebRTC (server and Node client peer in a n
     expect(summary['serverFramesAnalysed']).toBe(scores.length);
     for (const s of scores) expect(s['emittedAt']).toBeGreaterThanOrEqual(s['capturedAt'] as number);
   });
+  it('drains and exits cleanly on SIGTERM', async () => {
+    // Runs last (vitest keeps declaration order within a file): stop the server and check its exit.
+    const exited = new Promise<number | null>((resolve) => server.once('exit', resolve));
+    server.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  });
 });

@@ -132,6 +132,11 @@ describe('start-up', () => {
   it('rejects bad settings, naming the setting', () => {
     expect(() => loadConfig({ PORT: 'eighty' })).toThrow(/PORT/);
     expect(() => loadConfig({ EXECUTION_PROVIDERS: 'cpu,gpu' })).toThrow(/EXECUTION_PROVIDERS/);
+    expect(() => loadConfig({ ICE_SERVERS: '[{"url":"stun:x"}]' })).toThrow(/ICE_SERVERS/);
+    expect(() => loadConfig({ LIVE_OPERATING_POINT: 'loose' })).toThrow(/LIVE_OPERATING_POINT/);
+    expect(
+      loadConfig({ ICE_SERVERS: '[{"urls":"turn:turn.example.com","username":"u","credential":"c"}]' }),
+    ).toBeTruthy();
     expect(loadConfig({}).PORT).toBe(8080);
   });
 });

@@ -1,10 +1,9 @@
 import multipart from '@fastify/multipart';
 import websocket from '@fastify/websocket';
-import { LIVE_LIMITS } from '@fv/protocol';
 import { FaceVerifier, type ExecutionProvider } from '@fv/core';
-import { PROTOCOL_VERSION } from '@fv/protocol';
+import { LIVE_LIMITS, PROTOCOL_VERSION } from '@fv/protocol';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import type { Config } from './config.ts';
+import { parseIceServers, type Config } from './config.ts';
 import { installErrorHandler } from './errors.ts';
 import { FramePipeline } from './live/frame-pipeline.ts';
 import { SessionManager } from './live/session-manager.ts';
@@ -93,6 +92,7 @@ export async function buildApp({ config, verifier, logger }: AppOptions): Promis
     pipeline,
     metrics,
     threshold: liveThreshold,
+    iceServers: parseIceServers(config.ICE_SERVERS),
   });
   app.get('/metrics', async (_request, reply) => {
     void reply.header('content-type', metrics.registry.contentType);

@@ -32,6 +32,11 @@ export const ConfigSchema = Type.Object({
       default: 'far1e2',
     },
   ),
+  /**
+   * JSON array of RTCIceServer objects for WebRTC (STUN/TURN), given to the server's peer and to
+   * clients in `welcome`. Needed whenever clients are not on the server's own network.
+   */
+  ICE_SERVERS: Type.String({ default: '[]' }),
   SESSION_TTL_SECONDS: Type.Integer({ minimum: 10, maximum: 86_400, default: 600 }),
   LOG_LEVEL: Type.Union(
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
@@ -46,5 +51,36 @@ export type Config = Static<typeof ConfigSchema>;
  * that names the setting, so a broken deployment stops before it serves anything.
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  return envSchema<Config>({ schema: ConfigSchema, data: env, dotenv: false });
+  const config = envSchema<Config>({ schema: ConfigSchema, data: env, dotenv: false });
+  parseIceServers(config.ICE_SERVERS);
+  return config;
+}
+
+export interface IceServer {
+  urls: string | string[];
+  username?: string;
+  credential?: string;
+}
+
+/** Validates `ICE_SERVERS`; a malformed value names the setting. */
+export function parseIceServers(text: string): IceServer[] {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new Error('ICE_SERVERS must be a JSON array of {urls, username?, credential?}');
+  }
+  const valid =
+    Array.isArray(value) &&
+    value.every(
+      (s) =>
+        typeof s === 'object' &&
+        s !== null &&
+        (typeof s.urls === 'string' ||
+          (Array.isArray(s.urls) && s.urls.every((u: unknown) => typeof u === 'string'))) &&
+        (s.username === undefined || typeof s.username === 'string') &&
+        (s.credential === undefined || typeof s.credential === 'string'),
+    );
+  if (!valid) throw new Error('ICE_SERVERS must be a JSON array of {urls, username?, credential?}');
+  return value as IceServer[];
 }

@@ -37,6 +37,12 @@ export class ServerMetrics {
     buckets: [0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2],
     registers: [this.registry],
   });
+  readonly rateChanges = new Counter({
+    name: 'fv_analysis_rate_changes_total',
+    help: 'Sessions lowering (down) or restoring (up) their analysis rate under load',
+    labelNames: ['direction'] as const,
+    registers: [this.registry],
+  });
   readonly errors = new Counter({
     name: 'fv_errors_total',
     help: 'Errors by code',

@@ -21,8 +21,22 @@ export interface LiveSessionOptions {
   /** Frames analysed per second at most. @defaultValue 10 */
   fps?: number;
   verdict?: Omit<VerdictTrackerOptions, 'threshold'>;
+  /**
+   * Backpressure: when the smoothed frame→score latency exceeds this, the session lowers its own
+   * analysis rate (down to `minFps`) and raises it again once latency recovers. @defaultValue 150
+   */
+  targetLatencyMs?: number;
+  /** @defaultValue 2 */
+  minFps?: number;
   /** Wall clock in ms (tests inject one). @defaultValue Date.now */
   now?: () => number;
+}
+
+export interface RateChange {
+  readonly fps: number;
+  readonly requestedFps: number;
+  readonly degraded: boolean;
+  readonly reason: string;
 }
 
 export type FrameDecision = 'accepted' | 'dropped_busy' | 'dropped_rate' | 'dropped_closed';
@@ -45,6 +59,7 @@ export interface FrameReport {
 export class LiveSession extends EventEmitter<{
   score: [FrameReport];
   frameError: [unknown];
+  rate: [RateChange];
   closed: [];
 }> {
   readonly id: string;
@@ -56,6 +71,11 @@ export class LiveSession extends EventEmitter<{
   readonly #now: () => number;
   #reference: Float32Array | null;
   #fps: number;
+  #requestedFps: number;
+  readonly #targetLatencyMs: number;
+  readonly #minFps: number;
+  #latencyEma: number | null = null;
+  #lastRateChange = -Infinity;
   #busy = false;
   #lastAcceptedAt = -Infinity;
   #frameId = 0;
@@ -74,6 +94,9 @@ export class LiveSession extends EventEmitter<{
     this.#reference = options.reference ?? null;
     this.#now = options.now ?? Date.now;
     this.#fps = LiveSession.#checkFps(options.fps ?? 10);
+    this.#requestedFps = this.#fps;
+    this.#targetLatencyMs = options.targetLatencyMs ?? 150;
+    this.#minFps = Math.min(options.minFps ?? 2, this.#fps);
   }
 
   static #checkFps(fps: number): number {
@@ -99,8 +122,38 @@ export class LiveSession extends EventEmitter<{
     return this.#closed;
   }
 
+  /** Whether the session runs below the requested rate because the server is behind. */
+  get degraded(): boolean {
+    return this.#fps < this.#requestedFps;
+  }
+
   handleConfig(fps: number): void {
     this.#fps = LiveSession.#checkFps(fps);
+    this.#requestedFps = this.#fps;
+    this.#latencyEma = null;
+  }
+
+  /** Lowers the rate while latency is over target, restores it once latency is well under. */
+  #adapt(endToEndMs: number): void {
+    this.#latencyEma = this.#latencyEma === null ? endToEndMs : 0.3 * endToEndMs + 0.7 * this.#latencyEma;
+    const now = performance.now();
+    if (now - this.#lastRateChange < 1000) return;
+    let next = this.#fps;
+    let reason = '';
+    if (this.#latencyEma > this.#targetLatencyMs && this.#fps > this.#minFps) {
+      next = Math.max(this.#minFps, Math.round(this.#fps * 0.7 * 10) / 10);
+      reason = `frame→score ${Math.round(this.#latencyEma)} ms is over ${this.#targetLatencyMs} ms: analysing ${next} fps`;
+    } else if (this.#latencyEma < this.#targetLatencyMs / 3 && this.#fps < this.#requestedFps) {
+      next = Math.min(this.#requestedFps, Math.round(this.#fps * 1.25 * 10) / 10);
+      reason =
+        next === this.#requestedFps
+          ? `recovered: analysing ${next} fps`
+          : `recovering: analysing ${next} fps`;
+    }
+    if (next === this.#fps) return;
+    this.#fps = next;
+    this.#lastRateChange = now;
+    this.emit('rate', { fps: next, requestedFps: this.#requestedFps, degraded: this.degraded, reason });
   }
 
   setReference(embedding: Float32Array): void {
@@ -189,6 +242,7 @@ export class LiveSession extends EventEmitter<{
     };
     this.#latest = { analysis, score, endToEndMs };
     this.emit('score', this.#latest);
+    this.#adapt(endToEndMs);
   }
 
   /** Stops scoring; late results are discarded. Idempotent. */

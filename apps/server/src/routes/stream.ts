@@ -17,6 +17,7 @@ import type { FramePipeline } from '../live/frame-pipeline.ts';
 import { LiveSession } from '../live/live-session.ts';
 import { WebRtcIngest } from '../live/webrtc-ingest.ts';
 import type { SessionManager, SessionRecord } from '../live/session-manager.ts';
+import type { IceServer } from '../config.ts';
 import type { ServerMetrics } from '../metrics.ts';
 
 export interface StreamRouteOptions {
@@ -26,6 +27,8 @@ export interface StreamRouteOptions {
   metrics: ServerMetrics;
   /** Distance threshold live verdicts use. */
   threshold: number;
+  /** STUN/TURN servers for the server's peer and the client's. @defaultValue [] */
+  iceServers?: IceServer[];
   /** How long a new socket may take to say hello. @defaultValue 5000 */
   helloTimeoutMs?: number;
   /** Score events are skipped while this many bytes wait in the socket. @defaultValue 1 MiB */
@@ -50,6 +53,7 @@ function codeOf(error: unknown): ErrorCode {
  */
 export async function streamRoutes(app: FastifyInstance, options: StreamRouteOptions): Promise<void> {
   const { sessions, verifier, pipeline, metrics, threshold } = options;
+  const iceServers = options.iceServers ?? [];
   const helloTimeoutMs = options.helloTimeoutMs ?? 5000;
   const maxBuffered = options.maxBufferedBytes ?? 1024 * 1024;
 
@@ -97,11 +101,15 @@ export async function streamRoutes(app: FastifyInstance, options: StreamRouteOpt
         else send(socket, score);
       });
       session.on('frameError', (error) => fail(error, false));
+      session.on('rate', (change) => {
+        metrics.rateChanges.inc({ direction: change.degraded ? 'down' : 'up' });
+        state(change.degraded ? 'degraded' : 'streaming', change.reason);
+      });
       send(socket, {
         type: 'welcome',
         protocol: PROTOCOL_VERSION,
         sessionId: record.id,
-        iceServers: [],
+        iceServers,
         limits: {
           maxFps: LIVE_LIMITS.maxFps,
           maxMessageBytes: LIVE_LIMITS.maxMessageBytes,
@@ -188,6 +196,7 @@ export async function streamRoutes(app: FastifyInstance, options: StreamRouteOpt
               'An offer was already answered; reconnect to renegotiate.',
             );
           ingest = new WebRtcIngest({
+            iceServers,
             onCandidate: (candidate) => send(socket, { type: 'ice', candidate }),
             wantsFrame: () => session.wouldAccept() === 'accepted',
             onFrame: (frame, capturedAt) => {

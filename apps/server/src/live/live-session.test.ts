@@ -1,0 +1,84 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { FaceVerifier, parseY4m } from '@fv/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MODEL_DIR, sharedDataDir } from '../../../../tests/support/shared-data.ts';
+import { FramePipeline } from './frame-pipeline.ts';
+import { LiveSession, type FrameReport, type RateChange } from './live-session.ts';
+
+const clip = parseY4m(readFileSync(path.join(sharedDataDir(), 'video', 'person-a_320x240_3s.y4m')));
+
+describe('LiveSession (real detector, model and batcher)', () => {
+  let verifier: FaceVerifier;
+  let pipeline: FramePipeline;
+  let reference: Float32Array;
+
+  beforeAll(async () => {
+    verifier = await FaceVerifier.create({ modelDir: MODEL_DIR, embedder: { intraOpThreads: 1 } });
+    pipeline = new FramePipeline(verifier.detector, verifier.embedder, { maxBatch: 8, maxWaitMs: 2 });
+    reference = (
+      await verifier.embedImage(readFileSync(path.join(sharedDataDir(), 'video', 'person-a_reference.jpg')))
+    ).embedding;
+  });
+  afterAll(async () => {
+    await pipeline.close();
+    await verifier.close();
+  });
+
+  const session = (extra: Partial<ConstructorParameters<typeof LiveSession>[0]> = {}): LiveSession =>
+    new LiveSession({
+      id: 'test',
+      pipeline,
+      threshold: 0.5,
+      calibration: verifier.embedder.manifest.calibration,
+      reference,
+      ...extra,
+    });
+
+  it('keeps at most one frame in flight and drops frames faster than the analysis rate', async () => {
+    const s = session({ fps: 10 });
+    const reports: FrameReport[] = [];
+    s.on('score', (r) => reports.push(r));
+    // Capture timestamps are explicit, so the rate rule needs no clock.
+    expect(s.handleFrame(clip.frames[0]!, 1000)).toBe('accepted');
+    expect(s.handleFrame(clip.frames[1]!, 1001)).toBe('dropped_busy');
+    while (reports.length === 0) await new Promise((r) => setTimeout(r, 5));
+    expect(s.handleFrame(clip.frames[2]!, 1050)).toBe('dropped_rate');
+    expect(s.handleFrame(clip.frames[3]!, 1100)).toBe('accepted');
+    while (reports.length === 1) await new Promise((r) => setTimeout(r, 5));
+    expect(reports.map((r) => r.score.frameId)).toEqual([0, 1]);
+    expect(reports[0]!.score).toMatchObject({ faceCount: 1, verdict: 'pending', threshold: 0.5 });
+    s.close();
+    s.close();
+    expect(s.handleFrame(clip.frames[4]!, 5000)).toBe('dropped_closed');
+  });
+
+  it('lowers its analysis rate when latency is over target and says so', async () => {
+    // A 1 ms target is always exceeded by real analysis, so the session must back off.
+    const s = session({ fps: 10, targetLatencyMs: 1, minFps: 2 });
+    const changes: RateChange[] = [];
+    s.on('rate', (c) => changes.push(c));
+    const start = Date.now();
+    // Real time: the rate change is spaced by at least 1 s of wall clock.
+    for (let i = 0; Date.now() - start < 1600; i++) {
+      s.handleFrame(clip.frames[i % clip.frames.length]!, Date.now());
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(changes[0]).toMatchObject({ fps: 7, requestedFps: 10, degraded: true });
+    expect(s.degraded).toBe(true);
+    s.handleConfig(10);
+    expect(s.degraded).toBe(false);
+    s.close();
+  });
+
+  it('enrols from the next single-face frame', async () => {
+    const s = session({ reference: null });
+    expect(s.enrolled).toBe(false);
+    const enrolled = s.enrollFromNextFrame();
+    s.handleFrame(clip.frames[0]!, 0);
+    const embedding = await enrolled;
+    expect(embedding).toHaveLength(48);
+    expect(s.enrolled).toBe(true);
+    s.close();
+  });
+});
