@@ -48,7 +48,7 @@ try {
     await new Promise((r) => setTimeout(r, 200));
   }
   console.log(
-    `live bench: server + N CLI clients (WebRTC, VP8 320×240 @ 30 fps sent, 10 fps analysed), ${LOOPS * 3} s per session`,
+    `live bench: server + N CLI clients (WebRTC, VP8 320×240 @ 15 fps sent, 10 fps analysed), ${LOOPS * 3} s per session`,
   );
   console.log(
     'sessions  p50 ms  p95 ms  worst p95  scored/session  starved  detect ms  embed ms  end-to-end ms',

@@ -5,6 +5,7 @@ import { LIVE_LIMITS, PROTOCOL_VERSION } from '@fv/protocol';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { parseIceServers, type Config } from './config.ts';
 import { installErrorHandler } from './errors.ts';
+import { DetectPool } from './live/detect-pool.ts';
 import { FramePipeline } from './live/frame-pipeline.ts';
 import { SessionManager } from './live/session-manager.ts';
 import { ServerMetrics } from './metrics.ts';
@@ -68,10 +69,13 @@ export async function buildApp({ config, verifier, logger }: AppOptions): Promis
     defaultTtlSeconds: config.SESSION_TTL_SECONDS,
     maxTtlSeconds: Math.max(config.SESSION_TTL_SECONDS, 3600),
   });
-  const pipeline = new FramePipeline(ownVerifier.detector, ownVerifier.embedder, {
-    maxBatch: config.BATCH_MAX,
-    maxWaitMs: config.BATCH_WAIT_MS,
-  });
+  const pool = config.DETECT_WORKERS > 0 ? await DetectPool.create(config.DETECT_WORKERS) : null;
+  const pipeline = new FramePipeline(
+    ownVerifier.detector,
+    ownVerifier.embedder,
+    { maxBatch: config.BATCH_MAX, maxWaitMs: config.BATCH_WAIT_MS },
+    pool,
+  );
   pipeline.onBatch((report) => metrics.batchSize.observe(report.size));
   // Children first: live sessions, then the batcher (drains in-flight faces), then the model.
   app.addHook('onClose', async () => {

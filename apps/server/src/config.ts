@@ -37,6 +37,11 @@ export const ConfigSchema = Type.Object({
    * clients in `welcome`. Needed whenever clients are not on the server's own network.
    */
   ICE_SERVERS: Type.String({ default: '[]' }),
+  /**
+   * Worker threads for face detection (0 = on the main thread). Detection is the costliest stage;
+   * workers keep it off the event loop and spread it over cores.
+   */
+  DETECT_WORKERS: Type.Integer({ minimum: 0, maximum: 64, default: 2 }),
   SESSION_TTL_SECONDS: Type.Integer({ minimum: 10, maximum: 86_400, default: 600 }),
   LOG_LEVEL: Type.Union(
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),

@@ -77,3 +77,4 @@ export {
   type FaceTrackerOptions,
   type TrackedDetection,
 } from './detect/face-tracker.ts';
+export { startTsWorker } from './worker/ts-worker.ts';

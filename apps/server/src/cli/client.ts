@@ -15,6 +15,8 @@ const USAGE = `usage: npm run client -- --server <url> --reference <image> --vid
   --reference  reference photo of the person (JPEG/PNG/WebP)
   --video      YUV4MPEG2 4:2:0 clip, streamed in real time at its own frame rate
   --fps        analysis rate to ask the server for (default: the server's, 10)
+  --send-fps   frames sent per second (default 15; the clip's frames are skipped to match, as a
+               browser would be asked to capture at 10–15 fps)
   --loops      play the clip this many times (default 1)
   --json       one JSON object per line (score events, then a summary)`;
 
@@ -26,6 +28,7 @@ const { values: args } = (() => {
         reference: { type: 'string' },
         video: { type: 'string' },
         fps: { type: 'string' },
+        'send-fps': { type: 'string' },
         loops: { type: 'string' },
         json: { type: 'boolean' },
         help: { type: 'boolean' },
@@ -151,11 +154,14 @@ while (pc.connectionState !== 'connected') {
 const { width, height } = clip;
 const chroma = Math.ceil(width / 2) * Math.ceil(height / 2);
 const i420 = new Uint8Array(width * height + 2 * chroma).fill(128);
-const interval = 1000 / clip.fps;
+const sendFps = Math.min(clip.fps, args['send-fps'] ? Number(args['send-fps']) : 15);
+const interval = 1000 / sendFps;
 const started = performance.now();
 let sent = 0;
 for (let loop = 0; loop < loops; loop++) {
-  for (const frame of clip.frames) {
+  // Real time: clip frame k is shown at k / clip.fps seconds; send the one on screen at each tick.
+  for (let t = 0; t < clip.frames.length / clip.fps; t += 1 / sendFps) {
+    const frame = clip.frames[Math.min(clip.frames.length - 1, Math.floor(t * clip.fps))]!;
     i420.set(frame.data, 0);
     source.onFrame({ width, height, data: i420 });
     sent++;

@@ -1,8 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import {
   DynamicBatcher,
+  FaceTracker,
   assessQuality,
   extractFace,
-  FaceTracker,
   normalizeCrop,
   type BatchReport,
   type DynamicBatcherOptions,
@@ -12,6 +13,7 @@ import {
   type QualityFlag,
   type Rect,
 } from '@fv/core';
+import type { DetectPool } from './detect-pool.ts';
 
 export interface FrameAnalysis {
   readonly faceCount: number;
@@ -23,18 +25,30 @@ export interface FrameAnalysis {
   readonly embedMs: number;
 }
 
+/** One stream's view of the pipeline: it remembers the stream's face between frames. */
+export interface FrameStream {
+  analyze(frame: GrayImage): Promise<FrameAnalysis>;
+  close(): void;
+}
+
 /**
- * Shared by all sessions of a process: detection on the caller's turn, embedding through one
- * dynamic batcher so faces from many sessions share model runs.
- *
- * @fires batch — forwarded from the batcher
+ * Shared by all sessions of a process: detection (on worker threads when a pool is given, else on
+ * the caller's turn), then embedding through one dynamic batcher so faces from many sessions share
+ * model runs.
  */
 export class FramePipeline {
   readonly batcher: DynamicBatcher<Float32Array, Float32Array>;
   readonly #detector: HaarDetector;
+  readonly #pool: DetectPool | null;
 
-  constructor(detector: HaarDetector, embedder: Embedder, batching: DynamicBatcherOptions = {}) {
+  constructor(
+    detector: HaarDetector,
+    embedder: Embedder,
+    batching: DynamicBatcherOptions = {},
+    pool: DetectPool | null = null,
+  ) {
     this.#detector = detector;
+    this.#pool = pool;
     this.batcher = new DynamicBatcher((faces) => embedder.embed(faces), batching);
   }
 
@@ -42,29 +56,63 @@ export class FramePipeline {
     this.batcher.on('batch', listener);
   }
 
-  /** A detector with memory for one stream (ROI search near the last face). */
-  createTracker(): FaceTracker {
-    return new FaceTracker(this.#detector);
-  }
-
-  async analyze(frame: GrayImage, tracker?: FaceTracker): Promise<FrameAnalysis> {
-    const t0 = performance.now();
-    const face = extractFace(tracker ?? this.#detector, frame);
-    const detectMs = performance.now() - t0;
-    if (face === null) return { faceCount: 0, box: null, quality: [], embedding: null, detectMs, embedMs: 0 };
+  async #embed(
+    found: { faceCount: number; box: Rect | null; crop: Uint8Array | null; quality: QualityFlag[] },
+    detectMs: number,
+  ): Promise<FrameAnalysis> {
+    if (found.crop === null || found.box === null) {
+      return { faceCount: 0, box: null, quality: [], embedding: null, detectMs, embedMs: 0 };
+    }
     const t1 = performance.now();
-    const embedding = await this.batcher.submit(normalizeCrop(face.crop));
+    const embedding = await this.batcher.submit(normalizeCrop(found.crop));
     return {
-      faceCount: face.faceCount,
-      box: face.box,
-      quality: assessQuality(face.crop, face.box, frame),
+      faceCount: found.faceCount,
+      box: found.box,
+      quality: found.quality,
       embedding,
       detectMs,
       embedMs: performance.now() - t1,
     };
   }
 
-  close(): Promise<void> {
-    return this.batcher.close();
+  /** A stream with its own face tracker (ROI search near the last face). */
+  openStream(): FrameStream {
+    const pool = this.#pool;
+    if (pool !== null) {
+      const id = randomUUID();
+      return {
+        analyze: async (frame) => {
+          const found = await pool.detect(id, frame);
+          return this.#embed(found, found.detectMs);
+        },
+        close: () => pool.release(id),
+      };
+    }
+    const tracker = new FaceTracker(this.#detector);
+    return {
+      analyze: async (frame) => {
+        const t0 = performance.now();
+        const face = extractFace(tracker, frame);
+        const detectMs = performance.now() - t0;
+        return this.#embed(
+          face
+            ? {
+                faceCount: face.faceCount,
+                box: face.box,
+                crop: face.crop,
+                quality: assessQuality(face.crop, face.box, frame),
+              }
+            : { faceCount: 0, box: null, crop: null, quality: [] },
+          detectMs,
+        );
+      },
+      close: () => tracker.reset(),
+    };
+  }
+
+  /** Drains the batcher and stops the detection workers. */
+  async close(): Promise<void> {
+    await this.batcher.close();
+    await this.#pool?.close();
   }
 }

@@ -46,7 +46,13 @@ describe('LiveSession (real detector, model and batcher)', () => {
     expect(s.handleFrame(clip.frames[2]!, 1050)).toBe('dropped_rate');
     expect(s.handleFrame(clip.frames[3]!, 1100)).toBe('accepted');
     while (reports.length === 1) await new Promise((r) => setTimeout(r, 5));
-    expect(reports.map((r) => r.score.frameId)).toEqual([0, 1]);
+    // A 15 fps source (every 66.7 ms) on a 10 fps grid: 1166.7 is early, 1233.3 and 1300 are due.
+    expect(s.handleFrame(clip.frames[4]!, 1166.7)).toBe('dropped_rate');
+    expect(s.handleFrame(clip.frames[5]!, 1233.3)).toBe('accepted');
+    while (reports.length === 2) await new Promise((r) => setTimeout(r, 5));
+    expect(s.handleFrame(clip.frames[6]!, 1300)).toBe('accepted');
+    while (reports.length === 3) await new Promise((r) => setTimeout(r, 5));
+    expect(reports.map((r) => r.score.frameId)).toEqual([0, 1, 2, 3]);
     expect(reports[0]!.score).toMatchObject({ faceCount: 1, verdict: 'pending', threshold: 0.5 });
     s.close();
     s.close();

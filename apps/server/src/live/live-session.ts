@@ -1,7 +1,6 @@
 import { EventEmitter } from 'node:events';
 import {
   VerdictTracker,
-  type FaceTracker,
   euclideanDistance,
   similarityFromDistance,
   type GrayImage,
@@ -9,7 +8,7 @@ import {
   type VerdictTrackerOptions,
 } from '@fv/core';
 import { LIVE_LIMITS, type ScoreMessage } from '@fv/protocol';
-import type { FrameAnalysis, FramePipeline } from './frame-pipeline.ts';
+import type { FrameAnalysis, FramePipeline, FrameStream } from './frame-pipeline.ts';
 
 export interface LiveSessionOptions {
   id: string;
@@ -63,11 +62,10 @@ export class LiveSession extends EventEmitter<{
   closed: [];
 }> {
   readonly id: string;
-  readonly #pipeline: FramePipeline;
   readonly #threshold: number;
   readonly #calibration: LogisticCalibration;
   readonly #tracker: VerdictTracker;
-  readonly #faces: FaceTracker;
+  readonly #stream: FrameStream;
   readonly #now: () => number;
   #reference: Float32Array | null;
   #fps: number;
@@ -77,7 +75,8 @@ export class LiveSession extends EventEmitter<{
   #latencyEma: number | null = null;
   #lastRateChange = -Infinity;
   #busy = false;
-  #lastAcceptedAt = -Infinity;
+  /** When the next frame is due for analysis (ms, capture clock). */
+  #nextDue = -Infinity;
   #frameId = 0;
   #closed = false;
   #latest: FrameReport | null = null;
@@ -86,11 +85,10 @@ export class LiveSession extends EventEmitter<{
   constructor(options: LiveSessionOptions) {
     super();
     this.id = options.id;
-    this.#pipeline = options.pipeline;
     this.#threshold = options.threshold;
     this.#calibration = options.calibration;
     this.#tracker = new VerdictTracker({ threshold: options.threshold, ...options.verdict });
-    this.#faces = options.pipeline.createTracker();
+    this.#stream = options.pipeline.openStream();
     this.#reference = options.reference ?? null;
     this.#now = options.now ?? Date.now;
     this.#fps = LiveSession.#checkFps(options.fps ?? 10);
@@ -175,8 +173,8 @@ export class LiveSession extends EventEmitter<{
   wouldAccept(capturedAt: number = this.#now()): FrameDecision {
     if (this.#closed) return 'dropped_closed';
     if (this.#busy) return 'dropped_busy';
-    // A 10% tolerance keeps a 10 fps camera from losing every other frame to jitter.
-    if (capturedAt - this.#lastAcceptedAt < (1000 / this.#fps) * 0.9) return 'dropped_rate';
+    // 5% slack absorbs capture jitter.
+    if (capturedAt < this.#nextDue - (1000 / this.#fps) * 0.05) return 'dropped_rate';
     return 'accepted';
   }
 
@@ -185,11 +183,15 @@ export class LiveSession extends EventEmitter<{
     const decision = this.wouldAccept(capturedAt);
     if (decision !== 'accepted') return decision;
     this.#busy = true;
-    this.#lastAcceptedAt = capturedAt;
+    // Due times advance on a fixed grid, so a 15 fps source still yields 10 analysed fps; after a
+    // gap longer than one interval the grid restarts at this frame (no burst to catch up).
+    const interval = 1000 / this.#fps;
+    const base = capturedAt - this.#nextDue > interval ? capturedAt : this.#nextDue;
+    this.#nextDue = base + interval;
     const frameId = this.#frameId++;
     const started = performance.now();
-    void this.#pipeline
-      .analyze(frame, this.#faces)
+    void this.#stream
+      .analyze(frame)
       .then((analysis) => {
         if (this.#closed) return;
         this.#emitScore(frameId, capturedAt, analysis, performance.now() - started);
@@ -250,6 +252,7 @@ export class LiveSession extends EventEmitter<{
     if (this.#closed) return;
     this.#closed = true;
     this.#captureNext = null;
+    this.#stream.close();
     this.emit('closed');
     this.removeAllListeners();
   }

@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
 import type { HaarDetectorOptions } from '../detect/haar-detector.ts';
+import { startTsWorker } from '../worker/ts-worker.ts';
 
 export interface ExtractRequest {
   readonly id: number;
@@ -10,12 +10,6 @@ export interface ExtractRequest {
 export type ExtractResponse =
   | { id: number; ok: true; crop: Uint8Array; detected: boolean; faceCount: number }
   | { id: number; ok: false; code: string; message: string };
-
-// The worker is TypeScript source. Node 20 does not apply `--import` loaders to a worker's entry
-// reliably, so a tiny bootstrap registers tsx first and then imports the real entry.
-const WORKER_ENTRY = new URL('./extract-worker.ts', import.meta.url).href;
-const TSX_API = import.meta.resolve('tsx/esm/api');
-const WORKER_BOOTSTRAP = `import(${JSON.stringify(TSX_API)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(WORKER_ENTRY)}); });`;
 
 /**
  * Runs decode → detect → crop over many files on worker threads (detection is CPU-bound and
@@ -34,7 +28,7 @@ export async function extractFaces(
   const count = Math.max(1, Math.min(workers, files.length));
   const runOne = (): Promise<void> =>
     new Promise((resolve, reject) => {
-      const worker = new Worker(WORKER_BOOTSTRAP, { eval: true, workerData: detector });
+      const worker = startTsWorker(new URL('./extract-worker.ts', import.meta.url), detector);
       const send = (): void => {
         if (next >= files.length) {
           void worker.terminate().then(() => resolve());

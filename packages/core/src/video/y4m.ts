@@ -46,7 +46,8 @@ export function parseY4m(bytes: Uint8Array): Y4mVideo {
     }
     const start = lineEnd + 1;
     if (start + frameSize > bytes.length) throw new TypeError('truncated Y4M frame');
-    frames.push({ width, height, data: bytes.slice(start, start + lumaSize) });
+    // A real copy (Buffer#slice would share the whole file's memory).
+    frames.push({ width, height, data: new Uint8Array(bytes.subarray(start, start + lumaSize)) });
     offset = start + frameSize;
   }
   return { width, height, fps, frames };
