@@ -55,6 +55,32 @@ describe('parseClientMessage', () => {
 });
 
 describe('parseServerMessage', () => {
+  it.each([
+    {
+      type: 'welcome',
+      protocol: 1,
+      sessionId: 'ses_x',
+      iceServers: [
+        { urls: ['stun:stun.example.com'] },
+        { urls: 'turn:t.example.com', username: 'u', credential: 'c' },
+      ],
+      limits: {
+        maxFps: 30,
+        maxMessageBytes: 65536,
+        maxFrameBytes: 524288,
+        expiresAt: '2026-11-29T05:00:00.000Z',
+      },
+      enrolled: false,
+    },
+    { type: 'answer', sdp: 'v=0\r\n' },
+    { type: 'ice', candidate: null },
+    { type: 'state', state: 'degraded', analysisFps: 7, reason: 'behind' },
+    { type: 'error', code: 'BAD_MESSAGE', message: 'nope', fatal: false },
+  ])('round-trips $type through JSON', (message) => {
+    expect(parseServerMessage(JSON.stringify(message))).toEqual(message);
+    expect(() => parseServerMessage({ ...message, extra: 1 })).toThrow(ProtocolError);
+  });
+
   it('accepts a score event and rejects a malformed one', () => {
     const score = {
       type: 'score',
