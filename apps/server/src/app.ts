@@ -6,6 +6,8 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import { parseIceServers, type Config } from './config.ts';
 import { installErrorHandler } from './errors.ts';
 import { DetectPool } from './live/detect-pool.ts';
+import { InferenceWorker } from './distributed/inference-worker.ts';
+import { QueueEmbedder } from './distributed/queue-embedder.ts';
 import { FramePipeline } from './live/frame-pipeline.ts';
 import { SessionManager } from './live/session-manager.ts';
 import { ServerMetrics } from './metrics.ts';
@@ -57,6 +59,7 @@ export async function buildApp({ config, verifier, logger }: AppOptions): Promis
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async () => ({
     status: 'ready',
+    mode: config.REDIS_URL ? `distributed (${config.ROLE})` : 'embedded',
     model: ownVerifier.embedder.manifest.name,
     threshold: ownVerifier.threshold,
     protocol: PROTOCOL_VERSION,
@@ -70,10 +73,28 @@ export async function buildApp({ config, verifier, logger }: AppOptions): Promis
     maxTtlSeconds: Math.max(config.SESSION_TTL_SECONDS, 3600),
   });
   const pool = config.DETECT_WORKERS > 0 ? await DetectPool.create(config.DETECT_WORKERS) : null;
+  // Distributed mode: crops go through the queue to inference workers (in this process too with
+  // ROLE=all); the batcher in front of it packs each few ms of crops into one job.
+  const queue = config.REDIS_URL
+    ? await QueueEmbedder.create({
+        redisUrl: config.REDIS_URL,
+        queueName: config.QUEUE_NAME,
+        timeoutMs: config.FRAME_TIMEOUT_MS,
+      })
+    : null;
+  const localWorker =
+    queue && config.ROLE === 'all'
+      ? new InferenceWorker(ownVerifier.embedder, {
+          redisUrl: config.REDIS_URL!,
+          queueName: config.QUEUE_NAME,
+          maxBatch: config.BATCH_MAX,
+          maxWaitMs: config.BATCH_WAIT_MS,
+        })
+      : null;
   const pipeline = new FramePipeline(
     ownVerifier.detector,
-    ownVerifier.embedder,
-    { maxBatch: config.BATCH_MAX, maxWaitMs: config.BATCH_WAIT_MS },
+    queue ? (crops) => queue.embed(crops) : ownVerifier.embedder,
+    { maxBatch: config.BATCH_MAX, maxWaitMs: queue ? 2 : config.BATCH_WAIT_MS },
     pool,
   );
   pipeline.onBatch((report) => metrics.batchSize.observe(report.size));
@@ -81,6 +102,8 @@ export async function buildApp({ config, verifier, logger }: AppOptions): Promis
   app.addHook('onClose', async () => {
     sessions.close();
     await pipeline.close();
+    await queue?.close();
+    await localWorker?.close();
     if (!verifier) await ownVerifier.close();
   });
   await app.register(websocket, { options: { maxPayload: LIVE_LIMITS.maxEnrollImageLength + 1024 } });

@@ -42,6 +42,15 @@ export const ConfigSchema = Type.Object({
    * workers keep it off the event loop and spread it over cores.
    */
   DETECT_WORKERS: Type.Integer({ minimum: 0, maximum: 64, default: 2 }),
+  /** Redis for distributed mode (BullMQ queue + result channels). Unset: embedded mode. */
+  REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://' })),
+  /** With REDIS_URL: `gateway` (HTTP, WebRTC, detection), `worker` (inference), or `all` (both). */
+  ROLE: Type.Union([Type.Literal('all'), Type.Literal('gateway'), Type.Literal('worker')], {
+    default: 'all',
+  }),
+  QUEUE_NAME: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$', default: 'fv-embed' }),
+  /** A queued frame older than this is dropped (gateway times it out, worker skips it). */
+  FRAME_TIMEOUT_MS: Type.Integer({ minimum: 50, maximum: 30_000, default: 1000 }),
   SESSION_TTL_SECONDS: Type.Integer({ minimum: 10, maximum: 86_400, default: 600 }),
   LOG_LEVEL: Type.Union(
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
@@ -58,6 +67,9 @@ export type Config = Static<typeof ConfigSchema>;
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const config = envSchema<Config>({ schema: ConfigSchema, data: env, dotenv: false });
   parseIceServers(config.ICE_SERVERS);
+  if (config.ROLE !== 'all' && config.REDIS_URL === undefined) {
+    throw new Error(`ROLE=${config.ROLE} needs REDIS_URL (without it the server runs embedded, ROLE=all)`);
+  }
   return config;
 }
 

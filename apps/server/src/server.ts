@@ -1,5 +1,6 @@
 // Entry point for `npm start`: configuration from the environment, then the app, then listen.
 import { buildApp } from './app.ts';
+import { buildWorkerApp } from './worker-app.ts';
 import { loadConfig, type Config } from './config.ts';
 
 let config: Config;
@@ -10,10 +11,12 @@ try {
   process.exit(1);
 }
 
-const app = await buildApp({ config }).catch((error: unknown) => {
-  process.stderr.write(`start-up failed: ${error instanceof Error ? error.message : String(error)}\n`);
-  process.exit(1);
-});
+const app = await (config.ROLE === 'worker' ? buildWorkerApp({ config }) : buildApp({ config })).catch(
+  (error: unknown) => {
+    process.stderr.write(`start-up failed: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  },
+);
 
 let closing = false;
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {

@@ -31,25 +31,34 @@ export interface FrameStream {
   close(): void;
 }
 
+/** Turns a batch of 62×47 crops into embeddings: the local model, or the queue to workers. */
+export type CropEmbedder = (crops: Uint8Array[]) => Promise<Float32Array[]>;
+
+/** The embedded mode's crop embedder: normalise and run the in-process model. */
+export function localCropEmbedder(embedder: Embedder): CropEmbedder {
+  return (crops) => embedder.embed(crops.map(normalizeCrop));
+}
+
 /**
  * Shared by all sessions of a process: detection (on worker threads when a pool is given, else on
  * the caller's turn), then embedding through one dynamic batcher so faces from many sessions share
- * model runs.
+ * model runs (in-process) or queue jobs (distributed mode).
  */
 export class FramePipeline {
-  readonly batcher: DynamicBatcher<Float32Array, Float32Array>;
+  readonly batcher: DynamicBatcher<Uint8Array, Float32Array>;
   readonly #detector: HaarDetector;
   readonly #pool: DetectPool | null;
 
   constructor(
     detector: HaarDetector,
-    embedder: Embedder,
+    embed: Embedder | CropEmbedder,
     batching: DynamicBatcherOptions = {},
     pool: DetectPool | null = null,
   ) {
     this.#detector = detector;
     this.#pool = pool;
-    this.batcher = new DynamicBatcher((faces) => embedder.embed(faces), batching);
+    const process = typeof embed === 'function' ? embed : localCropEmbedder(embed);
+    this.batcher = new DynamicBatcher(process, batching);
   }
 
   onBatch(listener: (report: BatchReport) => void): void {
@@ -64,7 +73,7 @@ export class FramePipeline {
       return { faceCount: 0, box: null, quality: [], embedding: null, detectMs, embedMs: 0 };
     }
     const t1 = performance.now();
-    const embedding = await this.batcher.submit(normalizeCrop(found.crop));
+    const embedding = await this.batcher.submit(found.crop);
     return {
       faceCount: found.faceCount,
       box: found.box,

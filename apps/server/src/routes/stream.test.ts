@@ -1,52 +1,15 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { FaceVerifier, parseY4m } from '@fv/core';
-import { parseServerMessage, type ServerMessage } from '@fv/protocol';
+import { FaceVerifier } from '@fv/core';
 import type { FastifyInstance } from 'fastify';
-import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WebSocket } from 'ws';
+import type { WebSocket } from 'ws';
+import { connect as connectTo, multipart, streamJpeg } from '../../../../tests/support/live-client.ts';
 import { MODEL_DIR, sharedDataDir } from '../../../../tests/support/shared-data.ts';
 import { buildApp } from '../app.ts';
 import { loadConfig } from '../config.ts';
 
 const video = (name: string): string => path.join(sharedDataDir(), 'video', name);
-
-function multipart(files: [string, Buffer][]): { payload: Buffer; headers: Record<string, string> } {
-  const boundary = '----fvstreamtest';
-  const parts = files.flatMap(([name, data]) => [
-    Buffer.from(
-      `--${boundary}\r\nContent-Disposition: form-data; name="${name}"; filename="r.jpg"\r\nContent-Type: image/jpeg\r\n\r\n`,
-    ),
-    data,
-    Buffer.from('\r\n'),
-  ]);
-  return {
-    payload: Buffer.concat([...parts, Buffer.from(`--${boundary}--\r\n`)]),
-    headers: { 'content-type': `multipart/form-data; boundary=${boundary}` },
-  };
-}
-
-/** Collects server messages and lets a test wait for one that satisfies a predicate. */
-class Inbox {
-  readonly messages: ServerMessage[] = [];
-  #waiters: { test: (m: ServerMessage) => boolean; resolve: (m: ServerMessage) => void }[] = [];
-  constructor(socket: WebSocket) {
-    socket.on('message', (data: Buffer) => {
-      const message = parseServerMessage(data.toString('utf8'));
-      this.messages.push(message);
-      this.#waiters = this.#waiters.filter((w) => (w.test(message) ? (w.resolve(message), false) : true));
-    });
-  }
-  next(test: (m: ServerMessage) => boolean, timeoutMs = 20_000): Promise<ServerMessage> {
-    const seen = this.messages.find(test);
-    if (seen) return Promise.resolve(seen);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('timed out waiting for a message')), timeoutMs);
-      this.#waiters.push({ test, resolve: (m) => (clearTimeout(timer), resolve(m)) });
-    });
-  }
-}
 
 describe('live stream over WebSocket with JPEG frames (fallback path)', () => {
   let app: FastifyInstance;
@@ -74,26 +37,10 @@ describe('live stream over WebSocket with JPEG frames (fallback path)', () => {
     return res.json();
   };
 
-  const connect = async (sessionId: string): Promise<{ socket: WebSocket; inbox: Inbox }> => {
-    const socket = new WebSocket(`${base}/v1/sessions/${sessionId}/stream`);
-    const inbox = new Inbox(socket);
-    await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
-    return { socket, inbox };
-  };
+  const connect = (sessionId: string): ReturnType<typeof connectTo> =>
+    connectTo(`${base}/v1/sessions/${sessionId}/stream`);
 
-  /** Streams a clip's frames as JPEG at 10 fps: the session's rate limit runs on the wall clock. */
-  const stream = async (socket: WebSocket, file: string): Promise<void> => {
-    const clip = parseY4m(readFileSync(video(file)));
-    for (const frame of clip.frames.filter((_, i) => i % Math.max(1, Math.round(clip.fps / 10)) === 0)) {
-      const jpeg = await sharp(Buffer.from(frame.data), {
-        raw: { width: frame.width, height: frame.height, channels: 1 },
-      })
-        .jpeg({ quality: 85 })
-        .toBuffer();
-      socket.send(jpeg, { binary: true });
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  };
+  const stream = (socket: WebSocket, file: string): Promise<void> => streamJpeg(socket, video(file));
 
   it.each([
     ['person-a_320x240_3s.y4m', 'matched'],

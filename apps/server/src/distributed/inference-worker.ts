@@ -1,0 +1,114 @@
+import { EventEmitter } from 'node:events';
+import { Worker, type Job } from 'bullmq';
+import { Redis } from 'ioredis';
+import { DynamicBatcher, normalizeCrop, type BatchReport, type Embedder } from '@fv/core';
+import {
+  packEmbeddings,
+  resultChannel,
+  unpackCrops,
+  type EmbedJobData,
+  type EmbedResult,
+} from './messages.ts';
+
+export interface InferenceWorkerOptions {
+  redisUrl: string;
+  /** @defaultValue 'fv-embed' */
+  queueName?: string;
+  /** Faces per model run at most; also how many jobs are taken at once. @defaultValue 64 */
+  maxBatch?: number;
+  /** How long a batch waits for more faces, ms (latency traded for throughput). @defaultValue 4 */
+  maxWaitMs?: number;
+}
+
+/**
+ * The inference side of distributed mode. Open-source BullMQ has no batch consumption (that is
+ * BullMQ Pro), so the worker takes up to `maxBatch` jobs concurrently and feeds every crop into
+ * one dynamic batcher: jobs from many gateways share model runs. Expired jobs are dropped, and
+ * each result goes to the owning gateway's channel only.
+ *
+ * @fires batch — a {@link BatchReport} per model run
+ * @fires job — `{ faces, queueMs, expired }` per job
+ */
+export class InferenceWorker extends EventEmitter<{
+  batch: [BatchReport];
+  job: [{ faces: number; queueMs: number; expired: boolean }];
+}> {
+  readonly #worker: Worker<EmbedJobData>;
+  readonly #publisher: Redis;
+  readonly #batcher: DynamicBatcher<Uint8Array, Float32Array>;
+  readonly #queueName: string;
+  #closing: Promise<void> | null = null;
+
+  constructor(embedder: Embedder, options: InferenceWorkerOptions) {
+    super();
+    const maxBatch = options.maxBatch ?? 64;
+    this.#queueName = options.queueName ?? 'fv-embed';
+    this.#batcher = new DynamicBatcher((crops) => embedder.embed(crops.map(normalizeCrop)), {
+      maxBatch,
+      maxWaitMs: options.maxWaitMs ?? 4,
+      maxQueue: maxBatch * 64,
+    });
+    this.#batcher.on('batch', (report) => this.emit('batch', report));
+    this.#publisher = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
+    this.#publisher.on('error', () => {
+      // reconnects by itself
+    });
+    this.#worker = new Worker<EmbedJobData>(this.#queueName, (job) => this.#process(job), {
+      connection: { url: options.redisUrl, maxRetriesPerRequest: null },
+      concurrency: maxBatch,
+    });
+    this.#worker.on('error', () => {
+      // connection errors: BullMQ retries; frames in flight time out at their gateway
+    });
+  }
+
+  async #process(job: Job<EmbedJobData>): Promise<void> {
+    const { gateway, crops, count, deadline } = job.data;
+    const jobId = job.id ?? '';
+    const channel = resultChannel(this.#queueName, gateway);
+    const queueMs = Date.now() - job.timestamp;
+    if (Date.now() > deadline) {
+      this.emit('job', { faces: count, queueMs, expired: true });
+      const result: EmbedResult = {
+        jobId,
+        ok: false,
+        reason: 'expired',
+        message: 'deadline passed in the queue',
+      };
+      await this.#publisher.publish(channel, JSON.stringify(result));
+      return;
+    }
+    let result: EmbedResult;
+    try {
+      const embeddings = await Promise.all(unpackCrops(crops, count).map((c) => this.#batcher.submit(c)));
+      result = { jobId, ok: true, ...packEmbeddings(embeddings) };
+    } catch (error) {
+      result = {
+        jobId,
+        ok: false,
+        reason: 'failed',
+        message: error instanceof Error ? error.message : String(error),
+      };
+    }
+    this.emit('job', { faces: count, queueMs, expired: false });
+    await this.#publisher.publish(channel, JSON.stringify(result));
+  }
+
+  /** Waits until the worker is connected and consuming. */
+  waitUntilReady(): Promise<void> {
+    return this.#worker.waitUntilReady().then(() => undefined);
+  }
+
+  /**
+   * Graceful shutdown: stop taking jobs, finish the ones in flight (their batch included), then
+   * disconnect. Idempotent.
+   */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      await this.#worker.close();
+      await this.#batcher.close();
+      this.#publisher.disconnect();
+    })();
+    return this.#closing;
+  }
+}

@@ -1,0 +1,130 @@
+import { randomUUID } from 'node:crypto';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { VerificationError } from '@fv/core';
+import {
+  packCrops,
+  resultChannel,
+  unpackEmbeddings,
+  type EmbedJobData,
+  type EmbedResult,
+} from './messages.ts';
+
+export interface QueueEmbedderOptions {
+  redisUrl: string;
+  /** BullMQ queue name (and Redis key prefix of the result channels). @defaultValue 'fv-embed' */
+  queueName?: string;
+  /** A frame's embedding older than this is worthless: the job carries it as a deadline. @defaultValue 1000 ms */
+  timeoutMs?: number;
+  /** Identifies this gateway's result channel. @defaultValue a random id */
+  gatewayId?: string;
+}
+
+/**
+ * The gateway side of distributed mode: each call enqueues one BullMQ job holding a micro-batch
+ * of crops (the FramePipeline's batcher collects them), and resolves when the worker's result
+ * arrives on this gateway's own pub/sub channel, or rejects at the deadline. Jobs are never retried
+ * (a late frame is worthless) and removed from Redis on completion or failure.
+ */
+export class QueueEmbedder {
+  readonly gatewayId: string;
+  readonly queueName: string;
+  readonly timeoutMs: number;
+  readonly #queue: Queue<EmbedJobData>;
+  readonly #subscriber: Redis;
+  readonly #pending = new Map<
+    string,
+    { resolve: (r: EmbedResult) => void; timer: ReturnType<typeof setTimeout> }
+  >();
+  #closed = false;
+
+  private constructor(options: Required<QueueEmbedderOptions>, subscriber: Redis) {
+    this.gatewayId = options.gatewayId;
+    this.queueName = options.queueName;
+    this.timeoutMs = options.timeoutMs;
+    this.#subscriber = subscriber;
+    this.#queue = new Queue<EmbedJobData>(options.queueName, {
+      connection: { url: options.redisUrl, maxRetriesPerRequest: null },
+      defaultJobOptions: { attempts: 1, removeOnComplete: true, removeOnFail: true },
+    });
+    subscriber.on('message', (_channel: string, text: string) => {
+      let result: EmbedResult;
+      try {
+        result = JSON.parse(text) as EmbedResult;
+      } catch {
+        return;
+      }
+      const waiter = this.#pending.get(result.jobId);
+      if (!waiter) return; // already timed out
+      clearTimeout(waiter.timer);
+      this.#pending.delete(result.jobId);
+      waiter.resolve(result);
+    });
+  }
+
+  static async create(options: QueueEmbedderOptions): Promise<QueueEmbedder> {
+    const opts: Required<QueueEmbedderOptions> = {
+      queueName: 'fv-embed',
+      timeoutMs: 1000,
+      gatewayId: randomUUID(),
+      ...options,
+    };
+    // Reconnects forever: a Redis restart must not end the gateway.
+    const subscriber = new Redis(opts.redisUrl, { maxRetriesPerRequest: null, lazyConnect: true });
+    subscriber.on('error', () => {
+      // ioredis reconnects by itself; the job deadlines surface the outage to sessions
+    });
+    await subscriber.connect();
+    await subscriber.subscribe(resultChannel(opts.queueName, opts.gatewayId));
+    return new QueueEmbedder(opts, subscriber);
+  }
+
+  /** Embeds crops through the queue; rejects with INFERENCE_FAILED on timeout or worker failure. */
+  async embed(crops: Uint8Array[]): Promise<Float32Array[]> {
+    if (this.#closed) throw VerificationError.modelClosed();
+    if (crops.length === 0) return [];
+    const jobId = randomUUID();
+    const deadline = Date.now() + this.timeoutMs;
+    const result = new Promise<EmbedResult>((resolve) => {
+      const timer = setTimeout(() => {
+        this.#pending.delete(jobId);
+        resolve({ jobId, ok: false, reason: 'expired', message: `no result within ${this.timeoutMs} ms` });
+      }, this.timeoutMs);
+      this.#pending.set(jobId, { resolve, timer });
+    });
+    try {
+      await this.#queue.add(
+        'embed',
+        { gateway: this.gatewayId, crops: packCrops(crops), count: crops.length, deadline },
+        { jobId },
+      );
+    } catch (cause) {
+      const waiter = this.#pending.get(jobId);
+      if (waiter) clearTimeout(waiter.timer);
+      this.#pending.delete(jobId);
+      throw VerificationError.inferenceFailed(cause);
+    }
+    const outcome = await result;
+    if (!outcome.ok)
+      throw VerificationError.inferenceFailed(new Error(`${outcome.reason}: ${outcome.message}`));
+    return unpackEmbeddings(outcome.embeddings, outcome.size, crops.length);
+  }
+
+  /** Jobs waiting in the queue (for backpressure and metrics). */
+  waiting(): Promise<number> {
+    return this.#queue.getWaitingCount();
+  }
+
+  /** Fails pending calls, closes the queue and the subscriber. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const [jobId, waiter] of this.#pending) {
+      clearTimeout(waiter.timer);
+      waiter.resolve({ jobId, ok: false, reason: 'failed', message: 'gateway closing' });
+    }
+    this.#pending.clear();
+    await this.#queue.close();
+    this.#subscriber.disconnect();
+  }
+}

@@ -1,0 +1,136 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { FaceVerifier } from '@fv/core';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp, loadConfig } from '@fv/server';
+import { connect, multipart, streamJpeg } from './support/live-client.ts';
+import { TestRedis } from './support/redis-server.ts';
+import { MODEL_DIR, REPO_ROOT, sharedDataDir } from './support/shared-data.ts';
+
+const video = (name: string): string => path.join(sharedDataDir(), 'video', name);
+
+interface WorkerProcess {
+  child: ChildProcess;
+  url: string;
+  exited: Promise<number | null>;
+}
+
+/** An inference worker process (ROLE=worker), ready once its HTTP side listens. */
+async function startWorker(redisUrl: string, queueName: string): Promise<WorkerProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'apps/server/src/server.ts'], {
+    cwd: REPO_ROOT,
+    env: {
+      ...process.env,
+      ROLE: 'worker',
+      REDIS_URL: redisUrl,
+      QUEUE_NAME: queueName,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'info',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  let log = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`worker did not start:\n${log}`)), 60_000);
+    const onData = (d: Buffer): void => {
+      log += d.toString();
+      const m = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(log);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]!);
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    void exited.then((code) => reject(new Error(`worker exited with ${code}:\n${log}`)));
+  });
+  return { child, url, exited };
+}
+
+async function facesEmbedded(worker: WorkerProcess): Promise<number> {
+  const text = await (await fetch(`${worker.url}/metrics`)).text();
+  return Number(/^fv_worker_faces_total\{outcome="embedded"\} (\d+)/m.exec(text)?.[1] ?? 0);
+}
+
+describe('distributed mode: gateway → BullMQ/Redis → two worker processes', () => {
+  let redis: TestRedis;
+  let verifier: FaceVerifier;
+  let gateway: FastifyInstance;
+  let base: string;
+  const workers: WorkerProcess[] = [];
+  const queueName = `fv-test-${randomUUID().slice(0, 8)}`;
+
+  beforeAll(async () => {
+    redis = await TestRedis.start();
+    verifier = await FaceVerifier.create({ modelDir: MODEL_DIR, embedder: { intraOpThreads: 1 } });
+    workers.push(
+      ...(await Promise.all([startWorker(redis.url, queueName), startWorker(redis.url, queueName)])),
+    );
+    gateway = await buildApp({
+      config: loadConfig({
+        REDIS_URL: redis.url,
+        ROLE: 'gateway',
+        QUEUE_NAME: queueName,
+        DETECT_WORKERS: '1',
+      }),
+      verifier,
+      logger: false,
+    });
+    base = (await gateway.listen({ port: 0, host: '127.0.0.1' })).replace('http', 'ws');
+  });
+
+  afterAll(async () => {
+    await gateway?.close();
+    await verifier?.close();
+    for (const w of workers) {
+      if (w.child.exitCode === null) {
+        w.child.kill('SIGTERM');
+        await w.exited;
+      }
+    }
+    await redis?.stop();
+  });
+
+  const session = async (clip: string): Promise<string> => {
+    const res = await gateway.inject({
+      method: 'POST',
+      url: '/v1/sessions',
+      ...multipart([['reference', readFileSync(video('person-a_reference.jpg'))]]),
+    });
+    const { sessionId, token } = res.json();
+    const { socket, inbox } = await connect(`${base}/v1/sessions/${sessionId}/stream`);
+    socket.send(JSON.stringify({ type: 'hello', protocol: 1, token }));
+    await inbox.next((m) => m.type === 'welcome');
+    await streamJpeg(socket, video(clip));
+    await new Promise((r) => setTimeout(r, 400));
+    const scores = inbox.messages.filter((m) => m.type === 'score');
+    expect(scores.length).toBeGreaterThanOrEqual(10);
+    expect(inbox.messages.filter((m) => m.type === 'error')).toEqual([]);
+    socket.close();
+    return scores.at(-1)!.type === 'score' ? (scores.at(-1) as { verdict: string }).verdict : 'none';
+  };
+
+  it('scores person A as matched and person B as not_matched, with the work spread over both workers', async () => {
+    const [a, b] = await Promise.all([
+      session('person-a_320x240_3s.y4m'),
+      session('person-b_320x240_3s.y4m'),
+    ]);
+    expect(a).toBe('matched');
+    expect(b).toBe('not_matched');
+    const perWorker = await Promise.all(workers.map(facesEmbedded));
+    expect(perWorker.every((n) => n > 0)).toBe(true);
+    expect(perWorker.reduce((s, n) => s + n, 0)).toBeGreaterThanOrEqual(20);
+  });
+
+  it('a worker shuts down gracefully on SIGTERM (exit 0) and the other keeps serving', async () => {
+    const leaving = workers[1]!;
+    leaving.child.kill('SIGTERM');
+    expect(await leaving.exited).toBe(0);
+    expect(await session('person-a_320x240_3s.y4m')).toBe('matched');
+  });
+});
