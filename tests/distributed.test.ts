@@ -96,6 +96,40 @@ describe('distributed mode: gateway → BullMQ/Redis → two worker processes', 
     await redis?.stop();
   });
 
+  /** Streams `clip` `loops` times, calling `during` after the first second; returns scores and errors. */
+  const streamWith = async (
+    clip: string,
+    loops: number,
+    during: () => Promise<void>,
+  ): Promise<{ verdicts: string[]; errors: string[]; scoreTimes: number[] }> => {
+    const res = await gateway.inject({
+      method: 'POST',
+      url: '/v1/sessions',
+      ...multipart([['reference', readFileSync(video('person-a_reference.jpg'))]]),
+    });
+    const { sessionId, token } = res.json();
+    const { socket, inbox } = await connect(`${base}/v1/sessions/${sessionId}/stream`);
+    socket.send(JSON.stringify({ type: 'hello', protocol: 1, token }));
+    await inbox.next((m) => m.type === 'welcome');
+    const scoreTimes: number[] = [];
+    socket.on('message', (d: Buffer) => {
+      if (d.toString().startsWith('{"type":"score"')) scoreTimes.push(Date.now());
+    });
+    const streaming = (async () => {
+      for (let i = 0; i < loops; i++) await streamJpeg(socket, video(clip));
+    })();
+    await new Promise((r) => setTimeout(r, 1000));
+    await during();
+    await streaming;
+    await new Promise((r) => setTimeout(r, 400));
+    socket.close();
+    return {
+      verdicts: inbox.messages.flatMap((m) => (m.type === 'score' ? [m.verdict] : [])),
+      errors: inbox.messages.flatMap((m) => (m.type === 'error' ? [m.code] : [])),
+      scoreTimes,
+    };
+  };
+
   const session = async (clip: string): Promise<string> => {
     const res = await gateway.inject({
       method: 'POST',
@@ -125,6 +159,32 @@ describe('distributed mode: gateway → BullMQ/Redis → two worker processes', 
     const perWorker = await Promise.all(workers.map(facesEmbedded));
     expect(perWorker.every((n) => n > 0)).toBe(true);
     expect(perWorker.reduce((s, n) => s + n, 0)).toBeGreaterThanOrEqual(20);
+  });
+
+  it('survives a Redis restart mid-stream: scoring resumes within a few seconds, nothing crashes', async () => {
+    let restartedAt = 0;
+    const { verdicts, errors, scoreTimes } = await streamWith('person-a_320x240_3s.y4m', 3, async () => {
+      await redis.restart();
+      restartedAt = Date.now();
+    });
+    const resumed = scoreTimes.find((t) => t > restartedAt);
+    expect(resumed, 'no score after the restart').toBeDefined();
+    expect(resumed! - restartedAt).toBeLessThan(5000);
+    expect(verdicts.at(-1)).toBe('matched');
+    // Frames caught in the outage end as coded, non-fatal errors, never as a crash.
+    expect(errors.every((c) => c === 'INFERENCE_FAILED')).toBe(true);
+    expect(workers.every((w) => w.child.exitCode === null)).toBe(true);
+  });
+
+  it('a worker killed mid-stream loses only its in-flight frames: they time out and the session goes on', async () => {
+    const victim = await startWorker(redis.url, queueName);
+    const { verdicts, errors } = await streamWith('person-a_320x240_3s.y4m', 2, async () => {
+      victim.child.kill('SIGKILL');
+      await victim.exited;
+    });
+    expect(errors.every((c) => c === 'INFERENCE_FAILED')).toBe(true);
+    expect(verdicts.length).toBeGreaterThanOrEqual(20);
+    expect(verdicts.at(-1)).toBe('matched');
   });
 
   it('a worker shuts down gracefully on SIGTERM (exit 0) and the other keeps serving', async () => {
