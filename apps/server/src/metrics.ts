@@ -43,6 +43,11 @@ export class ServerMetrics {
     labelNames: ['direction'] as const,
     registers: [this.registry],
   });
+  readonly queueWaiting = new Gauge({
+    name: 'fv_queue_waiting_jobs',
+    help: 'Embedding jobs waiting in the BullMQ queue (distributed mode)',
+    registers: [this.registry],
+  });
   readonly errors = new Counter({
     name: 'fv_errors_total',
     help: 'Errors by code',
