@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { FaceVerifier } from '@fv/core';
+import { Redis } from 'ioredis';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, loadConfig } from '@fv/server';
@@ -159,6 +160,11 @@ describe('distributed mode: gateway → BullMQ/Redis → two worker processes', 
     const perWorker = await Promise.all(workers.map(facesEmbedded));
     expect(perWorker.every((n) => n > 0)).toBe(true);
     expect(perWorker.reduce((s, n) => s + n, 0)).toBeGreaterThanOrEqual(20);
+    // The queue really ran on this suite's own Redis (not on some server at the default port).
+    const client = new Redis(redis.url);
+    const stats = await client.info('stats');
+    client.disconnect();
+    expect(Number(/total_commands_processed:(\d+)/.exec(stats)?.[1])).toBeGreaterThan(200);
   });
 
   it('survives a Redis restart mid-stream: scoring resumes within a few seconds, nothing crashes', async () => {

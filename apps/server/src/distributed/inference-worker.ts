@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
+import { redisOptionsFromUrl } from './redis-options.ts';
 import { DynamicBatcher, normalizeCrop, type BatchReport, type Embedder } from '@fv/core';
 import {
   packEmbeddings,
@@ -54,7 +55,7 @@ export class InferenceWorker extends EventEmitter<{
       // reconnects by itself
     });
     this.#worker = new Worker<EmbedJobData>(this.#queueName, (job) => this.#process(job), {
-      connection: { url: options.redisUrl, maxRetriesPerRequest: null },
+      connection: redisOptionsFromUrl(options.redisUrl),
       concurrency: maxBatch,
     });
     this.#worker.on('error', () => {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
+import { redisOptionsFromUrl } from './redis-options.ts';
 import { VerificationError } from '@fv/core';
 import {
   packCrops,
@@ -44,7 +45,7 @@ export class QueueEmbedder {
     this.timeoutMs = options.timeoutMs;
     this.#subscriber = subscriber;
     this.#queue = new Queue<EmbedJobData>(options.queueName, {
-      connection: { url: options.redisUrl, maxRetriesPerRequest: null },
+      connection: redisOptionsFromUrl(options.redisUrl),
       defaultJobOptions: { attempts: 1, removeOnComplete: true, removeOnFail: true },
     });
     subscriber.on('message', (_channel: string, text: string) => {
