@@ -2,7 +2,7 @@
 // namespace, N concurrent CLI clients over real WebRTC, and per-level figures.
 import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { NetNamespace } from '../support/netns.ts';
+import type { NetNamespace } from '../support/netns.ts';
 import { REPO_ROOT, sharedDataDir } from '../support/shared-data.ts';
 
 export interface LevelResult {
