@@ -130,7 +130,8 @@ export async function measureLevels(
       p95: median(p95s),
       worstP95: Math.max(...p95s),
       scoredPerSession: median(scored),
-      scoredPerSecond: scored.reduce((a, b) => a + b, 0) / seconds,
+      // Over the streaming time (client start-up excluded).
+      scoredPerSecond: scored.reduce((a, b) => a + b, 0) / Math.min(seconds, loops * 3),
       starved: n - scored.filter((s) => s >= expected * 0.5).length,
       dropped: delta(/^fv_frames_dropped_total\{reason="[a-z_]+"\} ([\d.e+-]+)$/gm),
       meanBatch: batches > 0 ? faces / batches : NaN,

@@ -198,9 +198,16 @@ export async function streamRoutes(app: FastifyInstance, options: StreamRouteOpt
           ingest = new WebRtcIngest({
             iceServers,
             onCandidate: (candidate) => send(socket, { type: 'ice', candidate }),
-            wantsFrame: () => session.wouldAccept() === 'accepted',
-            onFrame: (frame, capturedAt) => {
+            // Every decoded frame counts as received; those the session would drop are counted
+            // as dropped here and never copied.
+            wantsFrame: () => {
               metrics.framesReceived.inc();
+              const decision = session.wouldAccept();
+              if (decision !== 'accepted')
+                metrics.framesDropped.inc({ reason: decision.replace('dropped_', '') });
+              return decision === 'accepted';
+            },
+            onFrame: (frame, capturedAt) => {
               const outcome = session.handleFrame(frame, capturedAt);
               if (outcome !== 'accepted')
                 metrics.framesDropped.inc({ reason: outcome.replace('dropped_', '') });
