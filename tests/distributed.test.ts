@@ -102,7 +102,7 @@ describe('distributed mode: gateway → BullMQ/Redis → two worker processes', 
     clip: string,
     loops: number,
     during: () => Promise<void>,
-  ): Promise<{ verdicts: string[]; errors: string[]; scoreTimes: number[] }> => {
+  ): Promise<{ verdicts: string[]; errors: string[]; scoreTimes: number[]; sessionId: string }> => {
     const res = await gateway.inject({
       method: 'POST',
       url: '/v1/sessions',
@@ -128,6 +128,7 @@ describe('distributed mode: gateway → BullMQ/Redis → two worker processes', 
       verdicts: inbox.messages.flatMap((m) => (m.type === 'score' ? [m.verdict] : [])),
       errors: inbox.messages.flatMap((m) => (m.type === 'error' ? [m.code] : [])),
       scoreTimes,
+      sessionId,
     };
   };
 
@@ -167,12 +168,54 @@ describe('distributed mode: gateway → BullMQ/Redis → two worker processes', 
     expect(Number(/total_commands_processed:(\d+)/.exec(stats)?.[1])).toBeGreaterThan(200);
   });
 
-  it('survives a Redis restart mid-stream: scoring resumes within a few seconds, nothing crashes', async () => {
-    let restartedAt = 0;
-    const { verdicts, errors, scoreTimes } = await streamWith('person-a_320x240_3s.y4m', 3, async () => {
-      await redis.restart();
-      restartedAt = Date.now();
+  it('shares sessions across gateways: created on one, streamed on another, read back anywhere', async () => {
+    const other = await buildApp({
+      config: loadConfig({
+        REDIS_URL: redis.url,
+        ROLE: 'gateway',
+        QUEUE_NAME: queueName,
+        DETECT_WORKERS: '0',
+      }),
+      verifier,
+      logger: false,
     });
+    try {
+      const otherBase = (await other.listen({ port: 0, host: '127.0.0.1' })).replace('http', 'ws');
+      const res = await gateway.inject({
+        method: 'POST',
+        url: '/v1/sessions',
+        ...multipart([['reference', readFileSync(video('person-a_reference.jpg'))]]),
+      });
+      const { sessionId, token } = res.json();
+      const { socket, inbox } = await connect(`${otherBase}/v1/sessions/${sessionId}/stream`);
+      socket.send(JSON.stringify({ type: 'hello', protocol: 1, token }));
+      expect(await inbox.next((m) => m.type === 'welcome')).toMatchObject({ enrolled: true });
+      await streamJpeg(socket, video('person-a_320x240_3s.y4m'));
+      await new Promise((r) => setTimeout(r, 400));
+      // The token was spent on the other gateway: it is refused here too.
+      const replay = await connect(`${base}/v1/sessions/${sessionId}/stream`);
+      replay.socket.send(JSON.stringify({ type: 'hello', protocol: 1, token }));
+      expect(await replay.inbox.next((m) => m.type === 'error')).toMatchObject({ code: 'UNAUTHORIZED' });
+      socket.close();
+      // The creating gateway answers with the result the streaming gateway shared.
+      const view = (await gateway.inject(`/v1/sessions/${sessionId}`)).json();
+      expect(view).toMatchObject({ sessionId, verdict: 'matched', enrolled: true });
+      expect(view.framesAnalysed).toBeGreaterThanOrEqual(10);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('survives a Redis restart mid-stream: scoring resumes within a few seconds, nothing crashes or is lost', async () => {
+    let restartedAt = 0;
+    const { verdicts, errors, scoreTimes, sessionId } = await streamWith(
+      'person-a_320x240_3s.y4m',
+      3,
+      async () => {
+        await redis.restart();
+        restartedAt = Date.now();
+      },
+    );
     const resumed = scoreTimes.find((t) => t > restartedAt);
     expect(resumed, 'no score after the restart').toBeDefined();
     expect(resumed! - restartedAt).toBeLessThan(5000);
@@ -180,6 +223,12 @@ describe('distributed mode: gateway → BullMQ/Redis → two worker processes', 
     // Frames caught in the outage end as coded, non-fatal errors, never as a crash.
     expect(errors.every((c) => c === 'INFERENCE_FAILED')).toBe(true);
     expect(workers.every((w) => w.child.exitCode === null)).toBe(true);
+    // The shared session state was written again after the restart wiped Redis.
+    const client = new Redis(redis.url);
+    const shared = await client.hgetall(`${queueName}:session:${sessionId}`);
+    client.disconnect();
+    expect(shared['used']).toBe('1');
+    expect(JSON.parse(shared['lastScore']!)).toMatchObject({ verdict: 'matched' });
   });
 
   it('a worker killed mid-stream loses only its in-flight frames: they time out and the session goes on', async () => {

@@ -8,6 +8,7 @@ import { installErrorHandler } from './errors.ts';
 import { DetectPool } from './live/detect-pool.ts';
 import { InferenceWorker } from './distributed/inference-worker.ts';
 import { QueueEmbedder } from './distributed/queue-embedder.ts';
+import { RedisSessionMirror } from './distributed/session-mirror.ts';
 import { FramePipeline } from './live/frame-pipeline.ts';
 import { SessionManager } from './live/session-manager.ts';
 import { ServerMetrics } from './metrics.ts';
@@ -91,6 +92,7 @@ export async function buildApp({ config, verifier, logger }: AppOptions): Promis
           maxWaitMs: config.BATCH_WAIT_MS,
         })
       : null;
+  const mirror = config.REDIS_URL ? new RedisSessionMirror(config.REDIS_URL, config.QUEUE_NAME) : null;
   const pipeline = new FramePipeline(
     ownVerifier.detector,
     queue ? (crops) => queue.embed(crops) : ownVerifier.embedder,
@@ -114,6 +116,7 @@ export async function buildApp({ config, verifier, logger }: AppOptions): Promis
     await pipeline.close();
     await queue?.close();
     await localWorker?.close();
+    mirror?.close();
     if (!verifier) await ownVerifier.close();
   });
   await app.register(websocket, { options: { maxPayload: LIVE_LIMITS.maxEnrollImageLength + 1024 } });
@@ -122,6 +125,7 @@ export async function buildApp({ config, verifier, logger }: AppOptions): Promis
     verifier: ownVerifier,
     maxImageBytes: config.MAX_IMAGE_BYTES,
     threshold: liveThreshold,
+    mirror,
   });
   await app.register(streamRoutes, {
     sessions,
@@ -129,6 +133,7 @@ export async function buildApp({ config, verifier, logger }: AppOptions): Promis
     pipeline,
     metrics,
     threshold: liveThreshold,
+    mirror,
     iceServers: parseIceServers(config.ICE_SERVERS),
   });
   app.get('/metrics', async (_request, reply) => {

@@ -106,6 +106,19 @@ export class SessionManager {
     return record;
   }
 
+  has(id: string): boolean {
+    return this.#sessions.has(id);
+  }
+
+  /** Takes in a session created on another gateway (distributed mode). */
+  adopt(session: Omit<SessionRecord, 'live'>): SessionRecord {
+    const existing = this.#sessions.get(session.id);
+    if (existing) return existing;
+    const record: SessionRecord = { ...session, live: null };
+    this.#sessions.set(record.id, record);
+    return record;
+  }
+
   /** Spends the session's single-use stream token; a second use, or a wrong token, is refused. */
   claim(id: string, token: string): SessionRecord {
     const record = this.get(id);

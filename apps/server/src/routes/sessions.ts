@@ -2,6 +2,7 @@ import { ErrorBodySchema, VerdictSchema } from '@fv/protocol';
 import { VerificationError, type FaceVerifier } from '@fv/core';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { RedisSessionMirror } from '../distributed/session-mirror.ts';
 import type { SessionManager } from '../live/session-manager.ts';
 
 const MAX_REFERENCES = 5;
@@ -64,6 +65,8 @@ export interface SessionRouteOptions {
   maxImageBytes: number;
   /** Distance threshold live verdicts use. */
   threshold: number;
+  /** Distributed mode: session state shared through Redis. */
+  mirror?: RedisSessionMirror | null;
 }
 
 /**
@@ -72,7 +75,7 @@ export interface SessionRouteOptions {
  */
 export async function sessionRoutes(
   app: FastifyInstance,
-  { sessions, verifier, maxImageBytes, threshold }: SessionRouteOptions,
+  { sessions, verifier, maxImageBytes, threshold, mirror = null }: SessionRouteOptions,
 ): Promise<void> {
   app.post(
     '/v1/sessions',
@@ -99,6 +102,7 @@ export async function sessionRoutes(
         }
       }
       const created = sessions.create(embeddings.length > 0 ? meanEmbedding(embeddings) : null, ttl);
+      await mirror?.save(sessions.get(created.sessionId));
       return reply.status(201).send(created);
     },
   );
@@ -107,11 +111,23 @@ export async function sessionRoutes(
     '/v1/sessions/:id',
     { schema: { response: { 200: SessionViewSchema, '4xx': ErrorBodySchema } } },
     async (request) => {
-      const record = sessions.get(request.params.id);
+      // Distributed mode: the gateway that streams the session writes its results to Redis, so
+      // any gateway answers with the shared state; a local live stream is fresher still.
+      const local = sessions.has(request.params.id) ? sessions.get(request.params.id) : null;
+      const shared = mirror && !local?.live ? await mirror.load(request.params.id) : null;
+      if (!local && !shared) throw new VerificationError('NOT_FOUND', 'No such session.');
+      if (shared && shared.expiresAt <= Date.now()) throw new VerificationError('SESSION_EXPIRED');
+      const record = local?.live ? local : (shared ?? local)!;
       const score = record.lastScore;
       return {
         sessionId: record.id,
-        state: record.live ? 'streaming' : record.tokenUsed ? 'ended' : 'created',
+        state: local?.live
+          ? 'streaming'
+          : record.tokenUsed
+            ? score && Date.now() - score.emittedAt < 3000
+              ? 'streaming' // streamed on another gateway, recently
+              : 'ended'
+            : 'created',
         enrolled: record.reference !== null,
         verdict: score?.verdict ?? 'pending',
         distance: score?.distance ?? null,

@@ -18,6 +18,7 @@ import { LiveSession } from '../live/live-session.ts';
 import { WebRtcIngest } from '../live/webrtc-ingest.ts';
 import type { SessionManager, SessionRecord } from '../live/session-manager.ts';
 import type { IceServer } from '../config.ts';
+import type { RedisSessionMirror } from '../distributed/session-mirror.ts';
 import type { ServerMetrics } from '../metrics.ts';
 
 export interface StreamRouteOptions {
@@ -27,6 +28,8 @@ export interface StreamRouteOptions {
   metrics: ServerMetrics;
   /** Distance threshold live verdicts use. */
   threshold: number;
+  /** Distributed mode: session state shared through Redis. */
+  mirror?: RedisSessionMirror | null;
   /** STUN/TURN servers for the server's peer and the client's. @defaultValue [] */
   iceServers?: IceServer[];
   /** How long a new socket may take to say hello. @defaultValue 5000 */
@@ -54,6 +57,7 @@ function codeOf(error: unknown): ErrorCode {
 export async function streamRoutes(app: FastifyInstance, options: StreamRouteOptions): Promise<void> {
   const { sessions, verifier, pipeline, metrics, threshold } = options;
   const iceServers = options.iceServers ?? [];
+  const mirror = options.mirror ?? null;
   const helloTimeoutMs = options.helloTimeoutMs ?? 5000;
   const maxBuffered = options.maxBufferedBytes ?? 1024 * 1024;
 
@@ -61,6 +65,7 @@ export async function streamRoutes(app: FastifyInstance, options: StreamRouteOpt
     let record: SessionRecord | null = null;
     let live: LiveSession | null = null;
     let ingest: WebRtcIngest | null = null;
+    let lastShared = { verdict: '', at: 0 };
 
     const fail = (error: unknown, fatal: boolean): void => {
       const code = codeOf(error);
@@ -76,8 +81,16 @@ export async function streamRoutes(app: FastifyInstance, options: StreamRouteOpt
 
     const helloTimer = setTimeout(() => fail(new VerificationError('HELLO_TIMEOUT'), true), helloTimeoutMs);
 
-    const start = (token: string): void => {
-      record = sessions.claim(request.params.id, token);
+    const start = async (token: string): Promise<void> => {
+      const id = request.params.id;
+      if (mirror && !sessions.has(id)) {
+        const shared = await mirror.load(id);
+        if (shared) sessions.adopt(shared);
+      }
+      const claimed = sessions.claim(id, token);
+      // One use cluster-wide, not one per gateway.
+      if (mirror && !(await mirror.spendToken(id))) throw new VerificationError('UNAUTHORIZED');
+      record = claimed;
       const session = new LiveSession({
         id: record.id,
         pipeline,
@@ -96,6 +109,15 @@ export async function streamRoutes(app: FastifyInstance, options: StreamRouteOpt
         if (record) {
           record.lastScore = score;
           record.framesAnalysed++;
+          // Share the result at most once a second, and at once when the verdict changes.
+          const rec = record;
+          const changed = score.verdict !== lastShared.verdict;
+          if (mirror && (changed || score.emittedAt - lastShared.at >= 1000)) {
+            lastShared = { verdict: score.verdict, at: score.emittedAt };
+            mirror.saveState(rec).catch(() => {
+              metrics.errors.inc({ code: 'INTERNAL' });
+            });
+          }
         }
         if (socket.bufferedAmount > maxBuffered) metrics.framesDropped.inc({ reason: 'socket_backlog' });
         else send(socket, score);
@@ -154,7 +176,7 @@ export async function streamRoutes(app: FastifyInstance, options: StreamRouteOpt
           return;
         }
         try {
-          start(message.token);
+          await start(message.token);
         } catch (error) {
           fail(error, true);
         }
