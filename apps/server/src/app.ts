@@ -101,14 +101,7 @@ export async function buildApp({ config, verifier, logger }: AppOptions): Promis
   );
   pipeline.onBatch((report) => metrics.batchSize.observe(report.size));
   // Queue depth for operators; sessions react to the latency it causes (they lower their rate).
-  const depthTimer = queue
-    ? setInterval(() => {
-        queue.waiting().then(
-          (n) => metrics.queueWaiting.set(n),
-          () => {},
-        );
-      }, 1000).unref()
-    : null;
+  const depthTimer = queue ? setInterval(() => metrics.queueWaiting.set(queue.depth), 1000).unref() : null;
   // Children first: live sessions, then the batcher (drains in-flight faces), then the model.
   app.addHook('onClose', async () => {
     if (depthTimer) clearInterval(depthTimer);

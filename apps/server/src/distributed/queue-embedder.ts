@@ -19,6 +19,11 @@ export interface QueueEmbedderOptions {
   timeoutMs?: number;
   /** Identifies this gateway's result channel. @defaultValue a random id */
   gatewayId?: string;
+  /**
+   * Jobs waiting in the queue beyond which new frames are refused at once (`QUEUE_FULL`) instead
+   * of piling up in Redis while no worker keeps up. @defaultValue 5000
+   */
+  maxWaiting?: number;
 }
 
 /**
@@ -31,6 +36,10 @@ export class QueueEmbedder {
   readonly gatewayId: string;
   readonly queueName: string;
   readonly timeoutMs: number;
+  readonly maxWaiting: number;
+  /** Queue depth from the latest poll (every 500 ms). */
+  depth = 0;
+  readonly #depthTimer: ReturnType<typeof setInterval>;
   readonly #queue: Queue<EmbedJobData>;
   readonly #subscriber: Redis;
   readonly #pending = new Map<
@@ -43,6 +52,7 @@ export class QueueEmbedder {
     this.gatewayId = options.gatewayId;
     this.queueName = options.queueName;
     this.timeoutMs = options.timeoutMs;
+    this.maxWaiting = options.maxWaiting;
     this.#subscriber = subscriber;
     this.#queue = new Queue<EmbedJobData>(options.queueName, {
       connection: redisOptionsFromUrl(options.redisUrl),
@@ -61,6 +71,13 @@ export class QueueEmbedder {
       this.#pending.delete(result.jobId);
       waiter.resolve(result);
     });
+    this.#depthTimer = setInterval(() => {
+      this.#queue.getWaitingCount().then(
+        (n) => (this.depth = n),
+        () => {},
+      );
+    }, 500);
+    this.#depthTimer.unref();
   }
 
   static async create(options: QueueEmbedderOptions): Promise<QueueEmbedder> {
@@ -68,6 +85,7 @@ export class QueueEmbedder {
       queueName: 'fv-embed',
       timeoutMs: 1000,
       gatewayId: randomUUID(),
+      maxWaiting: 5000,
       ...options,
     };
     // Reconnects forever: a Redis restart must not end the gateway.
@@ -84,6 +102,12 @@ export class QueueEmbedder {
   async embed(crops: Uint8Array[]): Promise<Float32Array[]> {
     if (this.#closed) throw VerificationError.modelClosed();
     if (crops.length === 0) return [];
+    if (this.depth > this.maxWaiting) {
+      throw new VerificationError(
+        'QUEUE_FULL',
+        `${this.depth} embedding jobs are waiting; the workers are behind.`,
+      );
+    }
     const jobId = randomUUID();
     const deadline = Date.now() + this.timeoutMs;
     const result = new Promise<EmbedResult>((resolve) => {
@@ -120,6 +144,7 @@ export class QueueEmbedder {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    clearInterval(this.#depthTimer);
     for (const [jobId, waiter] of this.#pending) {
       clearTimeout(waiter.timer);
       waiter.resolve({ jobId, ok: false, reason: 'failed', message: 'gateway closing' });
