@@ -7,7 +7,8 @@ import { Redis } from 'ioredis';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, loadConfig } from '@fv/server';
-import { connect, multipart, streamJpeg } from './support/live-client.ts';
+import type { WebSocket } from 'ws';
+import { connect, multipart, streamJpeg, type Inbox } from './support/live-client.ts';
 import { TestRedis } from './support/redis-server.ts';
 import { MODEL_DIR, REPO_ROOT, sharedDataDir } from './support/shared-data.ts';
 
@@ -97,12 +98,8 @@ describe('distributed mode: gateway → BullMQ/Redis → two worker processes', 
     await redis?.stop();
   });
 
-  /** Streams `clip` `loops` times, calling `during` after the first second; returns scores and errors. */
-  const streamWith = async (
-    clip: string,
-    loops: number,
-    during: () => Promise<void>,
-  ): Promise<{ verdicts: string[]; errors: string[]; scoreTimes: number[]; sessionId: string }> => {
+  /** Creates a session with person A's reference on the gateway and says hello on its stream. */
+  const open = async (): Promise<{ sessionId: string; socket: WebSocket; inbox: Inbox }> => {
     const res = await gateway.inject({
       method: 'POST',
       url: '/v1/sessions',
@@ -112,6 +109,16 @@ describe('distributed mode: gateway → BullMQ/Redis → two worker processes', 
     const { socket, inbox } = await connect(`${base}/v1/sessions/${sessionId}/stream`);
     socket.send(JSON.stringify({ type: 'hello', protocol: 1, token }));
     await inbox.next((m) => m.type === 'welcome');
+    return { sessionId, socket, inbox };
+  };
+
+  /** Streams `clip` `loops` times, calling `during` after the first second; returns scores and errors. */
+  const streamWith = async (
+    clip: string,
+    loops: number,
+    during: () => Promise<void>,
+  ): Promise<{ verdicts: string[]; errors: string[]; scoreTimes: number[]; sessionId: string }> => {
+    const { sessionId, socket, inbox } = await open();
     const scoreTimes: number[] = [];
     socket.on('message', (d: Buffer) => {
       if (d.toString().startsWith('{"type":"score"')) scoreTimes.push(Date.now());
@@ -133,15 +140,7 @@ describe('distributed mode: gateway → BullMQ/Redis → two worker processes', 
   };
 
   const session = async (clip: string): Promise<string> => {
-    const res = await gateway.inject({
-      method: 'POST',
-      url: '/v1/sessions',
-      ...multipart([['reference', readFileSync(video('person-a_reference.jpg'))]]),
-    });
-    const { sessionId, token } = res.json();
-    const { socket, inbox } = await connect(`${base}/v1/sessions/${sessionId}/stream`);
-    socket.send(JSON.stringify({ type: 'hello', protocol: 1, token }));
-    await inbox.next((m) => m.type === 'welcome');
+    const { socket, inbox } = await open();
     await streamJpeg(socket, video(clip));
     await new Promise((r) => setTimeout(r, 400));
     const scores = inbox.messages.filter((m) => m.type === 'score');
