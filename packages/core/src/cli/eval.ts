@@ -213,7 +213,12 @@ if (args.json) {
 if (args.roc) {
   await mkdir(path.dirname(path.resolve(args.roc)), { recursive: true });
   const label = `${output.pairsFile}: AUC ${(o['auc'] as number).toFixed(3)}, acc ${pct(o['accuracy'])}`;
-  const svg = renderRocSvg([{ label, points: roc(rocData) }], args['fold-models'] ? `ROC — one model per fold, ${list.folds} folds pooled` : `ROC — ${path.basename(String(output.model))}`);
+  const svg = renderRocSvg(
+    [{ label, points: roc(rocData) }],
+    args['fold-models']
+      ? `ROC — one model per fold, ${list.folds} folds pooled`
+      : `ROC — ${path.basename(String(output.model))}`,
+  );
   // PNG on request (by extension), rendered from the same SVG.
   if (args.roc.toLowerCase().endsWith('.png')) await sharp(Buffer.from(svg)).png().toFile(args.roc);
   else await writeFile(args.roc, svg);
