@@ -4,9 +4,15 @@ import { parseServerMessage, type ServerMessage } from '@fv/protocol';
 import sharp from 'sharp';
 import { WebSocket } from 'ws';
 
-/** A multipart body for `inject` (files only). */
-export function multipart(files: [string, Buffer][]): { payload: Buffer; headers: Record<string, string> } {
+/** A multipart body for `inject`: files, then plain fields. */
+export function multipart(
+  files: [string, Buffer][],
+  fields: Record<string, string> = {},
+): { payload: Buffer; headers: Record<string, string> } {
   const boundary = '----fvtestboundary';
+  const fieldParts = Object.entries(fields).map(([name, value]) =>
+    Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`),
+  );
   const parts = files.flatMap(([name, data]) => [
     Buffer.from(
       `--${boundary}\r\nContent-Disposition: form-data; name="${name}"; filename="${name}.jpg"\r\nContent-Type: image/jpeg\r\n\r\n`,
@@ -15,7 +21,7 @@ export function multipart(files: [string, Buffer][]): { payload: Buffer; headers
     Buffer.from('\r\n'),
   ]);
   return {
-    payload: Buffer.concat([...parts, Buffer.from(`--${boundary}--\r\n`)]),
+    payload: Buffer.concat([...parts, ...fieldParts, Buffer.from(`--${boundary}--\r\n`)]),
     headers: { 'content-type': `multipart/form-data; boundary=${boundary}` },
   };
 }

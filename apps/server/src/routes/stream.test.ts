@@ -126,6 +126,27 @@ describe('live stream over WebSocket with JPEG frames (fallback path)', () => {
     expect(process.memoryUsage().rss - rssBefore).toBeLessThan(200 * 1024 * 1024);
   });
 
+  it('ends the stream with SESSION_EXPIRED when the session expires', async () => {
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/sessions',
+      ...multipart([['reference', readFileSync(video('person-a_reference.jpg'))]], { ttlSeconds: '1' }),
+    });
+    expect(res.statusCode).toBe(201);
+    const { sessionId, token } = res.json();
+    const { socket, inbox } = await connect(sessionId);
+    socket.send(JSON.stringify({ type: 'hello', protocol: 1, token }));
+    await inbox.next((m) => m.type === 'welcome');
+    const closed = new Promise<number>((resolve) => socket.once('close', resolve));
+    // Real time: the sweeper runs every 5 s on the server's own clock.
+    expect(await inbox.next((m) => m.type === 'error', 12_000)).toMatchObject({
+      code: 'SESSION_EXPIRED',
+      fatal: true,
+    });
+    expect(await closed).toBe(4410);
+    expect((await app.inject(`/v1/sessions/${sessionId}`)).statusCode).toBe(404);
+  });
+
   it('exports Prometheus metrics', async () => {
     const res = await app.inject('/metrics');
     expect(res.statusCode).toBe(200);

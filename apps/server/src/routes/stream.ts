@@ -123,6 +123,10 @@ export async function streamRoutes(app: FastifyInstance, options: StreamRouteOpt
         else send(socket, score);
       });
       session.on('frameError', (error) => fail(error, false));
+      // Closed from the server side (the session expired and was swept): end the stream too.
+      session.on('closed', () => {
+        if (socket.readyState === socket.OPEN) fail(new VerificationError('SESSION_EXPIRED'), true);
+      });
       session.on('rate', (change) => {
         metrics.rateChanges.inc({ direction: change.degraded ? 'down' : 'up' });
         state(change.degraded ? 'degraded' : 'streaming', change.reason);
