@@ -62,11 +62,13 @@ export async function startServer(
     child.kill('SIGKILL');
     throw new Error(`server (${JSON.stringify(env)}) did not start:\n${log}`);
   }
+  let stopping: Promise<unknown> | null = null;
   return {
     url,
+    // Idempotent: callers may stop early and again in a `finally`.
     stop: async () => {
-      child.kill('SIGTERM');
-      await done;
+      stopping ??= (child.kill('SIGTERM'), done);
+      await stopping;
     },
   };
 }

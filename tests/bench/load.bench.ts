@@ -93,8 +93,11 @@ const crop = Uint8Array.from({ length: FACE_PIXELS }, (_, i) => (i * 37) % 251);
 // ---- 2. live sessions: embedded vs distributed
 {
   const ns = new NetNamespace(String(process.pid));
+  // Everything started here is stopped in `finally`, also when a step fails.
+  const cleanups: (() => Promise<void>)[] = [];
   try {
     const embedded = await startServer(ns, 18383, {});
+    cleanups.push(embedded.stop);
     const embeddedResults = await measureLevels(ns, embedded.url, LEVELS, LOOPS);
     await embedded.stop();
 
@@ -113,6 +116,10 @@ const crop = Uint8Array.from({ length: FACE_PIXELS }, (_, i) => (i * 37) % 251);
       'no',
     ]);
     const redisDone = run(redisChild);
+    cleanups.push(async () => {
+      if (redisChild.exitCode === null) redisChild.kill('SIGTERM');
+      await redisDone;
+    });
     const redisUrl = `redis://${ns.innerAddress}:${redisPort}`;
     for (let i = 0; i < 100; i++) {
       const c = new Redis(redisUrl, {
@@ -135,16 +142,14 @@ const crop = Uint8Array.from({ length: FACE_PIXELS }, (_, i) => (i * 37) % 251);
       REDIS_URL: redisUrl,
       QUEUE_NAME: queueName,
     });
+    cleanups.unshift(worker.stop);
     const gatewaySrv = await startServer(ns, 18386, {
       ROLE: 'gateway',
       REDIS_URL: redisUrl,
       QUEUE_NAME: queueName,
     });
+    cleanups.unshift(gatewaySrv.stop);
     const distributedResults = await measureLevels(ns, gatewaySrv.url, LEVELS, LOOPS);
-    await gatewaySrv.stop();
-    await worker.stop();
-    redisChild.kill('SIGTERM');
-    await redisDone;
 
     printLevels(`embedded (one process), ${LOOPS * 3} s per session:`, embeddedResults);
     printLevels(
@@ -152,6 +157,7 @@ const crop = Uint8Array.from({ length: FACE_PIXELS }, (_, i) => (i * 37) % 251);
       distributedResults,
     );
   } finally {
+    for (const cleanup of cleanups) await cleanup().catch(() => undefined);
     ns.close();
   }
 }
