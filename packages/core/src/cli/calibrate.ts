@@ -7,14 +7,7 @@ import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { DEFAULT_HAAR_DETECTOR_OPTIONS } from '../detect/haar-detector.ts';
-import {
-  embedCrops,
-  pairDistances,
-  pairImageKeys,
-  pipelineSource,
-  preparedSource,
-} from '../eval/evaluate.ts';
-import { readPreparedCrops } from '../eval/prepared-crops.ts';
+import { embedCrops, pairDistances, pairImageKeys } from '../eval/evaluate.ts';
 import { CROP_MARGIN, FACE_HEIGHT, FACE_WIDTH, FALLBACK_BOX_FRACTION } from '../image/preprocess.ts';
 import { parsePairs } from '../lfw/pairs.ts';
 import { bestThreshold, rocCurve } from '../metrics.ts';
@@ -22,7 +15,7 @@ import { Embedder } from '../model/embedder.ts';
 import { parseManifest, type ModelManifest } from '../model/manifest.ts';
 import { fitLogisticCalibration } from '../scoring.ts';
 import { fail, parseCli } from './args.ts';
-import { extractFaces } from './extract-pool.ts';
+import { faceSourceFor } from './face-source.ts';
 import { Progress } from './progress.ts';
 
 const USAGE = `usage: npm run calibrate -- --model <dir> --pairs <pairs file> [--images <dir> | --crops <dir>] [--metrics name=file.json ...]
@@ -51,9 +44,7 @@ const modelFile = path.join(args.model, 'model.onnx');
 const weights = await readFile(modelFile);
 const list = parsePairs(await readFile(args.pairs, 'utf8'));
 const keys = pairImageKeys(list.pairs);
-const source = args.crops
-  ? preparedSource(await readPreparedCrops(args.crops))
-  : pipelineSource(imagesDir!, (files, onResult) => extractFaces(files, { onResult }));
+const source = await faceSourceFor({ crops: args.crops, images: imagesDir });
 const progress = new Progress('faces', keys.length);
 const crops = await source.crops(keys, () => progress.tick());
 const embedder = await Embedder.fromOnnxFile(modelFile);

@@ -4,23 +4,18 @@ import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import { parsePairs, type LfwPairList } from '../lfw/pairs.ts';
-import { bestThreshold, summarize } from '../metrics.ts';
+import { bestThreshold, rocCurve, summarize } from '../metrics.ts';
 import {
   crossValidate,
   embedCrops,
   pairDistances,
   pairImageKeys,
-  pipelineSource,
-  preparedSource,
-  roc,
-  type FaceSource,
   type PairDistances,
 } from '../eval/evaluate.ts';
-import { readPreparedCrops } from '../eval/prepared-crops.ts';
 import { loadModelForEval } from '../eval/load-model.ts';
 import { renderRocSvg } from '../eval/roc-svg.ts';
 import { fail, parseCli } from './args.ts';
-import { extractFaces } from './extract-pool.ts';
+import { faceSourceFor } from './face-source.ts';
 import { Progress } from './progress.ts';
 import type { Embedder } from '../model/embedder.ts';
 
@@ -75,11 +70,11 @@ if (args['fold-models'] && (list.folds < 2 || !args['fold-models'].includes('{fo
 }
 
 const keys = pairImageKeys([...list.pairs, ...(thresholdList?.pairs ?? [])]);
-const source: FaceSource = args.crops
-  ? preparedSource(await readPreparedCrops(args.crops))
-  : pipelineSource(imagesDir!, (files, onResult) =>
-      extractFaces(files, { ...(args.workers && { workers: Number(args.workers) }), onResult }),
-    );
+const source = await faceSourceFor({
+  crops: args.crops,
+  images: imagesDir,
+  workers: args.workers ? Number(args.workers) : undefined,
+});
 const progress = new Progress('faces', keys.length);
 const crops = await source.crops(keys, () => progress.tick());
 // Misses among the evaluated pairs' own images (the threshold list's images are reported apart).
@@ -90,8 +85,16 @@ const missedFacesThresholdSet = thresholdList
   : undefined;
 
 const models: Embedder[] = [];
-const distancesFor = async (model: Embedder, pairs: LfwPairList): Promise<PairDistances> =>
-  pairDistances(pairs.pairs, await embedCrops(model, crops));
+// Each model embeds the crops once; every pair list and fold it scores reuses them.
+const embeddings = new Map<Embedder, Promise<Map<string, Float32Array>>>();
+const distancesFor = async (model: Embedder, pairs: LfwPairList): Promise<PairDistances> => {
+  let cached = embeddings.get(model);
+  if (cached === undefined) {
+    cached = embedCrops(model, crops);
+    embeddings.set(model, cached);
+  }
+  return pairDistances(pairs.pairs, await cached);
+};
 
 let result: Record<string, unknown>;
 let rocData: PairDistances;
@@ -105,43 +108,20 @@ if (list.folds > 1) {
     perFold.push(await distancesFor(models.at(-1)!, list));
     process.stderr.write(`fold ${k + 1}/${list.folds} embedded\n`);
   }
-  let report;
-  if (thresholdList) {
-    const threshold = bestThreshold(await distancesFor(models[0]!, thresholdList)).threshold;
-    report = crossValidate(list.folds, (k) => perFold[k]!);
-    const fixed = perFold.map((d, k) =>
-      summarize(
-        {
-          distances: d.distances.filter((_, i) => d.folds[i] === k),
-          same: d.same.filter((_, i) => d.folds[i] === k),
-        },
-        threshold,
-      ),
-    );
-    report = { ...report, folds: fixed };
-  } else {
-    report = crossValidate(list.folds, (k) => perFold[k]!);
-  }
-  const mean = (key: 'accuracy' | 'auc' | 'eer' | 'tarAtFar1e2' | 'tarAtFar1e3' | 'threshold'): number =>
-    report.folds.reduce((s, r) => s + r[key], 0) / report.folds.length;
-  const std = (key: Parameters<typeof mean>[0]): number =>
-    Math.sqrt(report.folds.reduce((s, r) => s + (r[key] - mean(key)) ** 2, 0) / report.folds.length);
+  const fixedThreshold = thresholdList
+    ? bestThreshold(await distancesFor(models[0]!, thresholdList)).threshold
+    : undefined;
+  const report = crossValidate(list.folds, (k) => perFold[k]!, fixedThreshold);
   result = {
-    accuracy: mean('accuracy'),
-    accuracyStd: std('accuracy'),
-    auc: mean('auc'),
-    aucStd: std('auc'),
-    eer: mean('eer'),
-    eerStd: std('eer'),
-    tarAtFar1e2: mean('tarAtFar1e2'),
-    tarAtFar1e2Std: std('tarAtFar1e2'),
-    tarAtFar1e3: mean('tarAtFar1e3'),
-    tarAtFar1e3Std: std('tarAtFar1e3'),
-    threshold: mean('threshold'),
-    thresholdStd: std('threshold'),
+    ...Object.fromEntries(
+      Object.keys(report.std).flatMap((key) => [
+        [key, report.mean[key as keyof typeof report.std]],
+        [`${key}Std`, report.std[key as keyof typeof report.std]],
+      ]),
+    ),
     thresholdSource: thresholdList
       ? `best on ${path.basename(args['threshold-from']!)}`
-      : 'best on the other 9 folds',
+      : `best on the other ${list.folds - 1} folds`,
     pairs: list.pairs.length,
     folds: report.folds,
     foldModels: args['fold-models'] ?? null,
@@ -214,7 +194,7 @@ if (args.roc) {
   await mkdir(path.dirname(path.resolve(args.roc)), { recursive: true });
   const label = `${output.pairsFile}: AUC ${(o['auc'] as number).toFixed(3)}, acc ${pct(o['accuracy'])}`;
   const svg = renderRocSvg(
-    [{ label, points: roc(rocData) }],
+    [{ label, points: rocCurve(rocData) }],
     args['fold-models']
       ? `ROC — one model per fold, ${list.folds} folds pooled`
       : `ROC — ${path.basename(String(output.model))}`,

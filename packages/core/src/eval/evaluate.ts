@@ -2,7 +2,7 @@ import type { ExtractResponse } from '../cli/extract-pool.ts';
 import { normalizeCrop } from '../image/preprocess.ts';
 import { lfwImagePath } from '../lfw/lfw-dataset.ts';
 import type { LfwPair } from '../lfw/pairs.ts';
-import { bestThreshold, rocCurve, summarize, type RocPoint, type VerificationMetrics } from '../metrics.ts';
+import { bestThreshold, summarize, type VerificationMetrics } from '../metrics.ts';
 import type { Embedder } from '../model/embedder.ts';
 import { euclideanDistance } from '../scoring.ts';
 import { imageKey, type PreparedCrop } from './prepared-crops.ts';
@@ -114,15 +114,20 @@ const METRIC_KEYS = ['accuracy', 'auc', 'eer', 'tarAtFar1e2', 'tarAtFar1e3', 'th
 /**
  * LFW View 2 protocol: for each fold, the threshold is chosen on the other folds and accuracy is
  * measured on it. `perFold(k)` gives the distances for fold k's evaluation, letting each fold use
- * its own model (trained without that fold's people).
+ * its own model (trained without that fold's people). With `fixedThreshold` every fold is measured
+ * at that threshold instead (chosen elsewhere, e.g. on another pair list).
  */
-export function crossValidate(folds: number, perFold: (k: number) => PairDistances): FoldReport {
+export function crossValidate(
+  folds: number,
+  perFold: (k: number) => PairDistances,
+  fixedThreshold?: number,
+): FoldReport {
   const reports: VerificationMetrics[] = [];
   for (let k = 0; k < folds; k++) {
     const data = perFold(k);
-    const train = selectFolds(data, (f) => f !== k);
     const test = selectFolds(data, (f) => f === k);
-    reports.push(summarize(test, bestThreshold(train).threshold));
+    const threshold = fixedThreshold ?? bestThreshold(selectFolds(data, (f) => f !== k)).threshold;
+    reports.push(summarize(test, threshold));
   }
   const mean = Object.fromEntries(
     METRIC_KEYS.map((key) => [key, reports.reduce((s, r) => s + r[key], 0) / reports.length]),
@@ -134,8 +139,4 @@ export function crossValidate(folds: number, perFold: (k: number) => PairDistanc
     ]),
   ) as Record<(typeof METRIC_KEYS)[number], number>;
   return { folds: reports, mean: { ...mean, pairs: reports.reduce((s, r) => s + r.pairs, 0) }, std };
-}
-
-export function roc(data: PairDistances): RocPoint[] {
-  return rocCurve(data);
 }
