@@ -5,13 +5,12 @@
 // 2. Live sessions with CLI clients over WebRTC: embedded vs 1 gateway + 1 worker process.
 // Medians; never run in CI.
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
 import { Embedder, FACE_PIXELS, normalizeCrop } from '@fv/core';
 import { InferenceWorker, QueueEmbedder } from '@fv/server';
 import { NetNamespace } from '../support/netns.ts';
 import { TestRedis } from '../support/redis-server.ts';
 import { MODEL_DIR } from '../support/shared-data.ts';
-import { measureLevels, printLevels, run, startServer } from './live-harness.ts';
+import { measureLevels, printLevels, startServer } from './live-harness.ts';
 
 const LEVELS = (process.env['BENCH_SESSIONS'] ?? '1,10,20,40').split(',').map(Number);
 const LOOPS = Number(process.env['BENCH_LOOPS'] ?? 2);
@@ -101,41 +100,12 @@ const crop = Uint8Array.from({ length: FACE_PIXELS }, (_, i) => (i * 37) % 251);
     const embeddedResults = await measureLevels(ns, embedded.url, LEVELS, LOOPS);
     await embedded.stop();
 
-    const redisPort = 18384;
-    // Protected mode refuses non-loopback clients; this Redis lives in a private namespace.
-    const redisChild = ns.spawn('redis-server', [
-      '--port',
-      String(redisPort),
-      '--bind',
-      ns.innerAddress,
-      '--protected-mode',
-      'no',
-      '--save',
-      '',
-      '--appendonly',
-      'no',
-    ]);
-    const redisDone = run(redisChild);
-    cleanups.push(async () => {
-      if (redisChild.exitCode === null) redisChild.kill('SIGTERM');
-      await redisDone;
+    const redis = await TestRedis.start({
+      host: ns.innerAddress,
+      spawn: (command, args) => ns.spawn(command, args),
     });
-    const redisUrl = `redis://${ns.innerAddress}:${redisPort}`;
-    for (let i = 0; i < 100; i++) {
-      const c = new Redis(redisUrl, {
-        lazyConnect: true,
-        maxRetriesPerRequest: 0,
-        retryStrategy: () => null,
-      });
-      c.on('error', () => {});
-      const ok = await c.connect().then(
-        () => c.ping(),
-        () => null,
-      );
-      c.disconnect();
-      if (ok === 'PONG') break;
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    cleanups.push(() => redis.stop());
+    const redisUrl = redis.url;
     const queueName = `load-${randomUUID().slice(0, 8)}`;
     const worker = await startServer(ns, 18385, {
       ROLE: 'worker',

@@ -14,44 +14,54 @@ async function freePort(): Promise<number> {
 }
 
 /**
- * A throwaway `redis-server` on a free loopback port, persistence off (the suite's own, never the
+ * A throwaway `redis-server` on a free port (loopback unless told otherwise), persistence off (the suite's own, never the
  * machine's). `restart()` stops and starts it on the same port, for outage tests.
  */
+export interface TestRedisOptions {
+  /** Address to listen on. @defaultValue 127.0.0.1 */
+  host?: string;
+  /** Starts the server process (e.g. inside a network namespace). @defaultValue a plain spawn */
+  spawn?: (command: string, args: string[]) => ChildProcess;
+}
+
 export class TestRedis {
   readonly port: number;
+  readonly host: string;
+  readonly #spawn: (command: string, args: string[]) => ChildProcess;
   #process: ChildProcess | null = null;
 
-  private constructor(port: number) {
+  private constructor(port: number, options: TestRedisOptions) {
     this.port = port;
+    this.host = options.host ?? '127.0.0.1';
+    this.#spawn = options.spawn ?? ((command, args) => spawn(command, args, { stdio: 'ignore' }));
   }
 
   get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
+    return `redis://${this.host}:${this.port}`;
   }
 
-  static async start(): Promise<TestRedis> {
-    const redis = new TestRedis(await freePort());
+  static async start(options: TestRedisOptions = {}): Promise<TestRedis> {
+    const redis = new TestRedis(await freePort(), options);
     await redis.#start();
     return redis;
   }
 
   async #start(): Promise<void> {
-    this.#process = spawn(
-      'redis-server',
-      [
-        '--port',
-        String(this.port),
-        '--bind',
-        '127.0.0.1',
-        '--save',
-        '',
-        '--appendonly',
-        'no',
-        '--maxmemory-policy',
-        'noeviction',
-      ],
-      { stdio: 'ignore' },
-    );
+    this.#process = this.#spawn('redis-server', [
+      '--port',
+      String(this.port),
+      '--bind',
+      this.host,
+      // Protected mode refuses non-loopback clients; a test Redis on a private address needs them.
+      '--protected-mode',
+      this.host === '127.0.0.1' ? 'yes' : 'no',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--maxmemory-policy',
+      'noeviction',
+    ]);
     // Bounded wait for PING.
     for (let i = 0; i < 100; i++) {
       const client = new Redis(this.url, {

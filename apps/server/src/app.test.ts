@@ -2,28 +2,14 @@ import { readFileSync } from 'node:fs';
 import { FaceVerifier } from '@fv/core';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { multipart as multipartBody } from '../../../tests/support/live-client.ts';
 import { MODEL_DIR, lfwFile } from '../../../tests/support/shared-data.ts';
 import { buildApp } from './app.ts';
 import { loadConfig } from './config.ts';
 
-function multipart(fields: Record<string, Buffer>): { payload: Buffer; headers: Record<string, string> } {
-  const boundary = '----fvtestboundary';
-  const parts: Buffer[] = [];
-  for (const [name, data] of Object.entries(fields)) {
-    parts.push(
-      Buffer.from(
-        `--${boundary}\r\nContent-Disposition: form-data; name="${name}"; filename="${name}.jpg"\r\nContent-Type: image/jpeg\r\n\r\n`,
-      ),
-      data,
-      Buffer.from('\r\n'),
-    );
-  }
-  parts.push(Buffer.from(`--${boundary}--\r\n`));
-  return {
-    payload: Buffer.concat(parts),
-    headers: { 'content-type': `multipart/form-data; boundary=${boundary}` },
-  };
-}
+/** Files `a`, `b`, … as multipart parts (the shared helper takes [name, data] pairs). */
+const multipart = (files: Record<string, Buffer>): ReturnType<typeof multipartBody> =>
+  multipartBody(Object.entries(files));
 
 describe('HTTP API', () => {
   let app: FastifyInstance;
