@@ -36,10 +36,6 @@ export class RedisSessionMirror {
     return `${this.#prefix}:session:${id}`;
   }
 
-  async save(record: SessionRecord): Promise<void> {
-    await this.saveState(record);
-  }
-
   async load(id: string): Promise<MirroredSession | null> {
     const h = await this.#redis.hgetall(this.#key(id));
     if (!h['expiresAt'] || !h['tokenHash']) return null;

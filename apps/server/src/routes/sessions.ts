@@ -102,7 +102,7 @@ export async function sessionRoutes(
         }
       }
       const created = sessions.create(embeddings.length > 0 ? meanEmbedding(embeddings) : null, ttl);
-      await mirror?.save(sessions.get(created.sessionId));
+      await mirror?.saveState(sessions.get(created.sessionId));
       return reply.status(201).send(created);
     },
   );

@@ -14,7 +14,7 @@ import type {} from '@fastify/websocket';
 import type { FastifyInstance } from 'fastify';
 import type { WebSocket } from 'ws';
 import type { FramePipeline } from '../live/frame-pipeline.ts';
-import { LiveSession } from '../live/live-session.ts';
+import { LiveSession, type FrameDecision } from '../live/live-session.ts';
 import { WebRtcIngest } from '../live/webrtc-ingest.ts';
 import type { SessionManager, SessionRecord } from '../live/session-manager.ts';
 import type { IceServer } from '../config.ts';
@@ -60,6 +60,12 @@ export async function streamRoutes(app: FastifyInstance, options: StreamRouteOpt
   const mirror = options.mirror ?? null;
   const helloTimeoutMs = options.helloTimeoutMs ?? 5000;
   const maxBuffered = options.maxBufferedBytes ?? 1024 * 1024;
+
+  /** Counts a frame the session did not take, by reason; true when it was taken. */
+  const taken = (decision: FrameDecision): boolean => {
+    if (decision !== 'accepted') metrics.framesDropped.inc({ reason: decision.replace('dropped_', '') });
+    return decision === 'accepted';
+  };
 
   app.get<{ Params: { id: string } }>('/v1/sessions/:id/stream', { websocket: true }, (socket, request) => {
     let record: SessionRecord | null = null;
@@ -154,14 +160,10 @@ export async function streamRoutes(app: FastifyInstance, options: StreamRouteOpt
         throw VerificationError.imageTooLarge(data.length, LIVE_LIMITS.maxFrameBytes);
       }
       const capturedAt = Date.now();
-      const decision = live.wouldAccept(capturedAt);
-      if (decision !== 'accepted') {
-        metrics.framesDropped.inc({ reason: decision.replace('dropped_', '') });
-        return;
-      }
+      // Decide before decoding: a frame the session would drop is never decoded.
+      if (!taken(live.wouldAccept(capturedAt))) return;
       const frame = await decodeGray(data, { maxBytes: LIVE_LIMITS.maxFrameBytes, maxPixels: 4_000_000 });
-      const outcome = live.handleFrame(frame, capturedAt);
-      if (outcome !== 'accepted') metrics.framesDropped.inc({ reason: outcome.replace('dropped_', '') });
+      taken(live.handleFrame(frame, capturedAt));
     };
 
     const handleText = async (data: Buffer): Promise<void> => {
@@ -228,16 +230,9 @@ export async function streamRoutes(app: FastifyInstance, options: StreamRouteOpt
             // as dropped here and never copied.
             wantsFrame: () => {
               metrics.framesReceived.inc();
-              const decision = session.wouldAccept();
-              if (decision !== 'accepted')
-                metrics.framesDropped.inc({ reason: decision.replace('dropped_', '') });
-              return decision === 'accepted';
+              return taken(session.wouldAccept());
             },
-            onFrame: (frame, capturedAt) => {
-              const outcome = session.handleFrame(frame, capturedAt);
-              if (outcome !== 'accepted')
-                metrics.framesDropped.inc({ reason: outcome.replace('dropped_', '') });
-            },
+            onFrame: (frame, capturedAt) => void taken(session.handleFrame(frame, capturedAt)),
             onEnded: (reason) => state('degraded', reason),
           });
           send(socket, { type: 'answer', sdp: await ingest.handleOffer(message.sdp) });
