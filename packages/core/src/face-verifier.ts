@@ -3,6 +3,7 @@ import { HaarDetector, type HaarDetectorOptions } from './detect/haar-detector.t
 import { VerificationError } from './errors.ts';
 import { extractFace, type FaceCrop } from './face-analyzer.ts';
 import { decodeGray, type DecodeOptions } from './image/decode.ts';
+import { roundRect } from './image/gray-image.ts';
 import { normalizeCrop } from './image/preprocess.ts';
 import { Embedder, type EmbedderOptions } from './model/embedder.ts';
 import { euclideanDistance, isMatch, similarityFromDistance } from './scoring.ts';
@@ -89,15 +90,9 @@ export class FaceVerifier {
 }
 
 function report(face: FaceCrop & { width: number; height: number }): FaceReport {
-  const round = (v: number): number => Math.round(v * 10) / 10;
   return {
     count: face.faceCount,
-    box: {
-      x: round(face.box.x),
-      y: round(face.box.y),
-      width: round(face.box.width),
-      height: round(face.box.height),
-    },
+    box: roundRect(face.box),
     width: face.width,
     height: face.height,
   };

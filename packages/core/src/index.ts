@@ -1,6 +1,6 @@
 export { VerificationError, isVerificationError } from './errors.ts';
 export { decodeGray, sniffImageFormat, DEFAULT_DECODE_OPTIONS, type DecodeOptions } from './image/decode.ts';
-export { resampleRegion, padImage, type GrayImage, type Rect } from './image/gray-image.ts';
+export { resampleRegion, padImage, roundRect, type GrayImage, type Rect } from './image/gray-image.ts';
 export {
   FACE_HEIGHT,
   FACE_WIDTH,

@@ -3,6 +3,7 @@ import {
   VerdictTracker,
   euclideanDistance,
   similarityFromDistance,
+  roundRect,
   type GrayImage,
   type LogisticCalibration,
   type VerdictTrackerOptions,
@@ -79,7 +80,6 @@ export class LiveSession extends EventEmitter<{
   #nextDue = -Infinity;
   #frameId = 0;
   #closed = false;
-  #latest: FrameReport | null = null;
   #captureNext: ((embedding: Float32Array) => void) | null = null;
 
   constructor(options: LiveSessionOptions) {
@@ -110,10 +110,6 @@ export class LiveSession extends EventEmitter<{
 
   get enrolled(): boolean {
     return this.#reference !== null;
-  }
-
-  get latest(): FrameReport | null {
-    return this.#latest;
   }
 
   get closed(): boolean {
@@ -220,20 +216,12 @@ export class LiveSession extends EventEmitter<{
       update = this.#tracker.observe(analysis.faceCount);
     }
     const smoothed = update?.smoothedDistance ?? null;
-    const round = (v: number): number => Math.round(v * 10) / 10;
     const score: ScoreMessage = {
       type: 'score',
       frameId,
       capturedAt,
       emittedAt: this.#now(),
-      box: analysis.box
-        ? {
-            x: round(analysis.box.x),
-            y: round(analysis.box.y),
-            width: round(analysis.box.width),
-            height: round(analysis.box.height),
-          }
-        : null,
+      box: analysis.box ? roundRect(analysis.box) : null,
       faceCount: analysis.faceCount,
       quality: analysis.quality,
       distance,
@@ -242,8 +230,7 @@ export class LiveSession extends EventEmitter<{
       verdict: this.#reference ? this.#tracker.verdict : 'pending',
       threshold: this.#threshold,
     };
-    this.#latest = { analysis, score, endToEndMs };
-    this.emit('score', this.#latest);
+    this.emit('score', { analysis, score, endToEndMs });
     this.#adapt(endToEndMs);
   }
 

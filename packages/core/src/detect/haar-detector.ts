@@ -55,6 +55,9 @@ export function defaultCascadePath(): string {
   return path.join(path.dirname(pkg), 'tests', 'haarcascade_frontalface_default.xml');
 }
 
+/** Largest face first: the one a single-person verification uses. */
+const largestFirst = (faces: Rect[]): Rect[] => faces.sort((a, b) => b.width * b.height - a.width * a.height);
+
 let cascadeFileCounter = 0;
 let liveMats = 0;
 
@@ -132,7 +135,7 @@ export class HaarDetector {
       width: r.width * sx,
       height: r.height * sy,
     }));
-    return { faces: faces.sort((a, b) => b.width * b.height - a.width * a.height), cascadeMs };
+    return { faces: largestFirst(faces), cascadeMs };
   }
 
   /**
@@ -172,7 +175,7 @@ export class HaarDetector {
       width: r.width * s,
       height: r.height * s,
     }));
-    return { faces: faces.sort((a, b) => b.width * b.height - a.width * a.height), cascadeMs };
+    return { faces: largestFirst(faces), cascadeMs };
   }
 
   #runCascade(

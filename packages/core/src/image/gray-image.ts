@@ -13,6 +13,12 @@ export interface Rect {
   readonly height: number;
 }
 
+/** A rectangle rounded to 0.1 px, for reports and wire messages. */
+export function roundRect(rect: Rect): Rect {
+  const round = (v: number): number => Math.round(v * 10) / 10;
+  return { x: round(rect.x), y: round(rect.y), width: round(rect.width), height: round(rect.height) };
+}
+
 export function assertGrayImage(image: GrayImage): void {
   if (
     !Number.isInteger(image.width) ||
