@@ -1,9 +1,9 @@
 import multipart from '@fastify/multipart';
 import websocket from '@fastify/websocket';
-import { FaceVerifier, type ExecutionProvider } from '@fv/core';
+import { FaceVerifier } from '@fv/core';
 import { LIVE_LIMITS, PROTOCOL_VERSION } from '@fv/protocol';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import { parseIceServers, type Config } from './config.ts';
+import { embedderOptions, parseIceServers, type Config } from './config.ts';
 import { installErrorHandler } from './errors.ts';
 import { DetectPool } from './live/detect-pool.ts';
 import { InferenceWorker } from './distributed/inference-worker.ts';
@@ -42,10 +42,7 @@ export async function buildApp({ config, verifier, logger }: AppOptions): Promis
     verifier ??
     (await FaceVerifier.create({
       modelDir: config.MODEL_DIR,
-      embedder: {
-        executionProviders: config.EXECUTION_PROVIDERS.split(',') as ExecutionProvider[],
-        intraOpThreads: config.INTRA_OP_THREADS,
-      },
+      embedder: embedderOptions(config),
       decode: { maxBytes: config.MAX_IMAGE_BYTES, maxPixels: config.MAX_IMAGE_PIXELS },
     }));
   const app = Fastify({

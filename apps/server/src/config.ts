@@ -1,3 +1,4 @@
+import type { EmbedderOptions, ExecutionProvider } from '@fv/core';
 import envSchema from 'env-schema';
 import { Type, type Static } from '@sinclair/typebox';
 import path from 'node:path';
@@ -71,6 +72,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new Error(`ROLE=${config.ROLE} needs REDIS_URL (without it the server runs embedded, ROLE=all)`);
   }
   return config;
+}
+
+/** The embedder settings the configuration names (schema-checked provider list). */
+export function embedderOptions(config: Config): EmbedderOptions {
+  return {
+    executionProviders: config.EXECUTION_PROVIDERS.split(',') as ExecutionProvider[],
+    intraOpThreads: config.INTRA_OP_THREADS,
+  };
 }
 
 export interface IceServer {

@@ -1,7 +1,7 @@
-import { Embedder, type ExecutionProvider } from '@fv/core';
+import { Embedder } from '@fv/core';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { Config } from './config.ts';
+import { embedderOptions, type Config } from './config.ts';
 import { InferenceWorker } from './distributed/inference-worker.ts';
 import { installErrorHandler } from './errors.ts';
 
@@ -17,10 +17,7 @@ export async function buildWorkerApp({
   logger?: FastifyServerOptions['logger'];
 }): Promise<FastifyInstance> {
   if (!config.REDIS_URL) throw new Error('ROLE=worker needs REDIS_URL');
-  const embedder = await Embedder.load(config.MODEL_DIR, {
-    executionProviders: config.EXECUTION_PROVIDERS.split(',') as ExecutionProvider[],
-    intraOpThreads: config.INTRA_OP_THREADS,
-  });
+  const embedder = await Embedder.load(config.MODEL_DIR, embedderOptions(config));
   const worker = new InferenceWorker(embedder, {
     redisUrl: config.REDIS_URL,
     queueName: config.QUEUE_NAME,
