@@ -8,6 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, loadConfig } from '@fv/server';
 import type { WebSocket } from 'ws';
+import type { ServerMessage } from '@fv/protocol';
 import { connect, multipart, streamJpeg, type Inbox } from './support/live-client.ts';
 import { TestRedis } from './support/redis-server.ts';
 import { MODEL_DIR, REPO_ROOT, sharedDataDir } from './support/shared-data.ts';
@@ -98,18 +99,29 @@ describe('distributed mode: gateway → BullMQ/Redis → two worker processes', 
     await redis?.stop();
   });
 
-  /** Creates a session with person A's reference on the gateway and says hello on its stream. */
-  const open = async (): Promise<{ sessionId: string; socket: WebSocket; inbox: Inbox }> => {
+  /**
+   * Creates a session with person A's reference on the gateway and says hello on its stream, which
+   * `streamBase` may place on another gateway.
+   */
+  const open = async (
+    streamBase = base,
+  ): Promise<{
+    sessionId: string;
+    token: string;
+    socket: WebSocket;
+    inbox: Inbox;
+    welcome: ServerMessage;
+  }> => {
     const res = await gateway.inject({
       method: 'POST',
       url: '/v1/sessions',
       ...multipart([['reference', readFileSync(video('person-a_reference.jpg'))]]),
     });
     const { sessionId, token } = res.json();
-    const { socket, inbox } = await connect(`${base}/v1/sessions/${sessionId}/stream`);
+    const { socket, inbox } = await connect(`${streamBase}/v1/sessions/${sessionId}/stream`);
     socket.send(JSON.stringify({ type: 'hello', protocol: 1, token }));
-    await inbox.next((m) => m.type === 'welcome');
-    return { sessionId, socket, inbox };
+    const welcome = await inbox.next((m) => m.type === 'welcome');
+    return { sessionId, token, socket, inbox, welcome };
   };
 
   /** Streams `clip` `loops` times, calling `during` after the first second; returns scores and errors. */
@@ -180,15 +192,9 @@ describe('distributed mode: gateway → BullMQ/Redis → two worker processes', 
     });
     try {
       const otherBase = (await other.listen({ port: 0, host: '127.0.0.1' })).replace('http', 'ws');
-      const res = await gateway.inject({
-        method: 'POST',
-        url: '/v1/sessions',
-        ...multipart([['reference', readFileSync(video('person-a_reference.jpg'))]]),
-      });
-      const { sessionId, token } = res.json();
-      const { socket, inbox } = await connect(`${otherBase}/v1/sessions/${sessionId}/stream`);
-      socket.send(JSON.stringify({ type: 'hello', protocol: 1, token }));
-      expect(await inbox.next((m) => m.type === 'welcome')).toMatchObject({ enrolled: true });
+      // Created on this suite's gateway, streamed on the other one.
+      const { sessionId, token, socket, welcome } = await open(otherBase);
+      expect(welcome).toMatchObject({ enrolled: true });
       await streamJpeg(socket, video('person-a_320x240_3s.y4m'));
       await new Promise((r) => setTimeout(r, 400));
       // The token was spent on the other gateway: it is refused here too.
