@@ -4,14 +4,18 @@ import { parseServerMessage, type ServerMessage } from '@fv/protocol';
 import sharp from 'sharp';
 import { WebSocket } from 'ws';
 
-/** A multipart body for `inject`: files, then plain fields. */
+/** A multipart body for `inject`: files, then plain fields (an array value repeats the field). */
 export function multipart(
   files: [string, Buffer][],
-  fields: Record<string, string> = {},
+  fields: Record<string, string | string[]> = {},
 ): { payload: Buffer; headers: Record<string, string> } {
   const boundary = '----fvtestboundary';
-  const fieldParts = Object.entries(fields).map(([name, value]) =>
-    Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`),
+  const fieldParts = Object.entries(fields).flatMap(([name, values]) =>
+    [values]
+      .flat()
+      .map((value) =>
+        Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`),
+      ),
   );
   const parts = files.flatMap(([name, data]) => [
     Buffer.from(

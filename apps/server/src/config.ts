@@ -52,6 +52,8 @@ export const ConfigSchema = Type.Object({
   QUEUE_NAME: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$', default: 'fv-embed' }),
   /** A queued frame older than this is dropped (gateway times it out, worker skips it). */
   FRAME_TIMEOUT_MS: Type.Integer({ minimum: 50, maximum: 30_000, default: 1000 }),
+  /** The built web app (`npm run build:web`): demo page, embed page, operator dashboard. */
+  WEB_DIST_DIR: Type.String({ default: path.join(REPO_ROOT, 'apps', 'web', 'dist') }),
   SESSION_TTL_SECONDS: Type.Integer({ minimum: 10, maximum: 86_400, default: 600 }),
   LOG_LEVEL: Type.Union(
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),

@@ -36,6 +36,11 @@ export const ERROR_CODES = {
     message: 'WebRTC ingest is not available on this server; send JPEG frames.',
   },
   NOT_FOUND: { http: 404, ws: 4404, message: 'Not found.' },
+  WEB_NOT_BUILT: {
+    http: 503,
+    ws: 1011,
+    message: 'The web app is not built; run `npm run build:web` (npm start does it).',
+  },
   INTERNAL: { http: 500, ws: 1011, message: 'Internal error.' },
 } as const satisfies Record<string, { http: number; ws: number; message: string }>;
 

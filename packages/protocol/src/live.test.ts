@@ -71,6 +71,7 @@ describe('parseServerMessage', () => {
         expiresAt: '2026-11-29T05:00:00.000Z',
       },
       enrolled: false,
+      resumeToken: `ses_AAAAAAAAAAAAAAAA.${'B'.repeat(32)}`,
     },
     { type: 'answer', sdp: 'v=0\r\n' },
     { type: 'ice', candidate: null },

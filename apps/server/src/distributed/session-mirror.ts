@@ -10,15 +10,22 @@ export interface MirroredSession {
   expiresAt: number;
   tokenHash: Buffer;
   tokenUsed: boolean;
+  allowedOrigins: string[];
   reference: Float32Array | null;
   lastScore: ScoreMessage | null;
   framesAnalysed: number;
 }
 
+const SWAP_TOKEN = `
+local current = redis.call('HGET', KEYS[1], 'tokenHash')
+if not current or current ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'tokenHash', ARGV[2], 'used', '1')
+return 1`;
+
 /**
  * Session state shared by gateways in distributed mode: one Redis hash per session, expiring with
- * the session. The token's single use is enforced in Redis (`HINCRBY`), so a token cannot be spent
- * once on each of two gateways. Reference images are never stored; embeddings are.
+ * the session. Each token's single use is enforced in Redis (an atomic swap of its hash), so a token
+ * cannot be spent once on each of two gateways. Reference images are never stored; embeddings are.
  */
 export class RedisSessionMirror {
   readonly #redis: Redis;
@@ -46,15 +53,26 @@ export class RedisSessionMirror {
       expiresAt: Number(h['expiresAt']),
       tokenHash: Buffer.from(h['tokenHash'], 'base64'),
       tokenUsed: Number(h['used'] ?? 0) > 0,
+      allowedOrigins: h['allowedOrigins'] ? (JSON.parse(h['allowedOrigins']) as string[]) : [],
       reference: ref ? new Float32Array(ref.buffer.slice(ref.byteOffset, ref.byteOffset + ref.length)) : null,
       lastScore: h['lastScore'] ? (JSON.parse(h['lastScore']) as ScoreMessage) : null,
       framesAnalysed: Number(h['framesAnalysed'] ?? 0),
     };
   }
 
-  /** Spends the token cluster-wide; false when some gateway already spent it. */
-  async spendToken(id: string): Promise<boolean> {
-    return (await this.#redis.hincrby(this.#key(id), 'used', 1)) === 1;
+  /**
+   * Spends the presented token cluster-wide by swapping the stored hash for the next token's in
+   * one step (a Lua script): false when it is not the current token, e.g. another gateway spent it.
+   */
+  async swapToken(id: string, presented: Buffer, next: Buffer): Promise<boolean> {
+    const swapped = await this.#redis.eval(
+      SWAP_TOKEN,
+      1,
+      this.#key(id),
+      presented.toString('base64'),
+      next.toString('base64'),
+    );
+    return swapped === 1;
   }
 
   /**
@@ -66,7 +84,7 @@ export class RedisSessionMirror {
     const fields: Record<string, string> = {
       createdAt: String(record.createdAt),
       expiresAt: String(record.expiresAt),
-      tokenHash: record.tokenHash.toString('base64'),
+      allowedOrigins: JSON.stringify(record.allowedOrigins),
       reference: record.reference
         ? Buffer.from(
             record.reference.buffer,
@@ -78,7 +96,14 @@ export class RedisSessionMirror {
       ...(record.lastScore && { lastScore: JSON.stringify(record.lastScore) }),
       ...(record.tokenUsed && { used: '1' }),
     };
-    await this.#redis.multi().hset(key, fields).pexpireat(key, record.expiresAt).exec();
+    // The token hash only fills a gap (a Redis restart); otherwise swapToken alone moves it on, so
+    // a gateway writing a stale copy can never bring a spent token back.
+    await this.#redis
+      .multi()
+      .hset(key, fields)
+      .hsetnx(key, 'tokenHash', record.tokenHash.toString('base64'))
+      .pexpireat(key, record.expiresAt)
+      .exec();
   }
 
   close(): void {

@@ -26,15 +26,31 @@ export interface SessionRecord {
   readonly id: string;
   readonly createdAt: number;
   readonly expiresAt: number;
-  readonly tokenHash: Buffer;
+  /** Hash of the current single-use stream token; each hello swaps in the next one. */
+  tokenHash: Buffer;
+  /** Whether a stream has started (the first token was spent). */
   tokenUsed: boolean;
+  /** Origins allowed to embed this session's widget (`/embed`); empty: only our own pages. */
+  readonly allowedOrigins: readonly string[];
   reference: Float32Array | null;
   live: LiveSession | null;
   lastScore: ScoreMessage | null;
   framesAnalysed: number;
 }
 
-const hashToken = (token: string): Buffer => createHash('sha256').update(token).digest();
+export const hashToken = (token: string): Buffer => createHash('sha256').update(token).digest();
+
+/** A stream token: `<session id>.<secret>`, so the embed page can name its session from it alone. */
+const newToken = (id: string): string => `${id}.${randomBytes(24).toString('base64url')}`;
+const TOKEN_PATTERN = /^(ses_[A-Za-z0-9_-]{16})\.[A-Za-z0-9_-]{32}$/;
+
+/** The session id a well-formed token names, or null. Says nothing about the token's validity. */
+export function sessionIdOfToken(token: string): string | null {
+  return TOKEN_PATTERN.exec(token)?.[1] ?? null;
+}
+
+/** Swaps the stored token hash from `presented` to `next` atomically; false when `presented` is not current. */
+export type TokenSwap = (presented: Buffer, next: Buffer) => Promise<boolean>;
 
 /**
  * In-memory session registry for the embedded mode: ids, single-use stream tokens (only their
@@ -66,6 +82,7 @@ export class SessionManager {
   create(
     reference: Float32Array | null,
     ttlSeconds: number = this.options.defaultTtlSeconds,
+    allowedOrigins: readonly string[] = [],
   ): {
     sessionId: string;
     token: string;
@@ -78,7 +95,7 @@ export class SessionManager {
     if (this.#sessions.size >= this.options.maxSessions)
       throw new VerificationError('QUEUE_FULL', 'Too many sessions.');
     const id = `ses_${randomBytes(12).toString('base64url')}`;
-    const token = `tok_${randomBytes(24).toString('base64url')}`;
+    const token = newToken(id);
     const createdAt = this.#now();
     const record: SessionRecord = {
       id,
@@ -86,6 +103,7 @@ export class SessionManager {
       expiresAt: createdAt + ttlSeconds * 1000,
       tokenHash: hashToken(token),
       tokenUsed: false,
+      allowedOrigins,
       reference,
       live: null,
       lastScore: null,
@@ -119,13 +137,30 @@ export class SessionManager {
     return record;
   }
 
-  /** Spends the session's single-use stream token; a second use, or a wrong token, is refused. */
-  claim(id: string, token: string): SessionRecord {
+  /**
+   * Spends the session's current single-use stream token and issues the next one, which the
+   * client keeps to resume after a dropped connection. A wrong or already spent token is refused.
+   * `swap` makes the spend cluster-wide (distributed mode: Redis swaps the hash atomically).
+   */
+  async claim(
+    id: string,
+    token: string,
+    swap?: TokenSwap,
+  ): Promise<{ record: SessionRecord; resumeToken: string }> {
     const record = this.get(id);
-    const ok = timingSafeEqual(hashToken(token), record.tokenHash);
-    if (!ok || record.tokenUsed) throw new VerificationError('UNAUTHORIZED');
+    const presented = hashToken(token);
+    const resumeToken = newToken(id);
+    const next = hashToken(resumeToken);
+    const ok = swap ? await swap(presented, next) : timingSafeEqual(presented, record.tokenHash);
+    if (!ok) throw new VerificationError('UNAUTHORIZED');
+    record.tokenHash = next;
     record.tokenUsed = true;
-    return record;
+    return { record, resumeToken };
+  }
+
+  /** Live and recent sessions, newest first (the operator dashboard). */
+  list(): SessionRecord[] {
+    return [...this.#sessions.values()].sort((a, b) => b.createdAt - a.createdAt);
   }
 
   /** Removes expired sessions, closing their live streams. */

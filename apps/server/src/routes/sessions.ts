@@ -6,11 +6,41 @@ import type { RedisSessionMirror } from '../distributed/session-mirror.ts';
 import type { SessionManager } from '../live/session-manager.ts';
 
 const MAX_REFERENCES = 5;
+const MAX_ORIGINS = 5;
+
+/**
+ * An origin a session's embed may be framed by and post to: `http(s)://host[:port]`, nothing
+ * else (no path, no wildcard); returned in its canonical form.
+ */
+export function parseOrigin(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new VerificationError(
+      'BAD_REQUEST',
+      `allowedOrigin ${JSON.stringify(value.slice(0, 100))} is not a URL.`,
+    );
+  }
+  const bare =
+    url.pathname === '/' && !value.endsWith('?') && !url.search && !url.hash && !value.includes('@');
+  if ((url.protocol !== 'https:' && url.protocol !== 'http:') || !bare) {
+    throw new VerificationError(
+      'BAD_REQUEST',
+      `allowedOrigin must be a bare origin such as https://shop.example (got ${JSON.stringify(value.slice(0, 100))}).`,
+    );
+  }
+  return url.origin;
+}
 
 const CreatedSchema = Type.Object({
   sessionId: Type.String(),
+  /** Single-use browser token for the stream's hello (and the embed page). */
   token: Type.String(),
   expiresAt: Type.String(),
+  /** Path of the iframe page for this session (`/embed?token=…`). */
+  embedPath: Type.String(),
+  allowedOrigins: Type.Array(Type.String()),
 });
 const SessionViewSchema = Type.Object({
   sessionId: Type.String(),
@@ -38,11 +68,12 @@ export function meanEmbedding(embeddings: Float32Array[]): Float32Array {
 async function readReferences(
   request: FastifyRequest,
   maxBytes: number,
-): Promise<{ images: Buffer[]; ttl?: number }> {
+): Promise<{ images: Buffer[]; ttl?: number; origins: string[] }> {
   const images: Buffer[] = [];
+  const origins: string[] = [];
   let ttl: number | undefined;
   for await (const part of request.parts({
-    limits: { fileSize: maxBytes, files: MAX_REFERENCES, fields: 2 },
+    limits: { fileSize: maxBytes, files: MAX_REFERENCES, fields: 1 + MAX_ORIGINS, fieldSize: 4096 },
   })) {
     if (part.type === 'file') {
       if (part.fieldname !== 'reference')
@@ -52,11 +83,14 @@ async function readReferences(
       images.push(data);
     } else if (part.fieldname === 'ttlSeconds') {
       ttl = Number(part.value);
+    } else if (part.fieldname === 'allowedOrigin') {
+      const origin = parseOrigin(String(part.value));
+      if (!origins.includes(origin)) origins.push(origin);
     } else {
       throw new VerificationError('BAD_REQUEST', `Unexpected field ${part.fieldname}.`);
     }
   }
-  return { images, ...(ttl !== undefined && { ttl }) };
+  return { images, origins, ...(ttl !== undefined && { ttl }) };
 }
 
 export interface SessionRouteOptions {
@@ -70,7 +104,8 @@ export interface SessionRouteOptions {
 }
 
 /**
- * `POST /v1/sessions` (multipart: 0–5 `reference` images, optional `ttlSeconds`) creates a session;
+ * `POST /v1/sessions` (multipart: 0–5 `reference` images, optional `ttlSeconds`, 0–5
+ * `allowedOrigin` fields naming the sites that may frame its embed page) creates a session;
  * `GET /v1/sessions/:id` returns the server's result, which is the authority (never the browser's).
  */
 export async function sessionRoutes(
@@ -87,7 +122,7 @@ export async function sessionRoutes(
           'Send multipart/form-data with reference image(s) and optional ttlSeconds.',
         );
       }
-      const { images, ttl } = await readReferences(request, maxImageBytes);
+      const { images, ttl, origins } = await readReferences(request, maxImageBytes);
       if (ttl !== undefined && !Number.isFinite(ttl))
         throw new VerificationError('BAD_REQUEST', 'ttlSeconds must be a number.');
       const embeddings: Float32Array[] = [];
@@ -101,9 +136,13 @@ export async function sessionRoutes(
           throw error;
         }
       }
-      const created = sessions.create(embeddings.length > 0 ? meanEmbedding(embeddings) : null, ttl);
+      const created = sessions.create(embeddings.length > 0 ? meanEmbedding(embeddings) : null, ttl, origins);
       await mirror?.saveState(sessions.get(created.sessionId));
-      return reply.status(201).send(created);
+      return reply.status(201).send({
+        ...created,
+        embedPath: `/embed?token=${encodeURIComponent(created.token)}`,
+        allowedOrigins: origins,
+      });
     },
   );
 

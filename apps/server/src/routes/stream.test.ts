@@ -83,6 +83,36 @@ describe('live stream over WebSocket with JPEG frames (fallback path)', () => {
     first.socket.close();
   });
 
+  it('resumes after a dropped connection with the resume token, which is single-use too', async () => {
+    const { sessionId, token } = await createSession();
+    const first = await connect(sessionId);
+    first.socket.send(JSON.stringify({ type: 'hello', protocol: 1, token }));
+    const welcome = await first.inbox.next((m) => m.type === 'welcome');
+    if (welcome.type !== 'welcome') throw new Error('unreachable');
+    expect(welcome.resumeToken.startsWith(`${sessionId}.`)).toBe(true);
+    expect(welcome.resumeToken).not.toBe(token);
+    first.socket.terminate();
+
+    const second = await connect(sessionId);
+    second.socket.send(JSON.stringify({ type: 'hello', protocol: 1, token: welcome.resumeToken }));
+    const again = await second.inbox.next((m) => m.type === 'welcome');
+    // The reference survives the reconnect; scoring goes on.
+    expect(again).toMatchObject({ sessionId, enrolled: true });
+    await stream(second.socket, 'person-a_320x240_3s.y4m');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(second.inbox.messages.filter((m) => m.type === 'score').at(-1)).toMatchObject({
+      verdict: 'matched',
+    });
+
+    // Each resume token works once; the spent ones (first and resumed) are refused.
+    for (const spent of [token, welcome.resumeToken]) {
+      const replay = await connect(sessionId);
+      replay.socket.send(JSON.stringify({ type: 'hello', protocol: 1, token: spent }));
+      expect(await replay.inbox.next((m) => m.type === 'error')).toMatchObject({ code: 'UNAUTHORIZED' });
+    }
+    second.socket.close();
+  });
+
   it('answers bad messages with BAD_MESSAGE and keeps the session', async () => {
     const { sessionId, token } = await createSession();
     const { socket, inbox } = await connect(sessionId);

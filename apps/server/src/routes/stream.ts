@@ -93,9 +93,12 @@ export async function streamRoutes(app: FastifyInstance, options: StreamRouteOpt
         const shared = await mirror.load(id);
         if (shared) sessions.adopt(shared);
       }
-      const claimed = sessions.claim(id, token);
       // One use cluster-wide, not one per gateway.
-      if (mirror && !(await mirror.spendToken(id))) throw new VerificationError('UNAUTHORIZED');
+      const { record: claimed, resumeToken } = await sessions.claim(
+        id,
+        token,
+        mirror ? (presented, next) => mirror.swapToken(id, presented, next) : undefined,
+      );
       record = claimed;
       const session = new LiveSession({
         id: record.id,
@@ -149,6 +152,7 @@ export async function streamRoutes(app: FastifyInstance, options: StreamRouteOpt
           expiresAt: new Date(record.expiresAt).toISOString(),
         },
         enrolled: session.enrolled,
+        resumeToken,
       });
       state(session.enrolled ? 'awaiting_media' : 'awaiting_enrolment');
     };
