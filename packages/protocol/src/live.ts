@@ -1,5 +1,6 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { Value } from '@sinclair/typebox/value';
 import { FaceBoxSchema } from './verify.ts';
 
 /** Bounds that keep one WebSocket frame cheap to parse. */
@@ -112,6 +113,11 @@ export const WelcomeSchema = Type.Object(
       expiresAt: Type.String({ minLength: 1 }),
     }),
     enrolled: Type.Boolean(),
+    /**
+     * A fresh single-use token for this session, replacing the one just spent: a client whose
+     * connection drops says hello again with it (each hello issues the next one).
+     */
+    resumeToken: Type.String({ minLength: 16, maxLength: 512 }),
   },
   strict,
 );
@@ -180,22 +186,54 @@ export class ProtocolError extends Error {
   }
 }
 
-const clientCheck = TypeCompiler.Compile(ClientMessageSchema);
-const serverCheck = TypeCompiler.Compile(ServerMessageSchema);
+/** A schema check that can say what failed (the protocol's parsers share it). */
+export interface Checker {
+  Check(value: unknown): boolean;
+  Errors(value: unknown): { First(): { path: string; message: string } | undefined };
+}
 
-function parseWith<T extends TSchema>(
-  check: ReturnType<typeof TypeCompiler.Compile<T>>,
+/**
+ * A compiled checker where code generation is allowed (Node), the interpreted one where it is not
+ * (a browser page whose Content-Security-Policy has no `'unsafe-eval'`): same answers, both ways.
+ */
+export function checker(schema: TSchema): Checker {
+  try {
+    return TypeCompiler.Compile(schema);
+  } catch {
+    return { Check: (value) => Value.Check(schema, value), Errors: (value) => Value.Errors(schema, value) };
+  }
+}
+
+let checkers: { client: Checker; server: Checker } | null = null;
+const checks = (): { client: Checker; server: Checker } =>
+  (checkers ??= { client: checker(ClientMessageSchema), server: checker(ServerMessageSchema) });
+
+const utf8 = new TextEncoder();
+const utf8Decoder = new TextDecoder();
+/** UTF-8 length, counted only when the string could be over `limit` (≤ 3 bytes per UTF-16 unit). */
+const overLimit = (raw: string | Uint8Array, limit: number): boolean =>
+  typeof raw === 'string'
+    ? raw.length > limit || (raw.length * 3 > limit && utf8.encode(raw).byteLength > limit)
+    : raw.byteLength > limit;
+
+/**
+ * Parses an untrusted frame (JSON text, bytes or an already parsed value) against `check`, refusing
+ * text over `maxBytes` unless `mayExceed` vouches for it (a schema with its own length bounds).
+ */
+export function parseWith<T extends TSchema>(
+  check: Checker,
   raw: unknown,
   what: string,
+  maxBytes: number = LIVE_LIMITS.maxMessageBytes,
+  mayExceed: (raw: string | Uint8Array) => boolean = isEnrollCandidate,
 ): Static<T> {
   let value: unknown = raw;
   if (typeof raw === 'string' || raw instanceof Uint8Array) {
-    const length = typeof raw === 'string' ? Buffer.byteLength(raw) : raw.byteLength;
-    if (length > LIVE_LIMITS.maxMessageBytes && !isEnrollCandidate(raw)) {
-      throw new ProtocolError(`${what} exceeds ${LIVE_LIMITS.maxMessageBytes} bytes`);
+    if (overLimit(raw, maxBytes) && !mayExceed(raw)) {
+      throw new ProtocolError(`${what} exceeds ${maxBytes} bytes`);
     }
     try {
-      value = JSON.parse(typeof raw === 'string' ? raw : Buffer.from(raw).toString('utf8'));
+      value = JSON.parse(typeof raw === 'string' ? raw : utf8Decoder.decode(raw));
     } catch {
       throw new ProtocolError(`${what} is not valid JSON`);
     }
@@ -209,17 +247,17 @@ function parseWith<T extends TSchema>(
 
 /** Only `enroll` may carry a large (image) payload; it has its own length bound in the schema. */
 function isEnrollCandidate(raw: string | Uint8Array): boolean {
-  const head = typeof raw === 'string' ? raw.slice(0, 64) : Buffer.from(raw.subarray(0, 64)).toString('utf8');
+  const head = typeof raw === 'string' ? raw.slice(0, 64) : utf8Decoder.decode(raw.subarray(0, 64));
   const length = typeof raw === 'string' ? raw.length : raw.byteLength;
   return /^\s*\{\s*"type"\s*:\s*"enroll"/.test(head) && length <= LIVE_LIMITS.maxEnrollImageLength + 1024;
 }
 
 /** Parses an untrusted client frame (JSON text, bytes or an already parsed value). */
 export function parseClientMessage(raw: unknown): ClientMessage {
-  return parseWith(clientCheck, raw, 'client message');
+  return parseWith<typeof ClientMessageSchema>(checks().client, raw, 'client message');
 }
 
 /** Parses an untrusted server frame (clients use this). */
 export function parseServerMessage(raw: unknown): ServerMessage {
-  return parseWith(serverCheck, raw, 'server message');
+  return parseWith<typeof ServerMessageSchema>(checks().server, raw, 'server message');
 }
