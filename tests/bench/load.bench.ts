@@ -14,12 +14,14 @@ import { measureLevels, printLevels, startServer } from './live-harness.ts';
 
 const LEVELS = (process.env['BENCH_SESSIONS'] ?? '1,10,20,40').split(',').map(Number);
 const LOOPS = Number(process.env['BENCH_LOOPS'] ?? 2);
+/** `queue` runs only part 1 (queue overhead and batching gain), `live` only part 2. */
+const PART = process.env['BENCH_PART'] ?? 'all';
 const percentile = (xs: number[], p: number): number =>
   [...xs].sort((a, b) => a - b)[Math.floor((p / 100) * (xs.length - 1))]!;
 const crop = Uint8Array.from({ length: FACE_PIXELS }, (_, i) => (i * 37) % 251);
 
 // ---- 1. queue overhead and batching gain
-{
+if (PART !== 'live') {
   const redis = await TestRedis.start();
   const embedder = await Embedder.load(MODEL_DIR, { intraOpThreads: 1 });
   const direct: number[] = [];
@@ -83,6 +85,26 @@ const crop = Uint8Array.from({ length: FACE_PIXELS }, (_, i) => (i * 37) % 251);
     `  batch size 1               ${gains[1]!.rate.toFixed(0)} faces/s, mean batch ${gains[1]!.batch.toFixed(1)}`,
   );
   console.log(`  batching gain              ${(gains[64]!.rate / gains[1]!.rate).toFixed(2)}×`);
+  // What batching can buy from the model alone on this hardware, same run: the ceiling for the
+  // gain above once the queue's per-job cost is amortised.
+  const modelRate = async (batch: number): Promise<number> => {
+    const faces = Array.from({ length: batch }, () => normalizeCrop(crop));
+    const rates: number[] = [];
+    for (let run = 0; run < 5; run++) {
+      let n = 0;
+      const t = performance.now();
+      while (performance.now() - t < 600) {
+        await embedder.embed(faces);
+        n += batch;
+      }
+      rates.push((n * 1000) / (performance.now() - t));
+    }
+    return percentile(rates, 50);
+  };
+  const [one, many] = [await modelRate(1), await modelRate(64)];
+  console.log(
+    `  model alone (no queue)     batch 1 ${one.toFixed(0)} faces/s, batch 64 ${many.toFixed(0)} faces/s: ${(many / one).toFixed(2)}× from batching`,
+  );
   await gateway.close();
   await worker.close();
   await embedder.close();
@@ -90,7 +112,7 @@ const crop = Uint8Array.from({ length: FACE_PIXELS }, (_, i) => (i * 37) % 251);
 }
 
 // ---- 2. live sessions: embedded vs distributed
-{
+if (PART !== 'queue') {
   const ns = new NetNamespace(String(process.pid));
   // Everything started here is stopped in `finally`, also when a step fails.
   const cleanups: (() => Promise<void>)[] = [];
