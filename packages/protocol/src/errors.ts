@@ -35,6 +35,30 @@ export const ERROR_CODES = {
     ws: 4501,
     message: 'WebRTC ingest is not available on this server; send JPEG frames.',
   },
+  API_KEY_REQUIRED: {
+    http: 401,
+    ws: 4401,
+    message: 'This endpoint needs an API key (Authorization: Bearer …), server to server.',
+  },
+  INVALID_API_KEY: { http: 401, ws: 4401, message: 'The API key is not valid.' },
+  TOKEN_EXPIRED: { http: 401, ws: 4401, message: 'The browser token has expired; create a new session.' },
+  ORIGIN_NOT_ALLOWED: { http: 403, ws: 4403, message: 'This origin is not allowed for the session.' },
+  RATE_LIMITED: { http: 429, ws: 4429, message: 'Too many requests; slow down and retry later.' },
+  TOO_MANY_SESSIONS: {
+    http: 429,
+    ws: 4429,
+    message: "The tenant's limit of concurrent sessions is reached.",
+  },
+  FRAME_RATE_EXCEEDED: {
+    http: 429,
+    ws: 4429,
+    message: 'Frames arrive faster than the session allows; extra frames are dropped.',
+  },
+  TOO_MANY_ATTEMPTS: {
+    http: 429,
+    ws: 4429,
+    message: 'Too many failed verification attempts for this session or device.',
+  },
   NOT_FOUND: { http: 404, ws: 4404, message: 'Not found.' },
   WEB_NOT_BUILT: {
     http: 503,
