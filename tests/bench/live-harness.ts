@@ -1,8 +1,8 @@
 // Shared by bench:live and bench:load: a server (and optional workers) inside a private network
 // namespace, N concurrent CLI clients over real WebRTC, and per-level figures.
-import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import type { NetNamespace } from '../support/netns.ts';
+import { run } from '../support/server-process.ts';
 import { REPO_ROOT, sharedDataDir } from '../support/shared-data.ts';
 
 export interface LevelResult {
@@ -22,55 +22,10 @@ export interface LevelResult {
 const video = (name: string): string => path.join(sharedDataDir(), 'video', name);
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1] ?? NaN;
 
-export function run(child: ChildProcess): Promise<{ code: number | null; out: string }> {
-  let out = '';
-  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
-  return new Promise((resolve) => child.once('exit', (code) => resolve({ code, out })));
-}
-
 function metric(text: string, pattern: RegExp): number {
   let total = 0;
   for (const m of text.matchAll(pattern)) total += Number(m[1]);
   return total;
-}
-
-/** Starts the server with `env` inside `ns` and waits for /healthz. */
-export async function startServer(
-  ns: NetNamespace,
-  port: number,
-  env: NodeJS.ProcessEnv,
-): Promise<{ url: string; stop: () => Promise<void> }> {
-  const url = `http://${ns.innerAddress}:${port}`;
-  const child = ns.spawn(process.execPath, ['--import', 'tsx', 'apps/server/src/server.ts'], {
-    cwd: REPO_ROOT,
-    env: { PORT: String(port), HOST: ns.innerAddress, LOG_LEVEL: 'warn', ...env },
-  });
-  let log = '';
-  child.stdout?.on('data', (d: Buffer) => (log += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (log += d.toString()));
-  const done = run(child);
-  let healthy = false;
-  for (let i = 0; i < 200 && !healthy && child.exitCode === null; i++) {
-    try {
-      healthy = (await fetch(`${url}/healthz`)).ok;
-    } catch {
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
-  if (!healthy) {
-    child.kill('SIGKILL');
-    throw new Error(`server (${JSON.stringify(env)}) did not start:\n${log}`);
-  }
-  let stopping: Promise<unknown> | null = null;
-  return {
-    url,
-    // Idempotent: callers may stop early and again in a `finally`.
-    stop: async () => {
-      stopping ??= (child.kill('SIGTERM'), done);
-      await stopping;
-    },
-  };
 }
 
 /** Runs `levels` of concurrent CLI clients against `url`; stops early when p95 runs far over 150 ms. */

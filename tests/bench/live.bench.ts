@@ -3,7 +3,8 @@
 // 10 analysis fps, frame→score p50/p95 (medians over sessions), frames scored, starved sessions, and
 // where the server's time goes per stage (from /metrics). Never run in CI.
 import { NetNamespace } from '../support/netns.ts';
-import { measureLevels, printLevels, startServer } from './live-harness.ts';
+import { startServer } from '../support/server-process.ts';
+import { measureLevels, printLevels } from './live-harness.ts';
 
 const LEVELS = (process.env['BENCH_SESSIONS'] ?? '1,2,4,8,12,16,24,32,40').split(',').map(Number);
 const LOOPS = Number(process.env['BENCH_LOOPS'] ?? 3);

@@ -10,7 +10,8 @@ import { InferenceWorker, QueueEmbedder } from '@fv/server';
 import { NetNamespace } from '../support/netns.ts';
 import { TestRedis } from '../support/redis-server.ts';
 import { MODEL_DIR } from '../support/shared-data.ts';
-import { measureLevels, printLevels, startServer } from './live-harness.ts';
+import { startServer } from '../support/server-process.ts';
+import { measureLevels, printLevels } from './live-harness.ts';
 
 const LEVELS = (process.env['BENCH_SESSIONS'] ?? '1,10,20,40').split(',').map(Number);
 const LOOPS = Number(process.env['BENCH_LOOPS'] ?? 2);
