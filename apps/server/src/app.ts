@@ -12,9 +12,11 @@ import { RedisSessionMirror } from './distributed/session-mirror.ts';
 import { FramePipeline } from './live/frame-pipeline.ts';
 import { SessionManager } from './live/session-manager.ts';
 import { ServerMetrics } from './metrics.ts';
+import { opsRoutes } from './routes/ops.ts';
 import { sessionRoutes } from './routes/sessions.ts';
 import { streamRoutes } from './routes/stream.ts';
 import { verifyRoutes } from './routes/verify.ts';
+import { webRoutes } from './routes/web.ts';
 
 /** The live-session threshold named by configuration; a model without it stops start-up. */
 function resolveLiveThreshold(verifier: FaceVerifier, point: Config['LIVE_OPERATING_POINT']): number {
@@ -126,6 +128,15 @@ export async function buildApp({ config, verifier, logger }: AppOptions): Promis
     mirror,
     iceServers: parseIceServers(config.ICE_SERVERS),
   });
+  await app.register(opsRoutes, {
+    sessions,
+    pipeline,
+    metrics,
+    threshold: liveThreshold,
+    mode: config.REDIS_URL ? `distributed (${config.ROLE})` : 'embedded',
+    ...(queue && { queueDepth: () => queue.depth }),
+  });
+  await app.register(webRoutes, { distDir: config.WEB_DIST_DIR, sessions, mirror });
   app.get('/metrics', async (_request, reply) => {
     void reply.header('content-type', metrics.registry.contentType);
     return metrics.registry.metrics();

@@ -77,6 +77,42 @@ describe('LiveSession (real detector, model and batcher)', () => {
     s.close();
   });
 
+  it('keeps a bounded history of score points and counts received and dropped frames', async () => {
+    let clock = 10_000;
+    const s = session({ fps: 10, historySize: 3, now: () => clock });
+    const reports: FrameReport[] = [];
+    s.on('score', (r) => reports.push(r));
+    expect(s.history()).toEqual([]);
+    expect(s.analysedFps()).toBe(0);
+    for (let i = 0; i < 5; i++) {
+      clock += 100;
+      expect(s.handleFrame(clip.frames[i]!, clock)).toBe('accepted');
+      // Turned away by the caller's check (busy: a drop), then offered before it is due (skipped
+      // by the sampling grid, which is not a drop).
+      expect(s.wouldAccept(clock + 1)).toBe('dropped_busy');
+      while (reports.length === i) await new Promise((r) => setTimeout(r, 5));
+      expect(s.handleFrame(clip.frames[i]!, clock + 10)).toBe('dropped_rate');
+    }
+    const history = s.history();
+    // The ring keeps only the newest three, oldest first, and agrees with the score events.
+    expect(history.map((p) => p.frameId)).toEqual([2, 3, 4]);
+    expect(history.map((p) => p.t)).toEqual([10_300, 10_400, 10_500]);
+    expect(history.at(-1)).toMatchObject({
+      distance: reports[4]!.score.distance,
+      smoothedDistance: reports[4]!.score.smoothedDistance,
+      verdict: reports[4]!.score.verdict,
+    });
+    expect(history.every((p) => p.latencyMs >= 0)).toBe(true);
+    expect(s.history(2).map((p) => p.frameId)).toEqual([3, 4]);
+    expect(s.frameCounts).toEqual({ received: 15, dropped: 5 });
+    // Measured rate: 5 frames were scored in the last 2 s of the injected clock, but only 3 are kept.
+    expect(s.analysedFps()).toBe(1.5);
+    clock += 5000;
+    expect(s.analysedFps()).toBe(0);
+    expect(() => session({ historySize: 601 })).toThrow(TypeError);
+    s.close();
+  });
+
   it('enrols from the next single-face frame', async () => {
     const s = session({ reference: null });
     expect(s.enrolled).toBe(false);

@@ -8,7 +8,7 @@ import {
   type LogisticCalibration,
   type VerdictTrackerOptions,
 } from '@fv/core';
-import { LIVE_LIMITS, type ScoreMessage } from '@fv/protocol';
+import { LIVE_LIMITS, type LiveVerdict, type ScoreMessage } from '@fv/protocol';
 import type { FrameAnalysis, FramePipeline, FrameStream } from './frame-pipeline.ts';
 
 export interface LiveSessionOptions {
@@ -30,7 +30,28 @@ export interface LiveSessionOptions {
   minFps?: number;
   /** Wall clock in ms (tests inject one). @defaultValue Date.now */
   now?: () => number;
+  /** Score points kept for the operator dashboard (a ring buffer). @defaultValue 600 */
+  historySize?: number;
 }
+
+/** Most score points a session keeps. */
+export const MAX_SCORE_HISTORY = 600;
+
+/** One analysed frame, as the operator dashboard plots it. */
+export interface ScorePoint {
+  readonly frameId: number;
+  /** When the score was emitted (ms, wall clock). */
+  readonly t: number;
+  readonly distance: number | null;
+  readonly smoothedDistance: number | null;
+  readonly similarity: number | null;
+  readonly verdict: LiveVerdict;
+  /** Frame → score time, ms. */
+  readonly latencyMs: number;
+}
+
+/** How frames reach the session; set by whoever feeds it. */
+export type FrameTransport = 'webrtc' | 'jpeg';
 
 export interface RateChange {
   readonly fps: number;
@@ -81,6 +102,14 @@ export class LiveSession extends EventEmitter<{
   #frameId = 0;
   #closed = false;
   #captureNext: ((embedding: Float32Array) => void) | null = null;
+  /** Ring buffer of recent score points: `#historyStart` is the oldest once it is full. */
+  readonly #history: ScorePoint[] = [];
+  readonly #historySize: number;
+  #historyStart = 0;
+  #framesReceived = 0;
+  #framesDropped = 0;
+  /** How frames arrive, for operators; null until the feeder says. */
+  transport: FrameTransport | null = null;
 
   constructor(options: LiveSessionOptions) {
     super();
@@ -95,6 +124,14 @@ export class LiveSession extends EventEmitter<{
     this.#requestedFps = this.#fps;
     this.#targetLatencyMs = options.targetLatencyMs ?? 150;
     this.#minFps = Math.min(options.minFps ?? 2, this.#fps);
+    this.#historySize = options.historySize ?? MAX_SCORE_HISTORY;
+    if (!(
+      Number.isInteger(this.#historySize) &&
+      this.#historySize >= 1 &&
+      this.#historySize <= MAX_SCORE_HISTORY
+    )) {
+      throw new TypeError(`historySize must be an integer in [1, ${MAX_SCORE_HISTORY}]`);
+    }
   }
 
   static #checkFps(fps: number): number {
@@ -119,6 +156,41 @@ export class LiveSession extends EventEmitter<{
   /** Whether the session runs below the requested rate because the server is behind. */
   get degraded(): boolean {
     return this.#fps < this.#requestedFps;
+  }
+
+  /**
+   * Frames offered to the session, and those of them it dropped. A frame counts once, whether
+   * `wouldAccept` turned it away or `handleFrame` took or refused it.
+   */
+  get frameCounts(): { readonly received: number; readonly dropped: number } {
+    return { received: this.#framesReceived, dropped: this.#framesDropped };
+  }
+
+  /** The last `limit` score points (all kept, at most `historySize`), oldest first. */
+  history(limit: number = this.#historySize): ScorePoint[] {
+    const n = this.#history.length;
+    const take = Math.max(0, Math.min(limit, n));
+    const out: ScorePoint[] = new Array<ScorePoint>(take);
+    for (let i = 0; i < take; i++) out[i] = this.#history[(this.#historyStart + n - take + i) % n]!;
+    return out;
+  }
+
+  /** Frames analysed per second over the last `windowMs` of wall clock (measured, not the target). */
+  analysedFps(windowMs = 2000): number {
+    const since = this.#now() - windowMs;
+    const n = this.#history.length;
+    let count = 0;
+    for (let i = n - 1; i >= 0 && this.#history[(this.#historyStart + i) % n]!.t > since; i--) count++;
+    return (count * 1000) / windowMs;
+  }
+
+  #remember(point: ScorePoint): void {
+    if (this.#history.length < this.#historySize) {
+      this.#history.push(point);
+    } else {
+      this.#history[this.#historyStart] = point;
+      this.#historyStart = (this.#historyStart + 1) % this.#historySize;
+    }
   }
 
   handleConfig(fps: number): void {
@@ -165,8 +237,24 @@ export class LiveSession extends EventEmitter<{
     });
   }
 
-  /** Whether a frame captured at `capturedAt` would be analysed (lets callers skip decoding it). */
+  /**
+   * Whether a frame captured at `capturedAt` would be analysed (lets callers skip decoding it). A
+   * frame turned away here counts as received and dropped; callers do not offer it again.
+   */
   wouldAccept(capturedAt: number = this.#now()): FrameDecision {
+    const decision = this.#decide(capturedAt);
+    if (decision !== 'accepted') this.#count(decision);
+    return decision;
+  }
+
+  #count(decision: FrameDecision): void {
+    this.#framesReceived++;
+    // Frames between the sampling grid's due times are skipped by design, not dropped: only a
+    // frame that was due but could not be taken (the previous one still in flight) is a drop.
+    if (decision === 'dropped_busy' || decision === 'dropped_closed') this.#framesDropped++;
+  }
+
+  #decide(capturedAt: number): FrameDecision {
     if (this.#closed) return 'dropped_closed';
     if (this.#busy) return 'dropped_busy';
     // 5% slack absorbs capture jitter.
@@ -176,7 +264,8 @@ export class LiveSession extends EventEmitter<{
 
   /** Offers a decoded frame; returns at once with what happened to it. */
   handleFrame(frame: GrayImage, capturedAt: number = this.#now()): FrameDecision {
-    const decision = this.wouldAccept(capturedAt);
+    const decision = this.#decide(capturedAt);
+    this.#count(decision);
     if (decision !== 'accepted') return decision;
     this.#busy = true;
     // Due times advance on a fixed grid, so a 15 fps source still yields 10 analysed fps; after a
@@ -230,6 +319,15 @@ export class LiveSession extends EventEmitter<{
       verdict: this.#reference ? this.#tracker.verdict : 'pending',
       threshold: this.#threshold,
     };
+    this.#remember({
+      frameId,
+      t: score.emittedAt,
+      distance,
+      smoothedDistance: smoothed,
+      similarity: score.similarity,
+      verdict: score.verdict,
+      latencyMs: endToEndMs,
+    });
     this.emit('score', { analysis, score, endToEndMs });
     this.#adapt(endToEndMs);
   }

@@ -159,6 +159,7 @@ export async function streamRoutes(app: FastifyInstance, options: StreamRouteOpt
 
     const handleFrame = async (data: Buffer): Promise<void> => {
       if (!live) throw new VerificationError('UNAUTHORIZED', 'Say hello before sending frames.');
+      live.transport ??= 'jpeg';
       metrics.framesReceived.inc();
       if (data.length > LIVE_LIMITS.maxFrameBytes) {
         throw VerificationError.imageTooLarge(data.length, LIVE_LIMITS.maxFrameBytes);
@@ -227,6 +228,7 @@ export async function streamRoutes(app: FastifyInstance, options: StreamRouteOpt
               'BAD_MESSAGE',
               'An offer was already answered; reconnect to renegotiate.',
             );
+          session.transport = 'webrtc';
           ingest = new WebRtcIngest({
             iceServers,
             onCandidate: (candidate) => send(socket, { type: 'ice', candidate }),

@@ -1,0 +1,514 @@
+import { LitElement, css, html, nothing } from 'lit';
+import { styleMap } from 'lit/directives/style-map.js';
+import type { FaceReport, VerifyResult } from '@fv/protocol';
+
+type Slot = 0 | 1;
+
+interface Chosen {
+  file: File;
+  url: string;
+  /** The browser could not display it (the server may still say why). */
+  broken: boolean;
+}
+
+interface MatchError {
+  code: string;
+  message: string;
+}
+
+/** Plain-words explanations for the codes `POST /v1/verify` can answer with; `{photo}` names the image. */
+const ERROR_WORDS: Record<string, string> = {
+  NO_FACE: 'No face was found in {photo}. Choose a photo where the face is clearly visible.',
+  UNSUPPORTED_IMAGE: '{Photo} is not a supported image. Use a JPEG, PNG or WebP photo.',
+  CORRUPT_IMAGE: '{Photo} could not be read; the file may be damaged.',
+  EMPTY_IMAGE: '{Photo} is an empty file.',
+  IMAGE_TOO_LARGE: '{Photo} is too large. Choose a smaller file.',
+  IMAGE_TOO_MANY_PIXELS: '{Photo} has too many pixels. Choose a smaller image.',
+  DECODE_TIMEOUT: 'Reading {photo} took too long. Try a smaller image.',
+  MISSING_IMAGE: 'Choose two photos first.',
+  QUEUE_FULL: 'The server is busy right now. Try again in a moment.',
+  MODEL_LOAD_FAILED: 'The face model is not available on the server.',
+  INFERENCE_FAILED: 'The server could not compare the photos. Try again.',
+  NETWORK: 'The server could not be reached. Check the connection and try again.',
+  BAD_RESPONSE: 'The server sent an answer this page does not understand.',
+};
+
+/** The explanation for an error, naming the photo when the server's message says which (`Image a: …`). */
+function explain(error: MatchError): string | null {
+  const words = ERROR_WORDS[error.code];
+  if (!words) return null;
+  const which = /^Image (a|b)\b/.exec(error.message)?.[1];
+  const photo = which === 'a' ? 'the first photo' : which === 'b' ? 'the second photo' : 'one of the photos';
+  return words.replace('{photo}', photo).replace('{Photo}', photo.charAt(0).toUpperCase() + photo.slice(1));
+}
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null;
+
+function asResult(body: unknown): VerifyResult | null {
+  if (!isRecord(body)) return null;
+  const { distance, threshold, matched, similarity } = body;
+  return typeof distance === 'number' &&
+    typeof threshold === 'number' &&
+    typeof matched === 'boolean' &&
+    typeof similarity === 'number'
+    ? (body as unknown as VerifyResult)
+    : null;
+}
+
+function asError(body: unknown, status: number): MatchError {
+  const error = isRecord(body) && isRecord(body['error']) ? body['error'] : null;
+  return {
+    code: typeof error?.['code'] === 'string' ? error['code'] : `HTTP_${status}`,
+    message: typeof error?.['message'] === 'string' ? error['message'] : `The server answered ${status}.`,
+  };
+}
+
+/**
+ * `<fv-match>`: the two-image Match. Choose two photos, press Match, and the server
+ * (`POST /v1/verify`) answers with the embedding distance, its threshold and the verdict —
+ * "Matched" or "Not Matched" — with the face it used outlined on each preview.
+ *
+ * @attr server - Base URL of the API (default: this page's origin).
+ *
+ * @fires fv-match-result - `{ result: VerifyResult }` after a comparison.
+ * @fires fv-match-error - `{ code, message }` when the server (or the network) refuses.
+ *
+ * @csspart picker - each photo's card (label, file input, preview).
+ * @csspart preview - each preview image.
+ * @csspart button - the Match button.
+ * @csspart result - the result panel.
+ *
+ * Test hooks: `data-testid` `match-file-1`, `match-file-2` (the file inputs), `match-button`,
+ * `match-result` (text "Matched" / "Not Matched"), `match-distance`, `match-error`.
+ */
+export class FvMatch extends LitElement {
+  static override properties = {
+    server: { type: String },
+    _files: { state: true },
+    _busy: { state: true },
+    _result: { state: true },
+    _error: { state: true },
+  };
+
+  declare server: string;
+  declare _files: [Chosen | null, Chosen | null];
+  declare _busy: boolean;
+  declare _result: VerifyResult | null;
+  declare _error: MatchError | null;
+  #abort: AbortController | null = null;
+
+  constructor() {
+    super();
+    this.server = '';
+    this._files = [null, null];
+    this._busy = false;
+    this._result = null;
+    this._error = null;
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    this.#abort?.abort();
+    for (const chosen of this._files) if (chosen) URL.revokeObjectURL(chosen.url);
+    this._files = [null, null];
+  }
+
+  #choose(slot: Slot, event: Event): void {
+    const input = event.target as HTMLInputElement;
+    const file = input.files?.[0] ?? null;
+    const files: [Chosen | null, Chosen | null] = [...this._files];
+    const old = files[slot];
+    if (old) URL.revokeObjectURL(old.url);
+    files[slot] = file ? { file, url: URL.createObjectURL(file), broken: false } : null;
+    this._files = files;
+    // A new photo makes the old answer stale; a request still in flight is for the old pair.
+    this.#abort?.abort();
+    this._result = null;
+    this._error = null;
+  }
+
+  #broken(slot: Slot, chosen: Chosen): void {
+    if (this._files[slot] !== chosen) return;
+    const files: [Chosen | null, Chosen | null] = [...this._files];
+    files[slot] = { ...chosen, broken: true };
+    this._files = files;
+  }
+
+  async #match(): Promise<void> {
+    const [first, second] = this._files;
+    if (!first || !second || this._busy) return;
+    const abort = new AbortController();
+    this.#abort?.abort();
+    this.#abort = abort;
+    this._busy = true;
+    this._result = null;
+    this._error = null;
+    const form = new FormData();
+    form.append('a', first.file, first.file.name);
+    form.append('b', second.file, second.file.name);
+    try {
+      const response = await fetch(`${this.server.replace(/\/$/, '')}/v1/verify`, {
+        method: 'POST',
+        body: form,
+        signal: abort.signal,
+      });
+      let body: unknown = null;
+      try {
+        body = await response.json();
+      } catch {
+        body = null;
+      }
+      if (abort.signal.aborted) return;
+      const result = response.ok ? asResult(body) : null;
+      if (result) {
+        this._result = result;
+        this.#emit('fv-match-result', { result });
+      } else {
+        this.#fail(
+          response.ok
+            ? { code: 'BAD_RESPONSE', message: 'The response had no distance.' }
+            : asError(body, response.status),
+        );
+      }
+    } catch (error) {
+      if (abort.signal.aborted) return;
+      this.#fail({ code: 'NETWORK', message: error instanceof Error ? error.message : String(error) });
+    } finally {
+      if (this.#abort === abort) {
+        this.#abort = null;
+        this._busy = false;
+      }
+    }
+  }
+
+  #fail(error: MatchError): void {
+    this._error = error;
+    this.#emit('fv-match-error', error);
+  }
+
+  #emit(type: string, detail: unknown): void {
+    this.dispatchEvent(new CustomEvent(type, { detail, bubbles: true, composed: true }));
+  }
+
+  #faceNote(face: FaceReport | undefined): string {
+    if (!face) return '';
+    if (face.count === 0) return 'No face detected: the centre of the photo was compared.';
+    if (face.count > 1) return `${face.count} faces found: the largest (outlined) was compared.`;
+    return 'Face found (outlined).';
+  }
+
+  #preview(slot: Slot, label: string, face: FaceReport | undefined) {
+    const chosen = this._files[slot];
+    if (!chosen) return html`<span class="empty">No photo chosen</span>`;
+    if (chosen.broken) return html`<span class="empty">No preview for ${chosen.file.name}</span>`;
+    const box = face?.box;
+    const outline =
+      box && face
+        ? html`<span
+            class="box"
+            aria-hidden="true"
+            style=${styleMap({
+              left: `${(box.x / face.width) * 100}%`,
+              top: `${(box.y / face.height) * 100}%`,
+              width: `${(box.width / face.width) * 100}%`,
+              height: `${(box.height / face.height) * 100}%`,
+            })}
+          ></span>`
+        : nothing;
+    return html`<div class="shot">
+      <img
+        part="preview"
+        src=${chosen.url}
+        alt="${label}: ${chosen.file.name}"
+        @error=${() => this.#broken(slot, chosen)}
+      />${outline}
+    </div>`;
+  }
+
+  #picker(slot: Slot, label: string) {
+    const face = this._result ? (slot === 0 ? this._result.faces?.a : this._result.faces?.b) : undefined;
+    const id = `file-${slot + 1}`;
+    return html`
+      <div class="picker" part="picker">
+        <label for=${id}>${label}</label>
+        <input
+          id=${id}
+          type="file"
+          accept="image/jpeg,image/png,image/webp"
+          data-testid="match-file-${slot + 1}"
+          aria-describedby="${id}-status"
+          @change=${(event: Event) => this.#choose(slot, event)}
+        />
+        <div class="frame">${this.#preview(slot, label, face)}</div>
+        <p class="note" id="${id}-status">${this.#faceNote(face)}</p>
+      </div>
+    `;
+  }
+
+  #outcome() {
+    if (this._error) {
+      const words = explain(this._error);
+      return html`<div class="outcome error" data-testid="match-error">
+        <p class="headline">${words ?? this._error.message}</p>
+        <p class="detail">
+          <code>${this._error.code}</code>${
+            words && words !== this._error.message ? html` — ${this._error.message}` : nothing
+          }
+        </p>
+      </div>`;
+    }
+    const result = this._result;
+    if (!result) return nothing;
+    return html`<div class="outcome ${result.matched ? 'matched' : 'not-matched'}" part="result">
+      <p class="headline">
+        <span class="icon" aria-hidden="true">${result.matched ? '✓' : '✕'}</span>
+        <span data-testid="match-result">${result.matched ? 'Matched' : 'Not Matched'}</span>
+      </p>
+      <dl>
+        <div>
+          <dt>Distance</dt>
+          <dd data-testid="match-distance">${result.distance.toFixed(3)}</dd>
+        </div>
+        <div>
+          <dt>Threshold</dt>
+          <dd data-testid="match-threshold">${result.threshold.toFixed(3)}</dd>
+        </div>
+      </dl>
+      <p class="detail">
+        ${
+          result.matched
+            ? 'The distance is below the threshold: judged to be the same person.'
+            : 'The distance is at or above the threshold: judged to be different people.'
+        }
+      </p>
+    </div>`;
+  }
+
+  override render() {
+    const ready = this._files[0] !== null && this._files[1] !== null;
+    return html`
+      <div class="pickers">${this.#picker(0, 'First photo')} ${this.#picker(1, 'Second photo')}</div>
+      <div class="actions">
+        <button
+          type="button"
+          part="button"
+          data-testid="match-button"
+          ?disabled=${!ready || this._busy}
+          aria-busy=${this._busy ? 'true' : 'false'}
+          @click=${() => void this.#match()}
+        >
+          ${this._busy ? html`<span class="spinner" aria-hidden="true"></span>Matching…` : 'Match'}
+        </button>
+        <span class="hint">${ready ? '' : 'Choose two photos to compare.'}</span>
+      </div>
+      <div class="live" aria-live="polite" aria-atomic="true">${this.#outcome()}</div>
+    `;
+  }
+
+  static override styles = css`
+    :host {
+      display: block;
+      color: var(--fv-text, #1b1f24);
+      font: inherit;
+    }
+    .pickers {
+      display: grid;
+      grid-template-columns: repeat(auto-fit, minmax(min(100%, 240px), 1fr));
+      gap: 1rem;
+    }
+    .picker {
+      display: flex;
+      flex-direction: column;
+      gap: 0.5rem;
+      min-width: 0;
+      padding: 0.75rem;
+      border: 1px solid var(--fv-border, #c9ced6);
+      border-radius: 8px;
+      background: var(--fv-surface, #fff);
+    }
+    label {
+      font-weight: 600;
+    }
+    input[type='file'] {
+      max-width: 100%;
+      font: inherit;
+      font-size: 0.9rem;
+    }
+    input[type='file']::file-selector-button {
+      margin-right: 0.75rem;
+      padding: 0.4rem 0.8rem;
+      border: 1px solid var(--fv-border-strong, #6b7480);
+      border-radius: 6px;
+      background: var(--fv-surface-alt, #f2f4f7);
+      color: inherit;
+      font: inherit;
+      cursor: pointer;
+    }
+    input[type='file']:focus-visible,
+    button:focus-visible {
+      /* Same ring as the pages (base.css): yellow with a dark halo, visible on any background. */
+      outline: 3px solid #f2c200;
+      outline-offset: 2px;
+      box-shadow: 0 0 0 5px var(--fv-text, #1f2430);
+    }
+    .frame {
+      display: grid;
+      place-items: center;
+      min-height: 180px;
+      border-radius: 6px;
+      background: var(--fv-surface-alt, #f2f4f7);
+      overflow: hidden;
+    }
+    .shot {
+      position: relative;
+      display: inline-block;
+      line-height: 0;
+    }
+    .shot img {
+      display: block;
+      max-width: 100%;
+      max-height: 260px;
+      height: auto;
+    }
+    .box {
+      position: absolute;
+      box-sizing: border-box;
+      border: 3px solid #ffd400;
+      box-shadow:
+        0 0 0 1px #000,
+        inset 0 0 0 1px #000;
+      border-radius: 4px;
+    }
+    .empty {
+      color: var(--fv-muted, #545d68);
+      font-size: 0.9rem;
+    }
+    .note {
+      margin: 0;
+      min-height: 1.2em;
+      color: var(--fv-muted, #545d68);
+      font-size: 0.85rem;
+    }
+    .actions {
+      display: flex;
+      flex-wrap: wrap;
+      align-items: center;
+      gap: 0.75rem;
+      margin-top: 1rem;
+    }
+    button {
+      display: inline-flex;
+      align-items: center;
+      gap: 0.5rem;
+      min-width: 8rem;
+      justify-content: center;
+      padding: 0.6rem 1.4rem;
+      border: 0;
+      border-radius: 6px;
+      background: var(--fv-accent, #1a5fd0);
+      color: #fff;
+      font: inherit;
+      font-weight: 600;
+      cursor: pointer;
+    }
+    button:disabled {
+      background: var(--fv-disabled, #6b7480);
+      color: #fff;
+      cursor: not-allowed;
+    }
+    button[aria-busy='true'] {
+      cursor: progress;
+    }
+    .spinner {
+      width: 1em;
+      height: 1em;
+      border: 2px solid rgb(255 255 255 / 0.5);
+      border-top-color: #fff;
+      border-radius: 50%;
+      animation: spin 0.8s linear infinite;
+    }
+    @keyframes spin {
+      to {
+        transform: rotate(360deg);
+      }
+    }
+    @media (prefers-reduced-motion: reduce) {
+      .spinner {
+        animation: none;
+      }
+    }
+    .hint {
+      color: var(--fv-muted, #545d68);
+      font-size: 0.9rem;
+    }
+    .live:empty {
+      display: none;
+    }
+    .outcome {
+      margin-top: 1rem;
+      padding: 0.9rem 1rem;
+      border-radius: 8px;
+      border-left: 6px solid;
+    }
+    .outcome p {
+      margin: 0;
+    }
+    .headline {
+      display: flex;
+      align-items: center;
+      gap: 0.5rem;
+      font-size: 1.35rem;
+      font-weight: 700;
+    }
+    .matched {
+      background: #e6f4ea;
+      border-color: #137333;
+      color: #0d5326;
+    }
+    .not-matched {
+      background: #fce8e6;
+      border-color: #b3261e;
+      color: #8c1d18;
+    }
+    .error {
+      background: #fff4e5;
+      border-color: #b06000;
+      color: #5c3200;
+    }
+    .error .headline {
+      font-size: 1.05rem;
+    }
+    .detail {
+      margin-top: 0.5rem !important;
+      font-size: 0.9rem;
+    }
+    dl {
+      display: flex;
+      flex-wrap: wrap;
+      gap: 0.5rem 1.5rem;
+      margin: 0.6rem 0 0;
+    }
+    dl div {
+      display: flex;
+      gap: 0.4rem;
+      align-items: baseline;
+    }
+    dt {
+      font-size: 0.85rem;
+    }
+    dd {
+      margin: 0;
+      font-weight: 700;
+      font-variant-numeric: tabular-nums;
+    }
+  `;
+}
+
+customElements.define('fv-match', FvMatch);
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'fv-match': FvMatch;
+  }
+}

@@ -1,0 +1,45 @@
+import type { LiveVerdict, OpsSessionState, OpsTransport } from '@fv/protocol';
+
+/** Plain words for each verdict (the widget uses the same wording). */
+export const VERDICT_WORDS: Record<LiveVerdict, string> = {
+  pending: 'Checking…',
+  matched: 'Matched',
+  not_matched: 'Not matched',
+  no_face: 'No face',
+  multiple_faces: 'More than one face',
+};
+
+export const STATE_WORDS: Record<OpsSessionState, string> = {
+  waiting: 'Waiting to start',
+  awaiting_enrolment: 'Needs a reference',
+  awaiting_media: 'Waiting for video',
+  streaming: 'Streaming',
+  degraded: 'Slowed down',
+  disconnected: 'Disconnected',
+};
+
+export const TRANSPORT_WORDS: Record<Exclude<OpsTransport, null>, string> = {
+  webrtc: 'WebRTC',
+  jpeg: 'JPEG',
+};
+
+/** Verdict colours on white, each at least 4.5:1. */
+export const VERDICT_COLOURS: Record<LiveVerdict, string> = {
+  pending: '#4a5261',
+  matched: '#1b7f3b',
+  not_matched: '#b3261e',
+  no_face: '#8a4b00',
+  multiple_faces: '#8a4b00',
+};
+
+export const formatDistance = (value: number | null): string => (value === null ? '—' : value.toFixed(3));
+
+/** `42 s`, `3 min 05 s`, `1 h 02 min`. */
+export function formatAge(seconds: number): string {
+  const s = Math.floor(seconds);
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, '0')} s`;
+  return `${Math.floor(s / 3600)} h ${String(Math.floor((s % 3600) / 60)).padStart(2, '0')} min`;
+}
+
+export const formatMs = (value: number | null): string => (value === null ? '—' : `${Math.round(value)} ms`);
