@@ -21,6 +21,7 @@ const DIST = path.join(OUTPUT, 'web-dist');
 const SCREENSHOTS = path.join(OUTPUT, 'screenshots');
 const video = (name: string): string => path.join(sharedDataDir(), 'video', name);
 const CLIPS = { a: video('person-a_320x240_3s.y4m'), b: video('person-b_320x240_3s.y4m') } as const;
+type BrowserKind = keyof typeof CLIPS;
 
 /** Serves the sample host page (apps/web/examples/host.html) on `address:port`. */
 async function hostPageServer(address: string, port: number): Promise<Server> {
@@ -55,19 +56,18 @@ describe('web app in headless Chromium (server and browsers in a network namespa
   const hosts: Server[] = [];
   let allowedHost: string;
   let otherHost: string;
-  const browsers = new Map<keyof typeof CLIPS, ChromiumHandle>();
+  const browsers = new Map<BrowserKind, ChromiumHandle>();
 
-  /** One browser per camera clip (the fake camera is chosen at launch). */
-  const browser = async (clip: keyof typeof CLIPS): Promise<Browser> => {
-    let handle = browsers.get(clip);
+  const browser = async (kind: BrowserKind): Promise<Browser> => {
+    let handle = browsers.get(kind);
     if (!handle) {
       // The host pages too: a frame is a secure context only when its ancestors are.
       handle = await launchChromium({
         ns,
-        video: CLIPS[clip],
+        video: CLIPS[kind],
         secureOrigins: [server.url, allowedHost, otherHost],
       });
-      browsers.set(clip, handle);
+      browsers.set(kind, handle);
     }
     return handle.browser;
   };
@@ -105,8 +105,13 @@ describe('web app in headless Chromium (server and browsers in a network namespa
   });
 
   /** Opens the demo page, enrols person A's photo in the widget and starts the camera. */
-  const startWidget = async (clip: keyof typeof CLIPS, width = 1280): Promise<Page> => {
-    const page = await (await browser(clip)).newPage({ viewport: { width, height: 900 } });
+  const startWidget = async (
+    kind: BrowserKind,
+    width = 1280,
+    prepare?: (page: Page) => Promise<unknown>,
+  ): Promise<Page> => {
+    const page = await (await browser(kind)).newPage({ viewport: { width, height: 900 } });
+    await prepare?.(page);
     await recordWidgetEvents(page);
     await page.goto(`${server.url}/`);
     const widget = page.locator('fv-verify');
@@ -177,6 +182,53 @@ describe('web app in headless Chromium (server and browsers in a network namespa
     await screenshot(page, 'widget-not-matched-375');
     await page.close();
   });
+
+  it('widget: when WebRTC cannot connect it falls back to JPEG over the WebSocket and still decides', async () => {
+    // The browser may only use relayed (TURN) candidates and is given no TURN server, as on a
+    // network that blocks direct media: ICE gathers nothing and fails for real.
+    const page = await startWidget('a', 1280, (p) =>
+      p.addInitScript(() => {
+        const Native = window.RTCPeerConnection;
+        window.RTCPeerConnection = class extends Native {
+          constructor(config: RTCConfiguration = {}) {
+            super({ ...config, iceTransportPolicy: 'relay' });
+          }
+        };
+      }),
+    );
+    await page.locator('fv-verify[verdict="matched"]').waitFor({ timeout: 60_000 });
+    expect(await page.locator('fv-verify').getAttribute('transport')).toBe('jpeg');
+    const started = (await widgetEvents(page)).find((e) => e.type === 'fv-started');
+    expect(started?.detail).toMatchObject({ transport: 'jpeg' });
+    await page.close();
+  });
+
+  it('widget: a dropped connection is resumed with the resume token and scoring goes on', async () => {
+    // Every stream socket goes through a proxy this test can cut, as a network drop would.
+    const cut: (() => Promise<void>)[] = [];
+    let sockets = 0;
+    const page = await startWidget('a', 1280, (p) =>
+      p.routeWebSocket(/\/v1\/sessions\/.*\/stream/, (ws) => {
+        sockets++;
+        ws.connectToServer();
+        cut.push(() => ws.close({ code: 1006, reason: 'network drop' }).catch(() => undefined));
+      }),
+    );
+    await page.locator('fv-verify[verdict="matched"]').waitFor({ timeout: 60_000 });
+    const before = (await widgetEvents(page)).filter((e) => e.type === 'fv-score').length;
+    await cut.at(-1)!();
+    await expect.poll(() => sockets, { timeout: 20_000 }).toBe(2);
+    // Scores flow again on the new socket (the same session, resumed), and it decides again.
+    await expect
+      .poll(async () => (await widgetEvents(page)).filter((e) => e.type === 'fv-score').length, {
+        timeout: 30_000,
+      })
+      .toBeGreaterThan(before + 5);
+    await page.locator('fv-verify[verdict="matched"]').waitFor({ timeout: 30_000 });
+    const errors = (await widgetEvents(page)).filter((e) => e.type === 'fv-error');
+    expect(errors.filter((e) => (e.detail as { fatal?: boolean }).fatal)).toEqual([]);
+    await page.close();
+  }, 120_000);
 
   /** A session for person A created server-side, as a tenant's backend would. */
   const tenantSession = async (allowedOrigin: string): Promise<{ sessionId: string; embedPath: string }> => {

@@ -20,6 +20,8 @@ export interface ChromiumOptions {
    * (https or localhost); the test servers listen on namespace addresses over http.
    */
   secureOrigins?: string[];
+  /** More Chromium flags. */
+  extraArgs?: string[];
 }
 
 export interface ChromiumHandle {
@@ -36,6 +38,7 @@ export async function launchChromium({
   ns,
   video,
   secureOrigins = [],
+  extraArgs = [],
 }: ChromiumOptions = {}): Promise<ChromiumHandle> {
   const scratch = mkdtempSync(path.join(tmpdir(), 'fv-chromium-'));
   let executablePath = CHROMIUM;
@@ -60,6 +63,7 @@ export async function launchChromium({
       '--use-fake-device-for-media-stream',
       '--use-fake-ui-for-media-stream',
       ...(video ? [`--use-file-for-fake-video-capture=${video}`] : []),
+      ...extraArgs,
       ...(secureOrigins.length > 0
         ? [`--unsafely-treat-insecure-origin-as-secure=${secureOrigins.join(',')}`]
         : []),
