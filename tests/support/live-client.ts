@@ -53,8 +53,12 @@ export class Inbox {
   }
 }
 
-export async function connect(url: string): Promise<{ socket: WebSocket; inbox: Inbox }> {
-  const socket = new WebSocket(url);
+/** Opens a WebSocket (with extra upgrade headers, e.g. a browser's `Origin` or `Cookie`). */
+export async function connect(
+  url: string,
+  headers: Record<string, string> = {},
+): Promise<{ socket: WebSocket; inbox: Inbox }> {
+  const socket = new WebSocket(url, { headers });
   const inbox = new Inbox(socket);
   await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
   return { socket, inbox };

@@ -1,10 +1,17 @@
+import { createHash } from 'node:crypto';
 import multipart from '@fastify/multipart';
+import rateLimit from '@fastify/rate-limit';
 import websocket from '@fastify/websocket';
 import { FaceVerifier } from '@fv/core';
 import { LIVE_LIMITS, PROTOCOL_VERSION } from '@fv/protocol';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { embedderOptions, parseIceServers, type Config } from './config.ts';
+import { AccessControl } from './access.ts';
+import { AttemptLimiter } from './attempts.ts';
 import { installErrorHandler } from './errors.ts';
+import { TenantRegistry } from './tenants.ts';
+import { WebhookSender } from './webhook.ts';
+import { VerificationError } from '@fv/core';
 import { DetectPool } from './live/detect-pool.ts';
 import { InferenceWorker } from './distributed/inference-worker.ts';
 import { QueueEmbedder } from './distributed/queue-embedder.ts';
@@ -17,6 +24,8 @@ import { sessionRoutes } from './routes/sessions.ts';
 import { streamRoutes } from './routes/stream.ts';
 import { verifyRoutes } from './routes/verify.ts';
 import { webRoutes } from './routes/web.ts';
+
+const hashKey = (value: string): string => createHash('sha256').update(value).digest('hex').slice(0, 32);
 
 /** The live-session threshold named by configuration; a model without it stops start-up. */
 function resolveLiveThreshold(verifier: FaceVerifier, point: Config['LIVE_OPERATING_POINT']): number {
@@ -47,14 +56,55 @@ export async function buildApp({ config, verifier, logger }: AppOptions): Promis
       embedder: embedderOptions(config),
       decode: { maxBytes: config.MAX_IMAGE_BYTES, maxPixels: config.MAX_IMAGE_PIXELS },
     }));
+  const access = new AccessControl({
+    tenants: config.TENANTS_FILE ? TenantRegistry.fromFile(config.TENANTS_FILE) : null,
+    demoTenant: config.DEMO_TENANT ?? null,
+    opsTokenSha256: config.OPS_TOKEN_SHA256 ?? null,
+    publicOrigin: config.PUBLIC_ORIGIN ?? null,
+  });
+  // Logs never carry credentials: keys, cookies, and tokens in query strings — whatever logger
+  // options the caller passes.
+  const redaction = {
+    redact: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'],
+    serializers: {
+      req: (request: { method: string; url: string; ip?: string }) => ({
+        method: request.method,
+        url: String(request.url).replace(/([?&]token=)[^&]*/g, '$1[redacted]'),
+        remoteAddress: request.ip,
+      }),
+    },
+  };
   const app = Fastify({
-    logger: logger ?? { level: config.LOG_LEVEL },
+    logger:
+      logger === false
+        ? false
+        : { level: config.LOG_LEVEL, ...(typeof logger === 'object' ? logger : {}), ...redaction },
     // Two uploads per request at most; anything past this is refused before it is buffered.
     bodyLimit: 1024 * 1024,
+    trustProxy: config.TRUST_PROXY,
   });
   installErrorHandler(app);
+  if (access.open) {
+    app.log.warn('open mode: no TENANTS_FILE, so no API keys are required (development and demo only)');
+  }
   await app.register(multipart, {
     limits: { fileSize: config.MAX_IMAGE_BYTES, files: 2, fields: 0, parts: 2 },
+  });
+  const mirror = config.REDIS_URL ? new RedisSessionMirror(config.REDIS_URL, config.QUEUE_NAME) : null;
+  // Per client address on every route (Redis-backed across gateways in distributed mode); the
+  // tenant routes add a per-key limit. Health checks are exempt.
+  await app.register(rateLimit, {
+    global: true,
+    max: config.RATE_LIMIT_PER_MINUTE,
+    timeWindow: 60_000,
+    keyGenerator: (request) => `ip:${request.ip}`,
+    allowList: (request) => request.url === '/healthz' || request.url === '/readyz',
+    ...(mirror && { redis: mirror.redis, nameSpace: `${config.QUEUE_NAME}:ratelimit:` }),
+    errorResponseBuilder: (_request, context) =>
+      new VerificationError(
+        'RATE_LIMITED',
+        `Rate limit of ${context.max} requests per minute exceeded; retry in ${Math.ceil(context.ttl / 1000)} s.`,
+      ),
   });
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async () => ({
@@ -63,14 +113,65 @@ export async function buildApp({ config, verifier, logger }: AppOptions): Promis
     model: ownVerifier.embedder.manifest.name,
     threshold: ownVerifier.threshold,
     protocol: PROTOCOL_VERSION,
+    auth: access.open ? 'open' : 'api-keys',
   }));
-  await app.register(verifyRoutes, { verifier: ownVerifier, maxImageBytes: config.MAX_IMAGE_BYTES });
+  const keyRateLimit = {
+    max: config.KEY_RATE_LIMIT_PER_MINUTE,
+    timeWindow: 60_000,
+    keyGenerator: (request: { headers: { authorization?: string }; ip: string }) =>
+      request.headers.authorization ? `key:${hashKey(request.headers.authorization)}` : `ip:${request.ip}`,
+  };
+  await app.register(verifyRoutes, {
+    verifier: ownVerifier,
+    maxImageBytes: config.MAX_IMAGE_BYTES,
+    access,
+    rateLimit: keyRateLimit,
+  });
 
   const liveThreshold = resolveLiveThreshold(ownVerifier, config.LIVE_OPERATING_POINT);
   const metrics = new ServerMetrics();
   const sessions = new SessionManager({
-    defaultTtlSeconds: config.SESSION_TTL_SECONDS,
-    maxTtlSeconds: Math.max(config.SESSION_TTL_SECONDS, 3600),
+    defaultTtlSeconds: Math.min(config.SESSION_TTL_SECONDS, config.MAX_SESSION_SECONDS),
+    maxTtlSeconds: config.MAX_SESSION_SECONDS,
+    tokenTtlSeconds: config.TOKEN_TTL_SECONDS,
+  });
+  const attempts = new AttemptLimiter({
+    perSession: config.MAX_FAILED_ATTEMPTS_PER_SESSION,
+    perDevice: config.MAX_FAILED_ATTEMPTS_PER_DEVICE,
+    redis: mirror?.redis ?? null,
+    prefix: config.QUEUE_NAME,
+  });
+  const webhooks = new WebhookSender();
+  webhooks.on('failed', ({ event, attempts: tries, reason }) =>
+    app.log.warn(
+      { sessionId: event.sessionId, tenantId: event.tenantId, tries, reason },
+      'webhook not delivered',
+    ),
+  );
+  // A session that ends (bye, a limit, expiry) frees its tenant's slot and tells the tenant,
+  // server to server, with the server's own result (one gateway sends it in distributed mode).
+  sessions.on('ended', ({ record, reason }) => {
+    void (async () => {
+      await mirror?.endSession(record, reason);
+      const tenant = access.tenantById(record.tenantId);
+      if (!tenant?.webhook) return;
+      if (mirror && !(await mirror.claimWebhook(record.id, config.MAX_SESSION_SECONDS * 2000))) return;
+      const score = record.lastScore;
+      webhooks.send(tenant.webhook.url, tenant.webhook.secret, {
+        type: 'session.finished',
+        id: `evt_${record.id}`,
+        tenantId: record.tenantId,
+        sessionId: record.id,
+        reason,
+        verdict: score?.verdict ?? 'pending',
+        distance: score?.distance ?? null,
+        smoothedDistance: score?.smoothedDistance ?? null,
+        similarity: score?.similarity ?? null,
+        threshold: liveThreshold,
+        framesAnalysed: record.framesAnalysed,
+        finishedAt: new Date().toISOString(),
+      });
+    })().catch((error: unknown) => app.log.error({ err: error }, 'session end handling failed'));
   });
   const pool = config.DETECT_WORKERS > 0 ? await DetectPool.create(config.DETECT_WORKERS) : null;
   // Distributed mode: crops go through the queue to inference workers (in this process too with
@@ -91,7 +192,6 @@ export async function buildApp({ config, verifier, logger }: AppOptions): Promis
           maxWaitMs: config.BATCH_WAIT_MS,
         })
       : null;
-  const mirror = config.REDIS_URL ? new RedisSessionMirror(config.REDIS_URL, config.QUEUE_NAME) : null;
   const pipeline = new FramePipeline(
     ownVerifier.detector,
     queue ? (crops) => queue.embed(crops) : ownVerifier.embedder,
@@ -105,6 +205,7 @@ export async function buildApp({ config, verifier, logger }: AppOptions): Promis
   app.addHook('onClose', async () => {
     if (depthTimer) clearInterval(depthTimer);
     sessions.close();
+    webhooks.close();
     await pipeline.close();
     await queue?.close();
     await localWorker?.close();
@@ -118,6 +219,8 @@ export async function buildApp({ config, verifier, logger }: AppOptions): Promis
     maxImageBytes: config.MAX_IMAGE_BYTES,
     threshold: liveThreshold,
     mirror,
+    access,
+    rateLimit: keyRateLimit,
   });
   await app.register(streamRoutes, {
     sessions,
@@ -127,6 +230,8 @@ export async function buildApp({ config, verifier, logger }: AppOptions): Promis
     threshold: liveThreshold,
     mirror,
     iceServers: parseIceServers(config.ICE_SERVERS),
+    access,
+    attempts,
   });
   await app.register(opsRoutes, {
     sessions,
@@ -135,7 +240,32 @@ export async function buildApp({ config, verifier, logger }: AppOptions): Promis
     threshold: liveThreshold,
     mode: config.REDIS_URL ? `distributed (${config.ROLE})` : 'embedded',
     ...(queue && { queueDepth: () => queue.depth }),
+    authorize: (request) => access.authorizeOps(request),
   });
+  // The dashboard page asks first, so it can show the sign-in instead of a failing feed.
+  app.get('/v1/ops/session', async (request, reply) => {
+    access.authorizeOps(request);
+    return reply.status(204).send();
+  });
+  app.post<{ Body: { token: string } }>(
+    '/v1/ops/login',
+    {
+      schema: {
+        body: {
+          type: 'object',
+          required: ['token'],
+          additionalProperties: false,
+          properties: { token: { type: 'string', minLength: 1, maxLength: 512 } },
+        },
+      },
+      // Guessing the operator token is slow.
+      config: { rateLimit: { max: 10, timeWindow: 60_000 } },
+    },
+    async (request, reply) => {
+      access.opsLogin(request, reply, request.body.token);
+      return reply.status(204).send();
+    },
+  );
   await app.register(webRoutes, { distDir: config.WEB_DIST_DIR, sessions, mirror });
   app.get('/metrics', async (_request, reply) => {
     void reply.header('content-type', metrics.registry.contentType);

@@ -55,6 +55,31 @@ export const ConfigSchema = Type.Object({
   /** The built web app (`npm run build:web`): demo page, embed page, operator dashboard. */
   WEB_DIST_DIR: Type.String({ default: path.join(REPO_ROOT, 'apps', 'web', 'dist') }),
   SESSION_TTL_SECONDS: Type.Integer({ minimum: 10, maximum: 86_400, default: 600 }),
+  /** Longest session a tenant may ask for (`ttlSeconds`); its stream ends then. */
+  MAX_SESSION_SECONDS: Type.Integer({ minimum: 10, maximum: 86_400, default: 3600 }),
+  /** How long a browser token may wait for its hello (and a resume after a drop). */
+  TOKEN_TTL_SECONDS: Type.Integer({ minimum: 1, maximum: 3600, default: 180 }),
+  /**
+   * Tenants and their API keys (JSON, see apps/server/src/tenants.ts). Unset: open mode — no keys,
+   * one implicit tenant — for development and the demo only.
+   */
+  TENANTS_FILE: Type.Optional(Type.String({ minLength: 1 })),
+  /** With TENANTS_FILE: the tenant the demo page's `/v1/demo/*` routes act for (unset: no demo). */
+  DEMO_TENANT: Type.Optional(Type.String({ pattern: '^[a-z0-9][a-z0-9_-]{0,62}$' })),
+  /** Hex SHA-256 of the operator credential for `/ops` (required for the dashboard with TENANTS_FILE). */
+  OPS_TOKEN_SHA256: Type.Optional(Type.String({ pattern: '^[0-9a-f]{64}$' })),
+  /** This service's public origin, e.g. `https://verify.example` (default: from each request's Host). */
+  PUBLIC_ORIGIN: Type.Optional(Type.String({ pattern: '^https?://[^/?#@\\s]+$' })),
+  /** Trust `X-Forwarded-*` from a proxy in front (client addresses for rate limits, https). */
+  TRUST_PROXY: Type.Boolean({ default: false }),
+  /** Requests per minute per client address (all routes). */
+  RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 1, default: 600 }),
+  /** Requests per minute per API key on the tenant routes. */
+  KEY_RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 1, default: 1200 }),
+  /** Failed live attempts (verdict not_matched) before a session is ended. */
+  MAX_FAILED_ATTEMPTS_PER_SESSION: Type.Integer({ minimum: 1, default: 5 }),
+  /** Failed live attempts per client address per hour before it may not start another stream. */
+  MAX_FAILED_ATTEMPTS_PER_DEVICE: Type.Integer({ minimum: 1, default: 20 }),
   LOG_LEVEL: Type.Union(
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
     { default: 'info' },

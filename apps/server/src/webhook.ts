@@ -9,7 +9,7 @@ export interface SessionFinishedEvent {
   tenantId: string;
   sessionId: string;
   /** Why it finished: the client said bye, or the session reached its end of life. */
-  reason: 'bye' | 'expired';
+  reason: 'bye' | 'expired' | 'too_many_attempts';
   verdict: string;
   distance: number | null;
   smoothedDistance: number | null;

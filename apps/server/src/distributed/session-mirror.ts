@@ -1,11 +1,14 @@
 import { Redis } from 'ioredis';
 import type { ScoreMessage } from '@fv/protocol';
-import type { SessionRecord } from '../live/session-manager.ts';
+import type { SessionEndReason, SessionRecord } from '../live/session-manager.ts';
 import { redisOptionsFromUrl } from './redis-options.ts';
 
 /** What another gateway needs to serve a session: no images, only the reference embedding. */
 export interface MirroredSession {
   id: string;
+  tenantId: string;
+  tokenExpiresAt: number;
+  endedBy: SessionEndReason | null;
   createdAt: number;
   expiresAt: number;
   tokenHash: Buffer;
@@ -16,10 +19,22 @@ export interface MirroredSession {
   framesAnalysed: number;
 }
 
+// 1: swapped; 0: not the current token (or the session has ended); 2: current but expired.
 const SWAP_TOKEN = `
 local current = redis.call('HGET', KEYS[1], 'tokenHash')
 if not current or current ~= ARGV[1] then return 0 end
-redis.call('HSET', KEYS[1], 'tokenHash', ARGV[2], 'used', '1')
+local ended = redis.call('HGET', KEYS[1], 'endedBy')
+if ended and ended ~= '' then return 0 end
+local expires = tonumber(redis.call('HGET', KEYS[1], 'tokenExpiresAt') or '0')
+if expires < tonumber(ARGV[3]) then return 2 end
+redis.call('HSET', KEYS[1], 'tokenHash', ARGV[2], 'tokenExpiresAt', ARGV[4], 'used', '1')
+return 1`;
+
+const ADMIT = `
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then return 0 end
+redis.call('ZADD', KEYS[1], ARGV[4], ARGV[3])
+redis.call('PEXPIREAT', KEYS[1], math.max(tonumber(ARGV[4]), redis.call('PTTL', KEYS[1]) + tonumber(ARGV[1])))
 return 1`;
 
 /**
@@ -39,6 +54,11 @@ export class RedisSessionMirror {
     this.#prefix = prefix;
   }
 
+  /** The connection, shared with the rate limiter and the attempt counters. */
+  get redis(): Redis {
+    return this.#redis;
+  }
+
   #key(id: string): string {
     return `${this.#prefix}:session:${id}`;
   }
@@ -49,6 +69,9 @@ export class RedisSessionMirror {
     const ref = h['reference'] ? Buffer.from(h['reference'], 'base64') : null;
     return {
       id,
+      tenantId: h['tenantId'] ?? 'default',
+      tokenExpiresAt: Number(h['tokenExpiresAt'] ?? 0),
+      endedBy: (h['endedBy'] || null) as SessionEndReason | null,
       createdAt: Number(h['createdAt']),
       expiresAt: Number(h['expiresAt']),
       tokenHash: Buffer.from(h['tokenHash'], 'base64'),
@@ -64,15 +87,48 @@ export class RedisSessionMirror {
    * Spends the presented token cluster-wide by swapping the stored hash for the next token's in
    * one step (a Lua script): false when it is not the current token, e.g. another gateway spent it.
    */
-  async swapToken(id: string, presented: Buffer, next: Buffer): Promise<boolean> {
-    const swapped = await this.#redis.eval(
+  async swapToken(
+    id: string,
+    presented: Buffer,
+    next: Buffer,
+    now: number,
+    nextExpiry: number,
+  ): Promise<'ok' | 'invalid' | 'expired'> {
+    const result = await this.#redis.eval(
       SWAP_TOKEN,
       1,
       this.#key(id),
       presented.toString('base64'),
       next.toString('base64'),
+      String(now),
+      String(nextExpiry),
     );
-    return swapped === 1;
+    return result === 1 ? 'ok' : result === 2 ? 'expired' : 'invalid';
+  }
+
+  /**
+   * Counts a new session against its tenant's concurrency limit, cluster-wide (a sorted set of
+   * session ids scored by expiry); false when the tenant is at `max`.
+   */
+  async admitSession(tenantId: string, id: string, expiresAt: number, max: number): Promise<boolean> {
+    const key = `${this.#prefix}:tenant:${tenantId}:sessions`;
+    return (
+      (await this.#redis.eval(ADMIT, 1, key, String(Date.now()), String(max), id, String(expiresAt))) === 1
+    );
+  }
+
+  /** Frees the session's slot in its tenant's count and marks it ended for every gateway. */
+  async endSession(record: SessionRecord, reason: SessionEndReason): Promise<void> {
+    await this.#redis
+      .multi()
+      .zrem(`${this.#prefix}:tenant:${record.tenantId}:sessions`, record.id)
+      .hset(this.#key(record.id), 'endedBy', reason)
+      .exec();
+  }
+
+  /** True for exactly one caller per session: who sends its webhook. */
+  async claimWebhook(id: string, ttlMs: number): Promise<boolean> {
+    return (await this.#redis.set(`${this.#prefix}:webhook:${id}`, '1', 'PX', ttlMs, 'NX')) === 'OK';
   }
 
   /**
@@ -85,6 +141,8 @@ export class RedisSessionMirror {
       createdAt: String(record.createdAt),
       expiresAt: String(record.expiresAt),
       allowedOrigins: JSON.stringify(record.allowedOrigins),
+      tenantId: record.tenantId,
+      ...(record.endedBy && { endedBy: record.endedBy }),
       reference: record.reference
         ? Buffer.from(
             record.reference.buffer,
@@ -102,6 +160,7 @@ export class RedisSessionMirror {
       .multi()
       .hset(key, fields)
       .hsetnx(key, 'tokenHash', record.tokenHash.toString('base64'))
+      .hsetnx(key, 'tokenExpiresAt', String(record.tokenExpiresAt))
       .pexpireat(key, record.expiresAt)
       .exec();
   }

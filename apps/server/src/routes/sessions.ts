@@ -1,7 +1,10 @@
 import { ErrorBodySchema, VerdictSchema } from '@fv/protocol';
 import { VerificationError, type FaceVerifier } from '@fv/core';
 import { Type } from '@sinclair/typebox';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { RateLimitOptions } from '@fastify/rate-limit';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { AccessControl } from '../access.ts';
+import type { Tenant } from '../tenants.ts';
 import type { RedisSessionMirror } from '../distributed/session-mirror.ts';
 import type { SessionManager } from '../live/session-manager.ts';
 
@@ -95,6 +98,10 @@ async function readReferences(
 
 export interface SessionRouteOptions {
   sessions: SessionManager;
+  /** Tenants' API keys (or open mode), and the demo page's tenant. */
+  access: AccessControl;
+  /** The per-key rate limit (`@fastify/rate-limit` route config). */
+  rateLimit?: RateLimitOptions;
   verifier: FaceVerifier;
   maxImageBytes: number;
   /** Distance threshold live verdicts use. */
@@ -110,51 +117,113 @@ export interface SessionRouteOptions {
  */
 export async function sessionRoutes(
   app: FastifyInstance,
-  { sessions, verifier, maxImageBytes, threshold, mirror = null }: SessionRouteOptions,
+  { sessions, verifier, maxImageBytes, threshold, mirror = null, access, rateLimit }: SessionRouteOptions,
 ): Promise<void> {
-  app.post(
-    '/v1/sessions',
-    { schema: { response: { 201: CreatedSchema, '4xx': ErrorBodySchema, '5xx': ErrorBodySchema } } },
-    async (request, reply) => {
-      if (!request.isMultipart()) {
+  const routeConfig = rateLimit ? { config: { rateLimit } } : {};
+  const tenantOf = new WeakMap<FastifyRequest, Tenant>();
+  const demo = new WeakSet<FastifyRequest>();
+
+  const create = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
+    const tenant = tenantOf.get(request)!;
+    if (!request.isMultipart()) {
+      throw new VerificationError(
+        'BAD_REQUEST',
+        'Send multipart/form-data with reference image(s) and optional ttlSeconds.',
+      );
+    }
+    const { images, ttl, origins } = await readReferences(request, maxImageBytes);
+    if (ttl !== undefined && !Number.isFinite(ttl))
+      throw new VerificationError('BAD_REQUEST', 'ttlSeconds must be a number.');
+    const embeddings: Float32Array[] = [];
+    for (const [i, image] of images.entries()) {
+      try {
+        embeddings.push((await verifier.embedImage(image)).embedding);
+      } catch (error) {
+        if (error instanceof VerificationError) {
+          throw new VerificationError(error.code, `Reference ${i + 1}: ${error.message}`);
+        }
+        throw error;
+      }
+    }
+    // A tenant may name only origins it registered; naming none means all of them. The demo
+    // page's sessions are for our own pages only.
+    let allowed: string[];
+    if (demo.has(request)) allowed = [];
+    else if (access.open) allowed = origins;
+    else {
+      const foreign = origins.find((origin) => !tenant.allowedOrigins.includes(origin));
+      if (foreign) {
         throw new VerificationError(
-          'BAD_REQUEST',
-          'Send multipart/form-data with reference image(s) and optional ttlSeconds.',
+          'ORIGIN_NOT_ALLOWED',
+          `${foreign} is not among this tenant's registered origins.`,
         );
       }
-      const { images, ttl, origins } = await readReferences(request, maxImageBytes);
-      if (ttl !== undefined && !Number.isFinite(ttl))
-        throw new VerificationError('BAD_REQUEST', 'ttlSeconds must be a number.');
-      const embeddings: Float32Array[] = [];
-      for (const [i, image] of images.entries()) {
-        try {
-          embeddings.push((await verifier.embedImage(image)).embedding);
-        } catch (error) {
-          if (error instanceof VerificationError) {
-            throw new VerificationError(error.code, `Reference ${i + 1}: ${error.message}`);
-          }
-          throw error;
-        }
-      }
-      const created = sessions.create(embeddings.length > 0 ? meanEmbedding(embeddings) : null, ttl, origins);
-      await mirror?.saveState(sessions.get(created.sessionId));
-      return reply.status(201).send({
-        ...created,
-        embedPath: `/embed?token=${encodeURIComponent(created.token)}`,
-        allowedOrigins: origins,
-      });
+      allowed = origins.length > 0 ? origins : [...tenant.allowedOrigins];
+    }
+    if (!mirror && sessions.activeFor(tenant.id) >= tenant.maxConcurrentSessions) {
+      throw new VerificationError('TOO_MANY_SESSIONS');
+    }
+    const created = sessions.create(
+      embeddings.length > 0 ? meanEmbedding(embeddings) : null,
+      ttl,
+      allowed,
+      tenant.id,
+    );
+    const record = sessions.get(created.sessionId);
+    if (
+      mirror &&
+      !(await mirror.admitSession(tenant.id, record.id, record.expiresAt, tenant.maxConcurrentSessions))
+    ) {
+      sessions.discard(record.id);
+      throw new VerificationError('TOO_MANY_SESSIONS');
+    }
+    await mirror?.saveState(record);
+    return reply.status(201).send({
+      ...created,
+      embedPath: `/embed?token=${encodeURIComponent(created.token)}`,
+      allowedOrigins: allowed,
+    });
+  };
+
+  const schema = { response: { 201: CreatedSchema, '4xx': ErrorBodySchema, '5xx': ErrorBodySchema } };
+  // Authentication comes first, before any upload is read.
+  app.post(
+    '/v1/sessions',
+    {
+      schema,
+      ...routeConfig,
+      onRequest: async (request) => {
+        tenantOf.set(request, access.tenant(request));
+      },
     },
+    create,
+  );
+  app.post(
+    '/v1/demo/sessions',
+    {
+      schema,
+      ...routeConfig,
+      onRequest: async (request) => {
+        tenantOf.set(request, access.demoTenant(request));
+        demo.add(request);
+      },
+    },
+    create,
   );
 
   app.get<{ Params: { id: string } }>(
     '/v1/sessions/:id',
-    { schema: { response: { 200: SessionViewSchema, '4xx': ErrorBodySchema } } },
+    { schema: { response: { 200: SessionViewSchema, '4xx': ErrorBodySchema } }, ...routeConfig },
     async (request) => {
+      const tenant = access.tenant(request);
       // Distributed mode: the gateway that streams the session writes its results to Redis, so
       // any gateway answers with the shared state; a local live stream is fresher still.
       const local = sessions.has(request.params.id) ? sessions.get(request.params.id) : null;
       const shared = mirror && !local?.live ? await mirror.load(request.params.id) : null;
-      if (!local && !shared) throw new VerificationError('NOT_FOUND', 'No such session.');
+      // Another tenant's session does not exist, as far as this caller can tell.
+      if ((!local || local.tenantId !== tenant.id) && (!shared || shared.tenantId !== tenant.id)) {
+        throw new VerificationError('NOT_FOUND', 'No such session.');
+      }
       if (shared && shared.expiresAt <= Date.now()) throw new VerificationError('SESSION_EXPIRED');
       const record = local?.live ? local : (shared ?? local)!;
       const score = record.lastScore;

@@ -20,6 +20,8 @@ import type { SessionManager, SessionRecord } from '../live/session-manager.ts';
 import type { IceServer } from '../config.ts';
 import type { RedisSessionMirror } from '../distributed/session-mirror.ts';
 import type { ServerMetrics } from '../metrics.ts';
+import type { AccessControl } from '../access.ts';
+import type { AttemptLimiter } from '../attempts.ts';
 
 export interface StreamRouteOptions {
   sessions: SessionManager;
@@ -36,7 +38,14 @@ export interface StreamRouteOptions {
   helloTimeoutMs?: number;
   /** Score events are skipped while this many bytes wait in the socket. @defaultValue 1 MiB */
   maxBufferedBytes?: number;
+  /** Checks the page's Origin against the session's. */
+  access: AccessControl;
+  /** Failed-attempt limits per session and device. */
+  attempts: AttemptLimiter;
 }
+
+/** JPEG frames a session may send per second before the extras are refused (twice the top rate). */
+const MAX_FRAMES_PER_SECOND = LIVE_LIMITS.maxFps * 2;
 
 function send(socket: WebSocket, message: ServerMessage): void {
   if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(message));
@@ -55,7 +64,7 @@ function codeOf(error: unknown): ErrorCode {
  * JPEG messages (the fallback for clients without WebRTC); both feed the same session. Every server message is a protocol `ServerMessage`.
  */
 export async function streamRoutes(app: FastifyInstance, options: StreamRouteOptions): Promise<void> {
-  const { sessions, verifier, pipeline, metrics, threshold } = options;
+  const { sessions, verifier, pipeline, metrics, threshold, access, attempts } = options;
   const iceServers = options.iceServers ?? [];
   const mirror = options.mirror ?? null;
   const helloTimeoutMs = options.helloTimeoutMs ?? 5000;
@@ -72,6 +81,7 @@ export async function streamRoutes(app: FastifyInstance, options: StreamRouteOpt
     let live: LiveSession | null = null;
     let ingest: WebRtcIngest | null = null;
     let lastShared = { verdict: '', at: 0 };
+    let frameWindow = { second: 0, count: 0, warned: false };
 
     const fail = (error: unknown, fatal: boolean): void => {
       const code = codeOf(error);
@@ -93,11 +103,16 @@ export async function streamRoutes(app: FastifyInstance, options: StreamRouteOpt
         const shared = await mirror.load(id);
         if (shared) sessions.adopt(shared);
       }
+      // The page must be ours or the session's; a device out of attempts may not try again.
+      access.checkStreamOrigin(request, sessions.get(id));
+      if (await attempts.deviceBlocked(request.ip)) throw new VerificationError('TOO_MANY_ATTEMPTS');
       // One use cluster-wide, not one per gateway.
       const { record: claimed, resumeToken } = await sessions.claim(
         id,
         token,
-        mirror ? (presented, next) => mirror.swapToken(id, presented, next) : undefined,
+        mirror
+          ? (presented, next, now, nextExpiry) => mirror.swapToken(id, presented, next, now, nextExpiry)
+          : undefined,
       );
       record = claimed;
       const session = new LiveSession({
@@ -116,6 +131,18 @@ export async function streamRoutes(app: FastifyInstance, options: StreamRouteOpt
         if (analysis.embedding) metrics.stageSeconds.observe({ stage: 'embed' }, analysis.embedMs / 1000);
         metrics.stageSeconds.observe({ stage: 'end_to_end' }, endToEndMs / 1000);
         if (record) {
+          // A verdict turning to not_matched is a failed attempt; too many end the session.
+          if (score.verdict === 'not_matched' && record.lastScore?.verdict !== 'not_matched') {
+            const rec = record;
+            attempts
+              .recordFailure(rec.id, request.ip)
+              .then(({ sessionBlocked }) => {
+                if (!sessionBlocked || rec.endedBy) return;
+                sessions.end(rec.id, 'too_many_attempts');
+                fail(new VerificationError('TOO_MANY_ATTEMPTS'), true);
+              })
+              .catch(() => metrics.errors.inc({ code: 'INTERNAL' }));
+          }
           record.lastScore = score;
           record.framesAnalysed++;
           // Share the result at most once a second, and at once when the verdict changes.
@@ -161,14 +188,27 @@ export async function streamRoutes(app: FastifyInstance, options: StreamRouteOpt
       if (!live) throw new VerificationError('UNAUTHORIZED', 'Say hello before sending frames.');
       live.transport ??= 'jpeg';
       metrics.framesReceived.inc();
+      const second = Math.floor(Date.now() / 1000);
+      if (second !== frameWindow.second) frameWindow = { second, count: 0, warned: false };
+      if (++frameWindow.count > MAX_FRAMES_PER_SECOND) {
+        metrics.framesDropped.inc({ reason: 'rate_limit' });
+        // Said once a second, not once per extra frame.
+        if (!frameWindow.warned) {
+          frameWindow.warned = true;
+          fail(new VerificationError('FRAME_RATE_EXCEEDED'), false);
+        }
+        return;
+      }
       if (data.length > LIVE_LIMITS.maxFrameBytes) {
         throw VerificationError.imageTooLarge(data.length, LIVE_LIMITS.maxFrameBytes);
       }
       const capturedAt = Date.now();
+      // This session, even if the socket closes while the frame decodes.
+      const session = live;
       // Decide before decoding: a frame the session would drop is never decoded.
-      if (!taken(live.wouldAccept(capturedAt))) return;
+      if (!taken(session.wouldAccept(capturedAt))) return;
       const frame = await decodeGray(data, { maxBytes: LIVE_LIMITS.maxFrameBytes, maxPixels: 4_000_000 });
-      taken(live.handleFrame(frame, capturedAt));
+      taken(session.handleFrame(frame, capturedAt));
     };
 
     const handleText = async (data: Buffer): Promise<void> => {
@@ -219,6 +259,8 @@ export async function streamRoutes(app: FastifyInstance, options: StreamRouteOpt
           state('streaming', `analysis rate ${message.fps} fps`);
           return;
         case 'bye':
+          // The client is done: the session ends (its tenant is told), no token restarts it.
+          if (record) sessions.end(record.id, 'bye');
           socket.close(1000, 'bye');
           return;
         case 'offer': {

@@ -1,6 +1,8 @@
 import { VerifyResultSchema, ErrorBodySchema, type VerifyJsonBody } from '@fv/protocol';
 import { VerificationError, type FaceVerifier } from '@fv/core';
+import type { RateLimitOptions } from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { AccessControl } from '../access.ts';
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
@@ -39,45 +41,61 @@ async function readMultipart(request: FastifyRequest, maxBytes: number): Promise
 export interface VerifyRouteOptions {
   verifier: FaceVerifier;
   maxImageBytes: number;
+  /** Who may call: a tenant's API key (or open mode); the demo route, our own pages. */
+  access: AccessControl;
+  /** The per-key rate limit (`@fastify/rate-limit` route config). */
+  rateLimit?: RateLimitOptions;
 }
 
-/** `POST /v1/verify`: two images (multipart files `a`, `b`, or JSON base64) → distance and verdict. */
+/**
+ * `POST /v1/verify`: two images (multipart files `a`, `b`, or JSON base64) → distance and verdict,
+ * for tenants (API key). `POST /v1/demo/verify` is the same for the demo page's Match.
+ */
 export async function verifyRoutes(
   app: FastifyInstance,
-  { verifier, maxImageBytes }: VerifyRouteOptions,
+  { verifier, maxImageBytes, access, rateLimit }: VerifyRouteOptions,
 ): Promise<void> {
-  app.post(
-    '/v1/verify',
-    {
-      // Two base64 images plus JSON overhead; multipart parts are limited per file instead.
-      bodyLimit: Math.ceil((2 * maxImageBytes * 4) / 3) + 4096,
-      schema: {
-        response: { 200: VerifyResultSchema, '4xx': ErrorBodySchema, '5xx': ErrorBodySchema },
+  for (const [url, authorize] of [
+    ['/v1/verify', (request: FastifyRequest) => access.tenant(request)],
+    ['/v1/demo/verify', (request: FastifyRequest) => access.demoTenant(request)],
+  ] as const)
+    app.post(
+      url,
+      {
+        // Before the body is read: an unauthorised upload is never buffered.
+        onRequest: async (request) => {
+          authorize(request);
+        },
+        ...(rateLimit && { config: { rateLimit } }),
+        // Two base64 images plus JSON overhead; multipart parts are limited per file instead.
+        bodyLimit: Math.ceil((2 * maxImageBytes * 4) / 3) + 4096,
+        schema: {
+          response: { 200: VerifyResultSchema, '4xx': ErrorBodySchema, '5xx': ErrorBodySchema },
+        },
       },
-    },
-    async (request) => {
-      let images: { a: Buffer; b: Buffer };
-      if (request.isMultipart()) {
-        images = await readMultipart(request, maxImageBytes);
-      } else {
-        const bodyValue = request.body as Partial<VerifyJsonBody> | undefined;
-        if (typeof bodyValue !== 'object' || bodyValue === null) {
-          throw new VerificationError(
-            'BAD_REQUEST',
-            'Send multipart files a and b, or JSON {"a": base64, "b": base64}.',
-          );
-        }
-        for (const field of ['a', 'b'] as const) {
-          if (typeof bodyValue[field] !== 'string' || bodyValue[field].length === 0) {
-            throw new VerificationError('MISSING_IMAGE', `Missing image field ${field}.`);
+      async (request) => {
+        let images: { a: Buffer; b: Buffer };
+        if (request.isMultipart()) {
+          images = await readMultipart(request, maxImageBytes);
+        } else {
+          const bodyValue = request.body as Partial<VerifyJsonBody> | undefined;
+          if (typeof bodyValue !== 'object' || bodyValue === null) {
+            throw new VerificationError(
+              'BAD_REQUEST',
+              'Send multipart files a and b, or JSON {"a": base64, "b": base64}.',
+            );
           }
+          for (const field of ['a', 'b'] as const) {
+            if (typeof bodyValue[field] !== 'string' || bodyValue[field].length === 0) {
+              throw new VerificationError('MISSING_IMAGE', `Missing image field ${field}.`);
+            }
+          }
+          images = {
+            a: decodeBase64('a', bodyValue.a!, maxImageBytes),
+            b: decodeBase64('b', bodyValue.b!, maxImageBytes),
+          };
         }
-        images = {
-          a: decodeBase64('a', bodyValue.a!, maxImageBytes),
-          b: decodeBase64('b', bodyValue.b!, maxImageBytes),
-        };
-      }
-      return verifier.verifyPair(images.a, images.b);
-    },
-  );
+        return verifier.verifyPair(images.a, images.b);
+      },
+    );
 }

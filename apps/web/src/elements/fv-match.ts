@@ -70,6 +70,8 @@ function asError(body: unknown, status: number): MatchError {
  * "Matched" or "Not Matched" — with the face it used outlined on each preview.
  *
  * @attr server - Base URL of the API (default: this page's origin).
+ * @attr endpoint - Path of the comparison route (default `/v1/verify`, which needs a tenant's API
+ *   key unless the server runs in open mode; our demo page uses `/v1/demo/verify`).
  *
  * @fires fv-match-result - `{ result: VerifyResult }` after a comparison.
  * @fires fv-match-error - `{ code, message }` when the server (or the network) refuses.
@@ -85,6 +87,7 @@ function asError(body: unknown, status: number): MatchError {
 export class FvMatch extends LitElement {
   static override properties = {
     server: { type: String },
+    endpoint: { type: String },
     _files: { state: true },
     _busy: { state: true },
     _result: { state: true },
@@ -92,6 +95,7 @@ export class FvMatch extends LitElement {
   };
 
   declare server: string;
+  declare endpoint: string;
   declare _files: [Chosen | null, Chosen | null];
   declare _busy: boolean;
   declare _result: VerifyResult | null;
@@ -101,6 +105,7 @@ export class FvMatch extends LitElement {
   constructor() {
     super();
     this.server = '';
+    this.endpoint = '/v1/verify';
     this._files = [null, null];
     this._busy = false;
     this._result = null;
@@ -148,7 +153,7 @@ export class FvMatch extends LitElement {
     form.append('a', first.file, first.file.name);
     form.append('b', second.file, second.file.name);
     try {
-      const response = await fetch(`${this.server.replace(/\/$/, '')}/v1/verify`, {
+      const response = await fetch(`${this.server.replace(/\/$/, '')}${this.endpoint}`, {
         method: 'POST',
         body: form,
         signal: abort.signal,

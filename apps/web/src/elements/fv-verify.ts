@@ -289,7 +289,7 @@ export class FvVerify extends LitElement {
 
   /** Turns the camera on and streams it (connecting first when needed). */
   async start(): Promise<void> {
-    if (!this.token || this.#starting || this._camera !== 'off') return;
+    if (!this.token || this.#starting || this._camera !== 'off' || this._finished) return;
     if (this._failure && NEEDS_NEW_TOKEN.has(this._failure.code)) return;
     this.#starting = true;
     this._failure = null;
@@ -326,7 +326,10 @@ export class FvVerify extends LitElement {
     }
   }
 
-  /** Says bye, releases the camera and fires `fv-finished`. Start again resumes the same session. */
+  /**
+   * Says bye, releases the camera and fires `fv-finished`. Bye ends the session on the server (its
+   * tenant is told the result), so verifying again needs a new session (a new `token`).
+   */
   stop(): void {
     const wasActive = this.#active || this.#connection !== null;
     this.#closeConnection();
@@ -637,8 +640,8 @@ export class FvVerify extends LitElement {
         return this._failure?.code === 'RECONNECT_FAILED' ? 'Disconnected.' : 'The session has ended.';
       case 'finished':
         return this.verdict === 'pending'
-          ? 'Stopped.'
-          : `Stopped. Last result: ${VERDICT_TEXT[this.verdict].label}.`;
+          ? 'Finished.'
+          : `Finished. Result: ${VERDICT_TEXT[this.verdict].label}.`;
       case 'connecting':
         return this._camera === 'requesting' ? 'Waiting for camera permission…' : 'Connecting to the server…';
       case 'reconnecting':
@@ -755,7 +758,8 @@ export class FvVerify extends LitElement {
   override render() {
     const cameraOn = this._camera === 'on';
     const needsNewToken = this._failure !== null && NEEDS_NEW_TOKEN.has(this._failure.code);
-    const canStart = Boolean(this.token) && this._camera === 'off' && !this.#starting && !needsNewToken;
+    const canStart =
+      Boolean(this.token) && this._camera === 'off' && !this.#starting && !needsNewToken && !this._finished;
     const canStop = this._camera !== 'off' || (this.#connection !== null && this._status !== 'closed');
     const live = cameraOn && this._enrolled === true;
     return html`
@@ -834,7 +838,7 @@ export class FvVerify extends LitElement {
               ?disabled=${!canStart}
               @click=${() => void this.start()}
             >
-              ${this._finished ? 'Start again' : 'Start'}
+              Start
             </button>
             <button
               type="button"

@@ -24,7 +24,8 @@ async function newSession(): Promise<void> {
   failure = null;
   draw();
   try {
-    const response = await fetch('/v1/sessions', { method: 'POST', body: new FormData() });
+    // The demo's own route: same-origin only, no API key (tenants create sessions server-side).
+    const response = await fetch('/v1/demo/sessions', { method: 'POST', body: new FormData() });
     const body = (await response.json().catch(() => null)) as
       (Partial<Created> & { error?: { message?: string } }) | null;
     if (!response.ok || typeof body?.token !== 'string' || typeof body.sessionId !== 'string') {
@@ -77,7 +78,7 @@ function draw(): void {
         <section class="card" aria-labelledby="match-title">
           <h2 id="match-title">Match two photos</h2>
           <p class="muted">Compare two photos and see whether they show the same person.</p>
-          <fv-match></fv-match>
+          <fv-match endpoint="/v1/demo/verify"></fv-match>
         </section>
       </div>
     `,
