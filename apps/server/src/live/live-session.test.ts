@@ -72,7 +72,13 @@ describe('LiveSession (real detector, model and batcher)', () => {
     }
     expect(changes[0]).toMatchObject({ fps: 7, requestedFps: 10, degraded: true });
     expect(s.degraded).toBe(true);
-    s.handleConfig(10);
+    // The client cannot undo the server's backpressure by asking again; it may only ask for less.
+    const lowered = s.fps;
+    s.handleConfig(30);
+    expect(s.fps).toBe(lowered);
+    expect(s.degraded).toBe(true);
+    s.handleConfig(2);
+    expect(s.fps).toBe(2);
     expect(s.degraded).toBe(false);
     s.close();
   });

@@ -193,9 +193,16 @@ export class LiveSession extends EventEmitter<{
     }
   }
 
+  /**
+   * The client's requested analysis rate. While the server has lowered the rate (degraded) a
+   * request can only lower it further: the server's backpressure is not the client's to undo; the
+   * rate climbs back to the request by itself once latency allows.
+   */
   handleConfig(fps: number): void {
-    this.#fps = LiveSession.#checkFps(fps);
-    this.#requestedFps = this.#fps;
+    const requested = LiveSession.#checkFps(fps);
+    this.#requestedFps = requested;
+    if (this.degraded && requested > this.#fps) return;
+    this.#fps = requested;
     this.#latencyEma = null;
   }
 

@@ -186,7 +186,10 @@ export async function streamRoutes(app: FastifyInstance, options: StreamRouteOpt
 
     const handleFrame = async (data: Buffer): Promise<void> => {
       if (!live) throw new VerificationError('UNAUTHORIZED', 'Say hello before sending frames.');
-      live.transport ??= 'jpeg';
+      if (live.transport === null) {
+        live.transport = 'jpeg';
+        state('streaming', 'receiving JPEG frames');
+      }
       metrics.framesReceived.inc();
       const second = Math.floor(Date.now() / 1000);
       if (second !== frameWindow.second) frameWindow = { second, count: 0, warned: false };
@@ -256,7 +259,12 @@ export async function streamRoutes(app: FastifyInstance, options: StreamRouteOpt
         }
         case 'config':
           live.handleConfig(message.fps);
-          state('streaming', `analysis rate ${message.fps} fps`);
+          state(
+            live.degraded ? 'degraded' : 'streaming',
+            live.degraded
+              ? `asked for ${message.fps} fps; the server is analysing ${live.fps} fps until latency allows more`
+              : `analysis rate ${live.fps} fps`,
+          );
           return;
         case 'bye':
           // The client is done: the session ends (its tenant is told), no token restarts it.
