@@ -18,7 +18,9 @@ const USAGE = `usage: npm run client -- --server <url> --reference <image> --vid
   --send-fps   frames sent per second (default 15; the clip's frames are skipped to match, as a
                browser would be asked to capture at 10–15 fps)
   --loops      play the clip this many times (default 1)
-  --json       one JSON object per line (score events, then a summary)`;
+  --json       one JSON object per line (score events, then a summary)
+The tenant's API key, where the server has tenants, is read from FV_API_KEY (never a flag: flags
+end up in shell history and process lists).`;
 
 const { values: args } = (() => {
   try {
@@ -57,7 +59,9 @@ const print = (line: string, value: unknown): void => {
 // 1. Create the session with the reference photo.
 const form = new FormData();
 form.append('reference', new Blob([await readFile(args.reference)]), path.basename(args.reference));
-const created = await fetch(`${server}/v1/sessions`, { method: 'POST', body: form });
+const apiKey = process.env['FV_API_KEY'];
+const auth: Record<string, string> = apiKey ? { authorization: `Bearer ${apiKey}` } : {};
+const created = await fetch(`${server}/v1/sessions`, { method: 'POST', body: form, headers: auth });
 const createdBody = (await created.json()) as {
   sessionId: string;
   token: string;
@@ -172,7 +176,10 @@ for (let loop = 0; loop < loops; loop++) {
 await new Promise((r) => setTimeout(r, 500)); // let the last analysed frames come back
 
 // 4. The server's result is the authority.
-const view = (await (await fetch(`${server}/v1/sessions/${sessionId}`)).json()) as Record<string, unknown>;
+const view = (await (await fetch(`${server}/v1/sessions/${sessionId}`, { headers: auth })).json()) as Record<
+  string,
+  unknown
+>;
 const percentile = (xs: number[], p: number): number | null => {
   if (xs.length === 0) return null;
   const sorted = [...xs].sort((a, b) => a - b);
