@@ -7,6 +7,7 @@ export default defineConfig({
     pool: 'forks',
     maxWorkers: 2,
     testTimeout: 60_000,
+    setupFiles: ['tests/support/collect-garbage.ts'],
     hookTimeout: 120_000,
   },
 });

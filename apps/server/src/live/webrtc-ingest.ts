@@ -31,6 +31,20 @@ interface SinkFrameEvent {
 }
 
 /**
+ * Closed peers (and their sinks) stay referenced this long before the garbage collector may
+ * finalize them: @roamhq/wrtc 0.10 can crash natively when a peer is finalized while libwebrtc is
+ * still tearing it down on its own threads (seen under fuzzing, not in a single-threaded replay).
+ */
+const RELEASE_DELAY_MS = 10_000;
+const closing = new Set<unknown>();
+function releaseLater(...objects: unknown[]): void {
+  for (const object of objects) closing.add(object);
+  setTimeout(() => {
+    for (const object of objects) closing.delete(object);
+  }, RELEASE_DELAY_MS).unref();
+}
+
+/**
  * The server side of one WebRTC session: answers the client's offer, receives its video track and
  * hands on the Y plane of sampled I420 frames. `close()` stops the sink and the peer. Idempotent.
  */
@@ -38,6 +52,8 @@ export class WebRtcIngest {
   readonly #pc: RTCPeerConnection;
   #sink: VideoSink | null = null;
   #closed = false;
+  /** The offer or candidate being applied: the peer is closed only once it settles. */
+  #pending: Promise<unknown> = Promise.resolve();
 
   constructor(options: WebRtcIngestOptions) {
     this.#pc = new wrtc.RTCPeerConnection({
@@ -80,11 +96,15 @@ export class WebRtcIngest {
   /** Applies the client's offer and returns the answer SDP. */
   async handleOffer(sdp: string): Promise<string> {
     if (this.#closed) throw new VerificationError('BAD_REQUEST', 'The peer connection is closed.');
-    try {
+    const applying = (async () => {
       await this.#pc.setRemoteDescription({ type: 'offer', sdp });
       const answer = await this.#pc.createAnswer();
       await this.#pc.setLocalDescription(answer);
       return this.#pc.localDescription?.sdp ?? answer.sdp ?? '';
+    })();
+    this.#pending = applying.catch(() => undefined);
+    try {
+      return await applying;
     } catch (cause) {
       throw new VerificationError(
         'BAD_MESSAGE',
@@ -95,8 +115,10 @@ export class WebRtcIngest {
 
   async handleCandidate(candidate: IceCandidateMessage | null): Promise<void> {
     if (this.#closed || candidate === null) return;
+    const adding = this.#pc.addIceCandidate(candidate);
+    this.#pending = Promise.all([this.#pending, adding.catch(() => undefined)]);
     try {
-      await this.#pc.addIceCandidate(candidate);
+      await adding;
     } catch (cause) {
       throw new VerificationError(
         'BAD_MESSAGE',
@@ -108,11 +130,17 @@ export class WebRtcIngest {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#sink?.stop();
+    const sink = this.#sink;
+    sink?.stop();
     this.#sink = null;
-    this.#pc.onicecandidate = null;
-    this.#pc.ontrack = null;
-    this.#pc.onconnectionstatechange = null;
-    this.#pc.close();
+    const pc = this.#pc;
+    pc.onicecandidate = null;
+    pc.ontrack = null;
+    pc.onconnectionstatechange = null;
+    // Never close a peer in the middle of applying a description: let libwebrtc finish first.
+    void this.#pending.finally(() => {
+      pc.close();
+      releaseLater(pc, sink);
+    });
   }
 }

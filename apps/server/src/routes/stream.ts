@@ -21,6 +21,7 @@ import type { IceServer } from '../config.ts';
 import type { RedisSessionMirror } from '../distributed/session-mirror.ts';
 import type { ServerMetrics } from '../metrics.ts';
 import type { AccessControl } from '../access.ts';
+import { validateOfferSdp } from '../live/sdp.ts';
 import type { AttemptLimiter } from '../attempts.ts';
 
 export interface StreamRouteOptions {
@@ -272,6 +273,8 @@ export async function streamRoutes(app: FastifyInstance, options: StreamRouteOpt
           socket.close(1000, 'bye');
           return;
         case 'offer': {
+          // Checked before libwebrtc sees it, and before the connection's one offer is spent.
+          validateOfferSdp(message.sdp);
           const session = live;
           if (ingest)
             throw new VerificationError(
