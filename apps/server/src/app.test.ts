@@ -6,6 +6,7 @@ import { multipart as multipartBody } from '../../../tests/support/live-client.t
 import { MODEL_DIR, lfwFile } from '../../../tests/support/shared-data.ts';
 import { buildApp } from './app.ts';
 import { loadConfig } from './config.ts';
+import { retainedPeers, WebRtcIngest } from './live/webrtc-ingest.ts';
 
 /** Files `a`, `b`, … as multipart parts (the shared helper takes [name, data] pairs). */
 const multipart = (files: Record<string, Buffer>): ReturnType<typeof multipartBody> =>
@@ -29,6 +30,26 @@ describe('HTTP API', () => {
   it('GET /healthz and /readyz', async () => {
     expect((await app.inject('/healthz')).json()).toEqual({ status: 'ok' });
     expect((await app.inject('/readyz')).json()).toMatchObject({ status: 'ready', model: 'siamese-v1' });
+  });
+
+  it('reports itself unready (503) once it keeps too many closed WebRTC peers, so it is recycled', async () => {
+    const recycling = await buildApp({
+      config: loadConfig({ WEBRTC_RECYCLE_AFTER: '1' }),
+      verifier,
+      logger: false,
+    });
+    const ingest = new WebRtcIngest({
+      onCandidate: () => undefined,
+      onFrame: () => undefined,
+      wantsFrame: () => false,
+    });
+    ingest.close();
+    await expect.poll(() => retainedPeers()).toBeGreaterThanOrEqual(1);
+    const res = await recycling.inject('/readyz');
+    expect(res.statusCode).toBe(503);
+    expect(res.json()).toMatchObject({ status: 'recycle' });
+    expect((await recycling.inject('/metrics')).body).toMatch(/^fv_webrtc_retained_peers [1-9]/m);
+    await recycling.close();
   });
 
   it('POST /v1/verify with multipart files a and b', async () => {

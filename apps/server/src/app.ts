@@ -17,6 +17,7 @@ import { InferenceWorker } from './distributed/inference-worker.ts';
 import { QueueEmbedder } from './distributed/queue-embedder.ts';
 import { RedisSessionMirror } from './distributed/session-mirror.ts';
 import { FramePipeline } from './live/frame-pipeline.ts';
+import { retainedPeers } from './live/webrtc-ingest.ts';
 import { SessionManager } from './live/session-manager.ts';
 import { ServerMetrics } from './metrics.ts';
 import { opsRoutes } from './routes/ops.ts';
@@ -107,14 +108,20 @@ export async function buildApp({ config, verifier, logger }: AppOptions): Promis
       ),
   });
   app.get('/healthz', async () => ({ status: 'ok' }));
-  app.get('/readyz', async () => ({
-    status: 'ready',
-    mode: config.REDIS_URL ? `distributed (${config.ROLE})` : 'embedded',
-    model: ownVerifier.embedder.manifest.name,
-    threshold: ownVerifier.threshold,
-    protocol: PROTOCOL_VERSION,
-    auth: access.open ? 'open' : 'api-keys',
-  }));
+  // Unready once too many closed WebRTC peers are kept (see webrtc-ingest.ts): the load balancer
+  // stops sending sessions and the orchestrator replaces the process after it drains.
+  app.get('/readyz', async (_request, reply) => {
+    const recycle = retainedPeers() >= config.WEBRTC_RECYCLE_AFTER;
+    return reply.status(recycle ? 503 : 200).send({
+      status: recycle ? 'recycle' : 'ready',
+      mode: config.REDIS_URL ? `distributed (${config.ROLE})` : 'embedded',
+      model: ownVerifier.embedder.manifest.name,
+      threshold: ownVerifier.threshold,
+      protocol: PROTOCOL_VERSION,
+      auth: access.open ? 'open' : 'api-keys',
+      retainedPeers: retainedPeers(),
+    });
+  });
   const keyRateLimit = {
     max: config.KEY_RATE_LIMIT_PER_MINUTE,
     timeWindow: 60_000,
@@ -268,6 +275,7 @@ export async function buildApp({ config, verifier, logger }: AppOptions): Promis
   );
   await app.register(webRoutes, { distDir: config.WEB_DIST_DIR, sessions, mirror });
   app.get('/metrics', async (_request, reply) => {
+    metrics.retainedPeers.set(retainedPeers());
     void reply.header('content-type', metrics.registry.contentType);
     return metrics.registry.metrics();
   });

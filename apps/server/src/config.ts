@@ -54,6 +54,11 @@ export const ConfigSchema = Type.Object({
   FRAME_TIMEOUT_MS: Type.Integer({ minimum: 50, maximum: 30_000, default: 1000 }),
   /** The built web app (`npm run build:web`): demo page, embed page, operator dashboard. */
   WEB_DIST_DIR: Type.String({ default: path.join(REPO_ROOT, 'apps', 'web', 'dist') }),
+  /**
+   * Closed WebRTC peers this process may keep before it reports itself unready (`/readyz` 503) so
+   * the orchestrator drains and replaces it; see apps/server/src/live/webrtc-ingest.ts (~20 KiB each).
+   */
+  WEBRTC_RECYCLE_AFTER: Type.Integer({ minimum: 1, default: 20_000 }),
   SESSION_TTL_SECONDS: Type.Integer({ minimum: 10, maximum: 86_400, default: 600 }),
   /** Longest session a tenant may ask for (`ttlSeconds`); its stream ends then. */
   MAX_SESSION_SECONDS: Type.Integer({ minimum: 10, maximum: 86_400, default: 3600 }),

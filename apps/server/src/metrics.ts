@@ -8,6 +8,11 @@ export class ServerMetrics {
     help: 'Live sessions with an open stream',
     registers: [this.registry],
   });
+  readonly retainedPeers = new Gauge({
+    name: 'fv_webrtc_retained_peers',
+    help: 'Closed WebRTC peer connections kept alive (a native finalizer bug); recycle the process past WEBRTC_RECYCLE_AFTER',
+    registers: [this.registry],
+  });
   readonly framesReceived = new Counter({
     name: 'fv_frames_received_total',
     help: 'Frames received from clients',

@@ -24,8 +24,12 @@ describe('validateOfferSdp', () => {
     real = await wrtcOffers();
   });
 
-  it('passes the offers libwebrtc makes and realistic Chrome and Firefox offers', () => {
-    for (const sdp of [...real, CHROME_OFFER, FIREFOX_OFFER]) expect(refusal(sdp)).toBeNull();
+  it('passes the video offers libwebrtc makes and realistic Chrome and Firefox offers', () => {
+    for (const sdp of [real[0]!, CHROME_OFFER, FIREFOX_OFFER]) expect(refusal(sdp)).toBeNull();
+  });
+
+  it('refuses offers that add audio or a data channel: the session takes one camera track', () => {
+    for (const sdp of real.slice(1)) expect(refusal(sdp)).toMatch(/only a video section is accepted/);
   });
 
   it('passes LF line endings and an unterminated last line', () => {
@@ -54,13 +58,8 @@ describe('validateOfferSdp', () => {
     ['bad c=', CHROME_OFFER.replace('c=IN IP4 0.0.0.0', 'c=IN'), /c= line is malformed/],
     ['bad b=', CHROME_OFFER.replace('a=mid:0', 'b=AS'), /b= line is malformed/],
     ['bad a=', CHROME_OFFER.replace('a=mid:0', 'a=:0'), /a= line is malformed/],
-    ['no video', CHROME_OFFER.replace('m=video', 'm=audio'), /no video section/],
-    ['two videos', `${CHROME_OFFER}m=video 9 UDP/TLS/RTP/SAVPF 96\r\n`, /more than one video section/],
-    [
-      'five media sections',
-      `${CHROME_OFFER}${'m=audio 9 UDP/TLS/RTP/SAVPF 111\r\n'.repeat(4)}`,
-      /more than 4 media sections/,
-    ],
+    ['audio instead of video', CHROME_OFFER.replace('m=video', 'm=audio'), /only a video section/],
+    ['two videos', `${CHROME_OFFER}m=video 9 UDP/TLS/RTP/SAVPF 96\r\n`, /more than 1 media sections/],
     ['text media', `${CHROME_OFFER}m=text 9 RTP/AVP 98\r\n`, /m= line is malformed/],
     ['port 0 video', CHROME_OFFER.replace('m=video 9', 'm=video 0'), /disabled \(port 0\)/],
     ['port out of range', CHROME_OFFER.replace('m=video 9', 'm=video 70000'), /port 70000 is out of range/],
@@ -79,14 +78,6 @@ describe('validateOfferSdp', () => {
     ['only v=0', 'v=0\r\n', /v=, o= and s=/],
     ['no ICE password', CHROME_OFFER.replace(/a=ice-pwd:[^\r]*\r\n/, ''), /no a=ice-pwd/],
     ['no fingerprint', FIREFOX_OFFER.replace(/a=fingerprint:[^\r]*\r\n/, ''), /no a=fingerprint/],
-    [
-      'credentials only in another section',
-      CHROME_OFFER.replace(/(a=ice-ufrag:[^\r]*\r\n)/, '').replace(
-        'a=ssrc-group',
-        'm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=ice-ufrag:x\r\na=ssrc-group',
-      ),
-      /no a=ice-ufrag/,
-    ],
   ])('refuses %s with BAD_MESSAGE and a reason', (_name, sdp, reason) => {
     expect(refusal(sdp)).toMatch(reason);
   });

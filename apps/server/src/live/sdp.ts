@@ -9,8 +9,11 @@ export const SDP_LIMITS = {
   maxLines: 1024,
   /** Longest line, in characters (the protocol's ICE candidate bound). */
   maxLineLength: 2048,
-  /** Most media sections (`m=` lines); the session needs one video section. */
-  maxMediaSections: 4,
+  /**
+   * Media sections (`m=` lines): the session carries one camera track and nothing else. Audio and
+   * data channels would only widen what libwebrtc must set up (and tear down) for a stranger.
+   */
+  maxMediaSections: 1,
   /** Most payload types on one `m=` line. */
   maxFormats: 64,
 } as const;
@@ -89,6 +92,7 @@ export function validateOfferSdp(sdp: string): void {
       if (timings === 0) refuse('there is no t= line before the first m= line');
       const m = MEDIA.exec(value);
       if (!m) refuse(`${where}: the m= line is malformed`);
+      if (m[1] !== 'video') refuse(`${where}: only a video section is accepted (not m=${m[1]})`);
       if (++mediaSections > SDP_LIMITS.maxMediaSections) {
         refuse(`it has more than ${SDP_LIMITS.maxMediaSections} media sections`);
       }

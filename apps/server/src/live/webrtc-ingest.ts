@@ -31,17 +31,18 @@ interface SinkFrameEvent {
 }
 
 /**
- * Closed peers (and their sinks) stay referenced this long before the garbage collector may
- * finalize them: @roamhq/wrtc 0.10 can crash natively when a peer is finalized while libwebrtc is
- * still tearing it down on its own threads (seen under fuzzing, not in a single-threaded replay).
+ * Closed peer connections are never handed to the garbage collector. @roamhq/wrtc 0.10's native
+ * finalizer of a closed RTCPeerConnection can crash the process (SIGSEGV, or V8's "Check failed:
+ * node->IsInUse()"): measured with the SDP fuzz offers, a collection after the peers were closed
+ * crashed 1 run in 2 when the peers could be collected, 0 in 4 when they were kept (and 1 in 4 when
+ * only the video sinks were kept). Each kept peer costs ~20 KiB; {@link retainedPeers} counts them
+ * so the gateway can report itself unready and be recycled (process.exit never runs finalizers).
  */
-const RELEASE_DELAY_MS = 10_000;
-const closing = new Set<unknown>();
-function releaseLater(...objects: unknown[]): void {
-  for (const object of objects) closing.add(object);
-  setTimeout(() => {
-    for (const object of objects) closing.delete(object);
-  }, RELEASE_DELAY_MS).unref();
+const retained: unknown[] = [];
+
+/** Closed peer connections kept alive in this process (see above). */
+export function retainedPeers(): number {
+  return retained.length;
 }
 
 /**
@@ -140,7 +141,7 @@ export class WebRtcIngest {
     // Never close a peer in the middle of applying a description: let libwebrtc finish first.
     void this.#pending.finally(() => {
       pc.close();
-      releaseLater(pc, sink);
+      retained.push(pc);
     });
   }
 }
