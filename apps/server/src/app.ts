@@ -18,6 +18,7 @@ import { QueueEmbedder } from './distributed/queue-embedder.ts';
 import { RedisSessionMirror } from './distributed/session-mirror.ts';
 import { FramePipeline } from './live/frame-pipeline.ts';
 import { retainedPeers } from './live/webrtc-ingest.ts';
+import { IsolatedWebRtc } from './live/webrtc-isolation.ts';
 import { SessionManager } from './live/session-manager.ts';
 import { ServerMetrics } from './metrics.ts';
 import { opsRoutes } from './routes/ops.ts';
@@ -111,7 +112,8 @@ export async function buildApp({ config, verifier, logger }: AppOptions): Promis
   // Unready once too many closed WebRTC peers are kept (see webrtc-ingest.ts): the load balancer
   // stops sending sessions and the orchestrator replaces the process after it drains.
   app.get('/readyz', async (_request, reply) => {
-    const recycle = retainedPeers() >= config.WEBRTC_RECYCLE_AFTER;
+    const kept = retainedPeers() + (webrtc?.served ?? 0);
+    const recycle = kept >= config.WEBRTC_RECYCLE_AFTER;
     return reply.status(recycle ? 503 : 200).send({
       status: recycle ? 'recycle' : 'ready',
       mode: config.REDIS_URL ? `distributed (${config.ROLE})` : 'embedded',
@@ -119,7 +121,7 @@ export async function buildApp({ config, verifier, logger }: AppOptions): Promis
       threshold: ownVerifier.threshold,
       protocol: PROTOCOL_VERSION,
       auth: access.open ? 'open' : 'api-keys',
-      retainedPeers: retainedPeers(),
+      retainedPeers: kept,
     });
   });
   const keyRateLimit = {
@@ -199,6 +201,7 @@ export async function buildApp({ config, verifier, logger }: AppOptions): Promis
           maxWaitMs: config.BATCH_WAIT_MS,
         })
       : null;
+  const webrtc = config.WEBRTC_ISOLATION ? new IsolatedWebRtc(config.WEBRTC_RECYCLE_AFTER) : null;
   const pipeline = new FramePipeline(
     ownVerifier.detector,
     queue ? (crops) => queue.embed(crops) : ownVerifier.embedder,
@@ -212,6 +215,7 @@ export async function buildApp({ config, verifier, logger }: AppOptions): Promis
   app.addHook('onClose', async () => {
     if (depthTimer) clearInterval(depthTimer);
     sessions.close();
+    await webrtc?.close();
     webhooks.close();
     await pipeline.close();
     await queue?.close();
@@ -239,6 +243,7 @@ export async function buildApp({ config, verifier, logger }: AppOptions): Promis
     iceServers: parseIceServers(config.ICE_SERVERS),
     access,
     attempts,
+    webrtc,
   });
   await app.register(opsRoutes, {
     sessions,
@@ -275,7 +280,8 @@ export async function buildApp({ config, verifier, logger }: AppOptions): Promis
   );
   await app.register(webRoutes, { distDir: config.WEB_DIST_DIR, sessions, mirror });
   app.get('/metrics', async (_request, reply) => {
-    metrics.retainedPeers.set(retainedPeers());
+    metrics.retainedPeers.set(retainedPeers() + (webrtc?.served ?? 0));
+    metrics.webrtcHostCrashes.set(webrtc?.crashes ?? 0);
     void reply.header('content-type', metrics.registry.contentType);
     return metrics.registry.metrics();
   });

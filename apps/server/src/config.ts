@@ -55,6 +55,11 @@ export const ConfigSchema = Type.Object({
   /** The built web app (`npm run build:web`): demo page, embed page, operator dashboard. */
   WEB_DIST_DIR: Type.String({ default: path.join(REPO_ROOT, 'apps', 'web', 'dist') }),
   /**
+   * Run WebRTC peer connections in a child process, so a native crash in @roamhq/wrtc (found by
+   * fuzzing offers) ends that process, not the gateway. Off: peers live in the gateway process.
+   */
+  WEBRTC_ISOLATION: Type.Boolean({ default: true }),
+  /**
    * Closed WebRTC peers this process may keep before it reports itself unready (`/readyz` 503) so
    * the orchestrator drains and replaces it; see apps/server/src/live/webrtc-ingest.ts (~20 KiB each).
    */

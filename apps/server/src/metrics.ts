@@ -13,6 +13,11 @@ export class ServerMetrics {
     help: 'Closed WebRTC peer connections kept alive (a native finalizer bug); recycle the process past WEBRTC_RECYCLE_AFTER',
     registers: [this.registry],
   });
+  readonly webrtcHostCrashes = new Gauge({
+    name: 'fv_webrtc_host_crashes',
+    help: 'Times the isolated WebRTC host process died unexpectedly (its streams were told; the gateway went on)',
+    registers: [this.registry],
+  });
   readonly framesReceived = new Counter({
     name: 'fv_frames_received_total',
     help: 'Frames received from clients',

@@ -15,7 +15,8 @@ import type { FastifyInstance } from 'fastify';
 import type { WebSocket } from 'ws';
 import type { FramePipeline } from '../live/frame-pipeline.ts';
 import { LiveSession, type FrameDecision } from '../live/live-session.ts';
-import { WebRtcIngest } from '../live/webrtc-ingest.ts';
+import { WebRtcIngest, type WebRtcIngestOptions } from '../live/webrtc-ingest.ts';
+import type { Ingest, IsolatedWebRtc } from '../live/webrtc-isolation.ts';
 import type { SessionManager, SessionRecord } from '../live/session-manager.ts';
 import type { IceServer } from '../config.ts';
 import type { RedisSessionMirror } from '../distributed/session-mirror.ts';
@@ -43,6 +44,8 @@ export interface StreamRouteOptions {
   access: AccessControl;
   /** Failed-attempt limits per session and device. */
   attempts: AttemptLimiter;
+  /** Peer connections in a separate process (a native wrtc crash spares the gateway); null: here. */
+  webrtc?: IsolatedWebRtc | null;
 }
 
 /** JPEG frames a session may send per second before the extras are refused (twice the top rate). */
@@ -80,7 +83,7 @@ export async function streamRoutes(app: FastifyInstance, options: StreamRouteOpt
   app.get<{ Params: { id: string } }>('/v1/sessions/:id/stream', { websocket: true }, (socket, request) => {
     let record: SessionRecord | null = null;
     let live: LiveSession | null = null;
-    let ingest: WebRtcIngest | null = null;
+    let ingest: Ingest | null = null;
     let lastShared = { verdict: '', at: 0 };
     let frameWindow = { second: 0, count: 0, warned: false };
 
@@ -282,7 +285,7 @@ export async function streamRoutes(app: FastifyInstance, options: StreamRouteOpt
               'An offer was already answered; reconnect to renegotiate.',
             );
           session.transport = 'webrtc';
-          ingest = new WebRtcIngest({
+          const ingestOptions: WebRtcIngestOptions = {
             iceServers,
             onCandidate: (candidate) => send(socket, { type: 'ice', candidate }),
             // Every decoded frame counts as received; those the session would drop are counted
@@ -293,7 +296,10 @@ export async function streamRoutes(app: FastifyInstance, options: StreamRouteOpt
             },
             onFrame: (frame, capturedAt) => void taken(session.handleFrame(frame, capturedAt)),
             onEnded: (reason) => state('degraded', reason),
-          });
+          };
+          ingest = options.webrtc
+            ? options.webrtc.create({ ...ingestOptions, frameIntervalMs: () => 1000 / session.fps })
+            : new WebRtcIngest(ingestOptions);
           send(socket, { type: 'answer', sdp: await ingest.handleOffer(message.sdp) });
           state('streaming', 'WebRTC connected');
           return;
