@@ -12,7 +12,9 @@ import {
   pairImageKeys,
   type PairDistances,
 } from '../eval/evaluate.ts';
+import { readEmbeddingCache } from '../eval/embedding-cache.ts';
 import { loadModelForEval } from '../eval/load-model.ts';
+import type { PreparedCrop } from '../eval/prepared-crops.ts';
 import { renderRocSvg } from '../eval/roc-svg.ts';
 import { fail, parseCli } from './args.ts';
 import { faceSourceFor } from './face-source.ts';
@@ -21,12 +23,15 @@ import type { Embedder } from '../model/embedder.ts';
 
 const USAGE = `usage: npm run eval -- --pairs <pairs file> --images <dir> [--model <dir>] [--json <out.json>] [--roc <out.png|svg>]
               [--threshold-from <pairs file>] [--fold-models <dir with {fold}>] [--crops <prepared dir>] [--workers N]
+              [--embeddings <cache dir>[,<cache dir>…]]
   --pairs           LFW pair list: header "N" or "folds<TAB>N", then "name i j" / "name i name2 j"
   --images          LFW-layout image directory (default: $LFW_DIR)
   --model           model directory (manifest.json + weights, or a bare model.onnx) (default: models/siamese-v1)
   --threshold-from  choose the threshold on this pair list and apply it unchanged
   --fold-models     one model per fold, e.g. /tmp/v2/fold{fold} (View 2 without the tested fold's people)
   --crops           reuse crops written by 'npm run prepare-crops' (same pipeline) instead of re-detecting
+  --embeddings      score embeddings computed offline (e.g. the distillation teacher, packages/teacher)
+                    instead of a model: directories with embeddings.f32 + index.tsv + meta.json
   --every N         keep every Nth pair only (a fixed subset, e.g. for quick regression checks)
   --json            write the metrics as JSON
   --roc             write the ROC curve (.svg, or .png)`;
@@ -41,6 +46,7 @@ const args = parseCli(
     'threshold-from': { type: 'string' },
     'fold-models': { type: 'string' },
     crops: { type: 'string' },
+    embeddings: { type: 'string' },
     workers: { type: 'string' },
     every: { type: 'string' },
     help: { type: 'boolean' },
@@ -49,7 +55,7 @@ const args = parseCli(
 );
 if (!args.pairs) fail(`--pairs is required\n\n${USAGE}`);
 const imagesDir = args.images ?? process.env['LFW_DIR'];
-if (!imagesDir && !args.crops) fail(`--images (or LFW_DIR) is required\n\n${USAGE}`);
+if (!imagesDir && !args.crops && !args.embeddings) fail(`--images (or LFW_DIR) is required\n\n${USAGE}`);
 const modelDir = args.model ?? 'models/siamese-v1';
 const started = performance.now();
 
@@ -65,18 +71,34 @@ const every = args.every ? Number(args.every) : 1;
 if (!(Number.isInteger(every) && every >= 1)) fail('--every must be a positive integer');
 const list: LfwPairList = { ...fullList, pairs: fullList.pairs.filter((_, i) => i % every === 0) };
 const thresholdList = args['threshold-from'] ? await readList(args['threshold-from']) : undefined;
+if (args.embeddings && args['fold-models']) fail('--embeddings and --fold-models exclude each other');
 if (args['fold-models'] && (list.folds < 2 || !args['fold-models'].includes('{fold}'))) {
   fail('--fold-models needs a multi-fold pairs file and a path containing {fold}');
 }
 
 const keys = pairImageKeys([...list.pairs, ...(thresholdList?.pairs ?? [])]);
-const source = await faceSourceFor({
-  crops: args.crops,
-  images: imagesDir,
-  workers: args.workers ? Number(args.workers) : undefined,
-});
-const progress = new Progress('faces', keys.length);
-const crops = await source.crops(keys, () => progress.tick());
+const cache = args.embeddings ? await readEmbeddingCache(args.embeddings.split(',')) : undefined;
+const crops: Map<string, { detected: boolean }> = cache
+  ? new Map(
+      keys.map((k) => {
+        const c = cache.get(k);
+        if (c === undefined) fail(`the embedding cache lacks ${k}`);
+        return [k, c];
+      }),
+    )
+  : await (
+      await faceSourceFor({
+        crops: args.crops,
+        images: imagesDir,
+        workers: args.workers ? Number(args.workers) : undefined,
+      })
+    ).crops(
+      keys,
+      (() => {
+        const progress = new Progress('faces', keys.length);
+        return () => progress.tick();
+      })(),
+    );
 // Misses among the evaluated pairs' own images (the threshold list's images are reported apart).
 const evaluatedKeys = new Set(pairImageKeys(list.pairs));
 const missedFaces = [...crops].filter(([k, c]) => evaluatedKeys.has(k) && !c.detected).length;
@@ -84,17 +106,25 @@ const missedFacesThresholdSet = thresholdList
   ? pairImageKeys(thresholdList.pairs).filter((k) => !crops.get(k)!.detected).length
   : undefined;
 
-const models: Embedder[] = [];
+// With --embeddings there is no model: one stand-in scores every fold from the cache.
+const CACHED = Symbol('cached embeddings');
+type Scorer = Embedder | typeof CACHED;
+const loadScorer = (dir: string): Promise<Scorer> =>
+  cache ? Promise.resolve(CACHED) : loadModelForEval(dir);
 // Each model embeds the crops once; every pair list and fold it scores reuses them.
-const embeddings = new Map<Embedder, Promise<Map<string, Float32Array>>>();
-const distancesFor = async (model: Embedder, pairs: LfwPairList): Promise<PairDistances> => {
+const embeddings = new Map<Scorer, Promise<Map<string, Float32Array>>>();
+const distancesFor = async (model: Scorer, pairs: LfwPairList): Promise<PairDistances> => {
   let cached = embeddings.get(model);
   if (cached === undefined) {
-    cached = embedCrops(model, crops);
+    cached =
+      model === CACHED
+        ? Promise.resolve(new Map(keys.map((k) => [k, cache!.get(k)!.embedding])))
+        : embedCrops(model, crops as Map<string, PreparedCrop>);
     embeddings.set(model, cached);
   }
   return pairDistances(pairs.pairs, await cached);
 };
+const scorers: Scorer[] = [];
 
 let result: Record<string, unknown>;
 let rocData: PairDistances;
@@ -103,13 +133,13 @@ if (list.folds > 1) {
   for (let k = 0; k < list.folds; k++) {
     if (args['fold-models'] || k === 0) {
       const dir = args['fold-models'] ? args['fold-models'].replaceAll('{fold}', String(k)) : modelDir;
-      models.push(await loadModelForEval(dir));
+      scorers.push(await loadScorer(dir));
     }
-    perFold.push(await distancesFor(models.at(-1)!, list));
+    perFold.push(await distancesFor(scorers.at(-1)!, list));
     process.stderr.write(`fold ${k + 1}/${list.folds} embedded\n`);
   }
   const fixedThreshold = thresholdList
-    ? bestThreshold(await distancesFor(models[0]!, thresholdList)).threshold
+    ? bestThreshold(await distancesFor(scorers[0]!, thresholdList)).threshold
     : undefined;
   const report = crossValidate(list.folds, (k) => perFold[k]!, fixedThreshold);
   result = {
@@ -133,15 +163,15 @@ if (list.folds > 1) {
     folds: list.pairs.map((p) => p.fold),
   };
 } else {
-  models.push(await loadModelForEval(modelDir));
-  const model = models[0]!;
+  scorers.push(await loadScorer(modelDir));
+  const model = scorers[0]!;
   rocData = await distancesFor(model, list);
   let threshold: number;
   let thresholdSource: string;
   if (thresholdList) {
     threshold = bestThreshold(await distancesFor(model, thresholdList)).threshold;
     thresholdSource = `best on ${path.basename(args['threshold-from']!)}`;
-  } else if (Number.isFinite(model.manifest.threshold)) {
+  } else if (model !== CACHED && Number.isFinite(model.manifest.threshold)) {
     threshold = model.manifest.threshold;
     thresholdSource = 'model manifest';
   } else {
@@ -160,10 +190,10 @@ const output = {
   missedFaces,
   images: evaluatedKeys.size,
   ...(missedFacesThresholdSet !== undefined && { missedFacesThresholdSet }),
-  model: args['fold-models'] ?? modelDir,
+  model: args.embeddings ? `embedding cache ${args.embeddings}` : (args['fold-models'] ?? modelDir),
   pairsFile: path.basename(args.pairs),
   ...(every > 1 && { every }),
-  source: args.crops ? 'prepared crops (same pipeline)' : 'pipeline',
+  source: args.embeddings ? 'embedding cache' : args.crops ? 'prepared crops (same pipeline)' : 'pipeline',
   seconds: Math.round((performance.now() - started) / 100) / 10,
 };
 const pct = (v: unknown): string => (typeof v === 'number' ? `${(v * 100).toFixed(2)}%` : '-');
@@ -203,4 +233,4 @@ if (args.roc) {
   if (args.roc.toLowerCase().endsWith('.png')) await sharp(Buffer.from(svg)).png().toFile(args.roc);
   else await writeFile(args.roc, svg);
 }
-await Promise.all(models.map((m) => m.close()));
+await Promise.all(scorers.map((m) => (m === CACHED ? undefined : m.close())));

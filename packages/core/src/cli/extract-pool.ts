@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import type { HaarDetectorOptions } from '../detect/haar-detector.ts';
+import type { Rect } from '../image/gray-image.ts';
 import { startTsWorker } from '../worker/ts-worker.ts';
 
 export interface ExtractRequest {
@@ -8,7 +9,15 @@ export interface ExtractRequest {
 }
 
 export type ExtractResponse =
-  | { id: number; ok: true; crop: Uint8Array; detected: boolean; faceCount: number }
+  | {
+      id: number;
+      ok: true;
+      crop: Uint8Array;
+      /** The face box the crop was cut around (the fallback box when nothing was detected). */
+      box: Rect;
+      detected: boolean;
+      faceCount: number;
+    }
   | { id: number; ok: false; code: string; message: string };
 
 /**

@@ -20,6 +20,7 @@ port.on('message', (request: ExtractRequest) => {
         id: request.id,
         ok: true,
         crop: face.crop,
+        box: face.box,
         detected: face.detected,
         faceCount: face.faceCount,
       };

@@ -49,12 +49,15 @@ describe('prepare CLI (training crops) and serving produce identical crops', () 
     );
     const index = (await readFile(path.join(out, 'index.tsv'), 'utf8')).trim().split('\n');
     const crops = await readFile(path.join(out, 'crops.u8'));
+    const boxes = (await readFile(path.join(out, 'boxes.tsv'), 'utf8')).trim().split('\n');
     const meta = JSON.parse(await readFile(path.join(out, 'meta.json'), 'utf8')) as Record<string, unknown>;
     const expected = [...PEOPLE]
       .sort(([a], [b]) => (a < b ? -1 : 1))
       .flatMap(([name, count]) => Array.from({ length: count }, (_, i) => [name, i + 1] as const));
     expect(index[0]).toBe('index\tname\timage\tdetected\tfaces');
     expect(index).toHaveLength(expected.length + 1);
+    expect(boxes[0]).toBe('index\tx\ty\twidth\theight');
+    expect(boxes).toHaveLength(expected.length + 1);
     expect(crops.length).toBe(expected.length * FACE_PIXELS);
     expect(meta).toMatchObject({ height: 62, width: 47, count: expected.length, normalisation: 'x / 255' });
 
@@ -67,6 +70,14 @@ describe('prepare CLI (training crops) and serving produce identical crops', () 
           fallback: true,
         })!;
         expect(detected).toBe(served.detected ? '1' : '0');
+        // The box the crop was cut around, exactly (offline tools cut other crops from it).
+        expect(boxes[row + 1]!.split('\t').map(Number)).toEqual([
+          row,
+          served.box.x,
+          served.box.y,
+          served.box.width,
+          served.box.height,
+        ]);
         expect(
           Buffer.compare(
             crops.subarray(row * FACE_PIXELS, (row + 1) * FACE_PIXELS),

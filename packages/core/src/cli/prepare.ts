@@ -11,7 +11,7 @@ import { Progress } from './progress.ts';
 
 const USAGE = `usage: npm run prepare-crops -- --images <dir> --out <dir> [--workers N] [--limit N]
   --images   LFW-layout directory Name/Name_NNNN.jpg (default: $LFW_DIR)
-  --out      output directory for crops.u8, index.tsv, meta.json
+  --out      output directory for crops.u8, index.tsv, boxes.tsv (face box per crop), meta.json
   --workers  worker threads (default: number of cores)
   --limit    only the first N images (for smoke runs)`;
 
@@ -53,6 +53,8 @@ const results = await extractFaces(
 
 const crops = await open(path.join(args.out, 'crops.u8'), 'w');
 const rows = ['index\tname\timage\tdetected\tfaces'];
+// Face boxes in source-image pixels, so offline tools (the teacher, alignment) can cut other crops.
+const boxes = ['index\tx\ty\twidth\theight'];
 const failures: string[] = [];
 let index = 0;
 for (let i = 0; i < images.length; i++) {
@@ -64,10 +66,12 @@ for (let i = 0; i < images.length; i++) {
   }
   await crops.write(r.crop);
   rows.push(`${index}\t${img.name}\t${img.image}\t${r.detected ? 1 : 0}\t${r.faceCount}`);
+  boxes.push(`${index}\t${r.box.x}\t${r.box.y}\t${r.box.width}\t${r.box.height}`);
   index++;
 }
 await crops.close();
 await writeFile(path.join(args.out, 'index.tsv'), `${rows.join('\n')}\n`);
+await writeFile(path.join(args.out, 'boxes.tsv'), `${boxes.join('\n')}\n`);
 const meta = {
   height: FACE_HEIGHT,
   width: FACE_WIDTH,
