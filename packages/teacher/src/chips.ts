@@ -1,0 +1,143 @@
+// Cutting the teacher's square chips from a grayscale image: an axis-aligned box chip, and a
+// landmark-aligned chip (dlib's face-chip alignment: similarity transform onto its mean face).
+import type { GrayImage, Rect } from '@fv/core';
+
+/**
+ * dlib's mean face (points 17–67 of the 68-point scheme: brows, nose, eyes, mouth) in a unit square;
+ * `get_face_chip_details` maps it with padding 0.25 into the 150×150 chip the recognition net
+ * was trained on.
+ */
+// prettier-ignore
+const MEAN_FACE_X = [
+  0.000213256, 0.0752622, 0.18113, 0.29077, 0.393397, 0.586856, 0.689483, 0.799124, 0.904991,
+  0.98004, 0.490127, 0.490127, 0.490127, 0.490127, 0.36688, 0.426036, 0.490127, 0.554217,
+  0.613373, 0.121737, 0.187122, 0.265825, 0.334606, 0.260918, 0.182743, 0.645647, 0.714428,
+  0.793132, 0.858516, 0.79751, 0.719335, 0.254149, 0.340985, 0.428858, 0.490127, 0.551395,
+  0.639268, 0.726104, 0.642159, 0.556721, 0.490127, 0.423532, 0.338094, 0.290379, 0.428096,
+  0.490127, 0.552157, 0.689874, 0.553364, 0.490127, 0.42689,
+];
+// prettier-ignore
+const MEAN_FACE_Y = [
+  0.106454, 0.038915, 0.0187482, 0.0344891, 0.0773906, 0.0773906, 0.0344891, 0.0187482, 0.038915,
+  0.106454, 0.203352, 0.307009, 0.409805, 0.515625, 0.587326, 0.609345, 0.628106, 0.609345,
+  0.587326, 0.216423, 0.178758, 0.179852, 0.231733, 0.245099, 0.244077, 0.231733, 0.179852,
+  0.178758, 0.216423, 0.244077, 0.245099, 0.780233, 0.745405, 0.727388, 0.742578, 0.727388,
+  0.745405, 0.780233, 0.864805, 0.902192, 0.909281, 0.902192, 0.864805, 0.784792, 0.778746,
+  0.785343, 0.778746, 0.784792, 0.824182, 0.831803, 0.824182,
+];
+
+/** A 2-D similarity transform `p' = [a -b; b a] p + [tx ty]`. */
+export interface Similarity {
+  readonly a: number;
+  readonly b: number;
+  readonly tx: number;
+  readonly ty: number;
+}
+
+/** Least-squares similarity transform taking `from[i]` onto `to[i]` (Umeyama without reflection). */
+export function fitSimilarity(from: ArrayLike<number>, to: ArrayLike<number>): Similarity {
+  const n = from.length / 2;
+  let fx = 0;
+  let fy = 0;
+  let tx = 0;
+  let ty = 0;
+  for (let i = 0; i < n; i++) {
+    fx += from[2 * i]!;
+    fy += from[2 * i + 1]!;
+    tx += to[2 * i]!;
+    ty += to[2 * i + 1]!;
+  }
+  fx /= n;
+  fy /= n;
+  tx /= n;
+  ty /= n;
+  let sxx = 0;
+  let sab = 0;
+  let sabCross = 0;
+  for (let i = 0; i < n; i++) {
+    const x = from[2 * i]! - fx;
+    const y = from[2 * i + 1]! - fy;
+    const u = to[2 * i]! - tx;
+    const v = to[2 * i + 1]! - ty;
+    sxx += x * x + y * y;
+    sab += x * u + y * v;
+    sabCross += x * v - y * u;
+  }
+  const a = sab / sxx;
+  const b = sabCross / sxx;
+  return { a, b, tx: tx - (a * fx - b * fy), ty: ty - (b * fx + a * fy) };
+}
+
+/**
+ * The transform from image pixels to chip pixels that puts 68 landmarks (image pixels,
+ * `[x0,y0,x1,y1,…]`) onto dlib's mean face in a `size`-pixel chip with `padding`.
+ */
+export function alignmentTransform(landmarks: ArrayLike<number>, size: number, padding: number): Similarity {
+  const from: number[] = [];
+  const to: number[] = [];
+  for (let i = 0; i < MEAN_FACE_X.length; i++) {
+    from.push(landmarks[2 * (i + 17)]!, landmarks[2 * (i + 17) + 1]!);
+    to.push(
+      ((MEAN_FACE_X[i]! + padding) / (1 + 2 * padding)) * size,
+      ((MEAN_FACE_Y[i]! + padding) / (1 + 2 * padding)) * size,
+    );
+  }
+  return fitSimilarity(from, to);
+}
+
+/**
+ * Warps `image` into a `width`×`height` output through the inverse of `toOut` (image → output),
+ * bilinear, edges repeated. Gray values are written `channels` times per pixel (3 for RGB nets).
+ */
+export function warpSimilarity(
+  image: GrayImage,
+  toOut: Similarity,
+  width: number,
+  height: number,
+  channels = 1,
+  out = new Uint8Array(width * height * channels),
+  offset = 0,
+): Uint8Array {
+  // Inverse of [a -b; b a]: [a b; -b a] / (a² + b²).
+  const det = toOut.a * toOut.a + toOut.b * toOut.b;
+  const ia = toOut.a / det;
+  const ib = -toOut.b / det;
+  const { width: w, height: h, data } = image;
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      // Pixel centres: sample at (x + 0.5, y + 0.5) in output space.
+      const ox = x + 0.5 - toOut.tx;
+      const oy = y + 0.5 - toOut.ty;
+      let sx = ia * ox - ib * oy - 0.5;
+      let sy = ib * ox + ia * oy - 0.5;
+      sx = Math.min(Math.max(sx, 0), w - 1);
+      sy = Math.min(Math.max(sy, 0), h - 1);
+      const x0 = Math.floor(sx);
+      const y0 = Math.floor(sy);
+      const x1 = Math.min(x0 + 1, w - 1);
+      const y1 = Math.min(y0 + 1, h - 1);
+      const fx = sx - x0;
+      const fy = sy - y0;
+      const top = data[y0 * w + x0]! * (1 - fx) + data[y0 * w + x1]! * fx;
+      const bottom = data[y1 * w + x0]! * (1 - fx) + data[y1 * w + x1]! * fx;
+      const v = Math.round(top * (1 - fy) + bottom * fy);
+      const o = offset + (y * width + x) * channels;
+      for (let c = 0; c < channels; c++) out[o + c] = v;
+    }
+  }
+  return out;
+}
+
+/** The similarity transform that maps a square image region onto a `size`-pixel chip. */
+export function boxTransform(region: Rect, size: number): Similarity {
+  const s = size / region.width;
+  return { a: s, b: 0, tx: -region.x * s, ty: -region.y * s };
+}
+
+/** A square region around a face box: side `scale`× the box width, centre moved down by `shift`× box height. */
+export function squareAround(box: Rect, scale: number, shift: number): Rect {
+  const side = box.width * scale;
+  const cx = box.x + box.width / 2;
+  const cy = box.y + box.height / 2 + box.height * shift;
+  return { x: cx - side / 2, y: cy - side / 2, width: side, height: side };
+}

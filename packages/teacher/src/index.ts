@@ -1,0 +1,15 @@
+export {
+  loadTeacher,
+  TEACHER_CHIP,
+  TEACHER_DIM,
+  LANDMARK_INPUT,
+  type TeacherNets,
+} from './face-api-teacher.ts';
+export {
+  alignmentTransform,
+  boxTransform,
+  fitSimilarity,
+  squareAround,
+  warpSimilarity,
+  type Similarity,
+} from './chips.ts';
