@@ -15,7 +15,7 @@ import onnx
 import torch
 
 from . import __version__
-from .data import load_crops, make_split, parse_pairs_people
+from .data import load_crops, load_teacher, make_split, parse_pairs_people
 from .export import INPUT_NAME, OPSET, OUTPUT_NAME, export_onnx, verify_onnx
 from .model import SiameseNet, count_flops, count_params
 from .train import train
@@ -45,6 +45,16 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--margin", type=float, default=1.0)
     p.add_argument("--hard-negatives", type=int, default=8, help="closest negatives per anchor in the loss (0 = all)")
     p.add_argument("--val-fraction", type=float, default=0.08)
+    p.add_argument("--embedding-dim", type=int, default=48)
+    p.add_argument("--head", choices=("conv-max", "gdc"), default="conv-max",
+                   help="conv-max: v1 head; gdc: global depthwise conv + 1x1 conv (MobileFaceNet)")
+    p.add_argument("--teacher", action="append", default=[], metavar="DIR",
+                   help="teacher embedding cache (packages/teacher embed CLI; repeatable for shards)")
+    p.add_argument("--contrastive-weight", type=float, default=1.0)
+    p.add_argument("--distill-relational", type=float, default=0.0,
+                   help="weight of the squared error between student and teacher pairwise distances")
+    p.add_argument("--distill-direct", type=float, default=0.0,
+                   help="weight of 1 - cos(linear projection of the student embedding, teacher embedding)")
     return p.parse_args(argv)
 
 
@@ -87,7 +97,7 @@ def main(argv=None) -> int:
         f"people = {len(train_rows)} images; validation: {len(split.val_people)} people, {len(val_rows)} images")
 
     widths = [int(w) for w in args.widths.split(",")]
-    model = SiameseNet(tuple((w, 3) for w in widths), args.head_kernel)
+    model = SiameseNet(tuple((w, 3) for w in widths), args.head_kernel, args.embedding_dim, args.head)
     params = count_params(model)
     flops = count_flops(model)
     log(f"model: {model.describe()}")
@@ -95,8 +105,22 @@ def main(argv=None) -> int:
         f"{flops['flops'] / 1e6:.1f} MFLOPs per face")
 
     cfg = {k: getattr(args, k) for k in ("epochs", "seed", "batch_people", "per_person", "singles", "lr",
-                                         "final_lr_fraction", "weight_decay", "margin", "hard_negatives")}
-    result = train(model, crops, split, cfg, log)
+                                         "final_lr_fraction", "weight_decay", "margin", "hard_negatives",
+                                         "contrastive_weight", "distill_relational", "distill_direct")}
+    teacher = None
+    teacher_report = None
+    if args.teacher:
+        target, mask, teacher_meta = load_teacher(args.teacher, crops)
+        train_mask = np.zeros(len(crops), dtype=bool)
+        train_mask[train_rows] = True
+        # Only training rows keep their teacher targets (validation and excluded people never do).
+        mask &= train_mask
+        teacher = (target, mask)
+        teacher_report = {"dirs": [os.path.abspath(d) for d in args.teacher], "meta": teacher_meta,
+                          "train_rows_with_teacher": int(mask.sum()), "train_rows": int(len(train_rows))}
+        log(f"teacher: {mask.sum()} of {len(train_rows)} training images have a teacher embedding "
+            f"(dim {target.shape[1]})")
+    result = train(model, crops, split, cfg, log, teacher)
     best = result["history"][result["best_epoch"] - 1]
     log(f"best epoch {result['best_epoch']}: val acc {best['val_acc'] * 100:.2f}%, auc {best['val_auc']:.4f}")
 
@@ -134,8 +158,12 @@ def main(argv=None) -> int:
         "hyperparameters": cfg,
         "augmentation": "hflip, affine (scale +-7%, rotate +-6 deg, shift +-2.5 px), gamma, contrast 0.7-1.3, "
                         "brightness +-0.12, gaussian blur p=0.3 sigma 0.4-1.1, noise sigma<=0.02, 8-bit quantise",
-        "loss": f"contrastive (Hadsell 2006) on euclidean distance of L2-normalised embeddings; margin {args.margin}; "
-                f"all positive pairs, {args.hard_negatives or 'all'} hardest negatives per anchor",
+        "teacher": teacher_report,
+        "loss": (f"{args.contrastive_weight} x " if args.contrastive_weight != 1 else "") + f"contrastive (Hadsell 2006) on euclidean distance of L2-normalised embeddings; margin {args.margin}; "
+                f"all positive pairs, {args.hard_negatives or 'all'} hardest negatives per anchor"
+                + (f"; + {args.distill_relational} x relational distillation (squared error of pairwise "
+                   f"distances vs the L2-normalised teacher) + {args.distill_direct} x (1 - cos(linear "
+                   f"projection of the embedding, teacher embedding))" if args.teacher else ""),
         "history": result["history"],
         "best_epoch": result["best_epoch"],
         "best": best,

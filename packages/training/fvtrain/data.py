@@ -212,3 +212,43 @@ class PKSampler:
                 rows = np.concatenate([rows, extra])
                 lab = np.concatenate([lab, -1 - np.arange(len(extra))])  # unique negative labels
             yield rows, lab
+
+
+def load_teacher(directories: list[str], crops: Crops) -> tuple[np.ndarray, np.ndarray, dict]:
+    """Teacher embeddings (written by packages/teacher's embed CLI: embeddings.f32 + index.tsv +
+    meta.json per directory, several directories = shards of one run) aligned with crop rows.
+    Returns L2-normalised float32 [N, D], a bool mask of rows that have a teacher embedding, and
+    the first directory's meta."""
+    row_of = {(n, k): i for i, (n, k) in enumerate(zip(crops.names, crops.image_numbers))}
+    target: np.ndarray | None = None
+    mask = np.zeros(len(crops), dtype=bool)
+    meta: dict = {}
+    for directory in directories:
+        with open(os.path.join(directory, "meta.json"), encoding="utf-8") as fh:
+            m = json.load(fh)
+        meta = meta or m
+        dim = int(m["dim"])
+        values = np.fromfile(os.path.join(directory, "embeddings.f32"), dtype="<f4")
+        if values.size % dim:
+            raise ValueError(f"{directory}/embeddings.f32 is not a multiple of dim {dim}")
+        values = values.reshape(-1, dim)
+        if target is None:
+            target = np.zeros((len(crops), dim), dtype=np.float32)
+        with open(os.path.join(directory, "index.tsv"), encoding="utf-8") as fh:
+            header = fh.readline().rstrip("\n").split("\t")
+            if header[: len(INDEX_HEADER)] != INDEX_HEADER:
+                raise ValueError(f"unexpected {directory}/index.tsv header {header}")
+            for line in fh:
+                cols = line.rstrip("\n").split("\t")
+                if len(cols) < 3:
+                    continue
+                row = row_of.get((cols[1], int(cols[2])))
+                if row is None:
+                    continue  # an image the crops do not have
+                target[row] = values[int(cols[0])]
+                mask[row] = True
+    if target is None:
+        raise ValueError("no teacher directories given")
+    norms = np.linalg.norm(target, axis=1, keepdims=True)
+    target = np.where(norms > 0, target / np.maximum(norms, 1e-12), 0).astype(np.float32)
+    return target, mask, meta

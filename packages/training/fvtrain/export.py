@@ -26,14 +26,20 @@ def export_onnx(model: SiameseNet, path: str) -> None:
     )
     m = onnx.load(path)
     m.producer_name = "fvtrain"
-    m.doc_string = "Siamese face embedding; input uint8/255 grayscale [N,1,62,47]; output L2-normalised [N,48]"
+    m.doc_string = (f"Siamese face embedding; input uint8/255 grayscale [N,1,62,47]; "
+                    f"output L2-normalised [N,{model.embedding_dim}]")
     onnx.save(m, path)
 
 
 # --- minimal NumPy reference for the ops this model exports to -----------------------
 
 def _conv(x, w, b, pads, strides, dilations, group):
-    assert group == 1 and tuple(dilations) == (1, 1)
+    assert tuple(dilations) == (1, 1)
+    if group > 1:  # grouped (depthwise) convolution: one ordinary conv per group
+        gi, go = x.shape[1] // group, w.shape[0] // group
+        out = np.concatenate([_conv(x[:, g * gi:(g + 1) * gi], w[g * go:(g + 1) * go], None, pads, strides,
+                                    dilations, 1) for g in range(group)], axis=1)
+        return out + b.reshape(1, -1, 1, 1) if b is not None else out
     n, c, h, wd = x.shape
     oc, ic, kh, kw = w.shape
     pt, pl, pb, pr = pads

@@ -40,3 +40,27 @@ def contrastive_loss(emb: torch.Tensor, labels: torch.Tensor, margin: float = 1.
             "active_neg": float((d[neg] < margin).float().mean()),
         }
     return loss, stats
+
+
+def distillation_loss(emb: torch.Tensor, proj: torch.Tensor | None, teacher: torch.Tensor,
+                      mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Two views of "reproduce the teacher" on the rows that have a teacher embedding:
+    relational: squared error between the student's and the teacher's pairwise distances (both
+    L2-normalised, so distances live in [0, 2] for both); direct: 1 - cosine between a training-only
+    linear projection of the student embedding and the teacher embedding."""
+    if int(mask.sum()) < 2:
+        zero = emb.sum() * 0
+        return zero, zero
+    s = emb[mask]
+    t = teacher[mask]
+    ds = pairwise_distance(s)
+    dt = pairwise_distance(t)
+    off = ~torch.eye(s.shape[0], dtype=torch.bool, device=emb.device)
+    relational = ((ds - dt) ** 2)[off].mean()
+    if proj is None:
+        direct = emb.sum() * 0
+    else:
+        p = proj[mask]
+        p = p / torch.sqrt((p * p).sum(dim=1, keepdim=True) + 1e-8)
+        direct = (1 - (p * t).sum(dim=1)).mean()
+    return relational, direct

@@ -35,23 +35,37 @@ class SiameseNet(nn.Module):
     """One branch of the Siamese network; both branches share these weights."""
 
     def __init__(self, blocks=DEFAULT_BLOCKS, head_kernel: int = DEFAULT_HEAD_KERNEL,
-                 embedding_dim: int = EMBEDDING_DIM):
+                 embedding_dim: int = EMBEDDING_DIM, head: str = "conv-max"):
+        """`head`: "conv-max" (v1: conv `head_kernel` to the embedding, global max pool) or "gdc"
+        (MobileFaceNet's global depthwise conv: the last block skips its pool, a depthwise conv
+        spanning the whole map weighs every position, BN, then a 1x1 conv to the embedding)."""
         super().__init__()
+        if head not in ("conv-max", "gdc"):
+            raise ValueError(f"unknown head {head!r}")
         self.blocks_spec = [list(b) for b in blocks]
         self.head_kernel = head_kernel
+        self.head_kind = head
         self.embedding_dim = embedding_dim
         layers: list[nn.Module] = []
         cin = 1
-        for cout, k in blocks:
+        h, w = INPUT_HEIGHT, INPUT_WIDTH
+        for i, (cout, k) in enumerate(blocks):
             layers += [
                 nn.Conv2d(cin, cout, k, padding=k // 2, bias=False),
                 nn.BatchNorm2d(cout),
                 nn.ReLU(inplace=True),
-                nn.MaxPool2d(2),
             ]
+            if head != "gdc" or i < len(blocks) - 1:
+                layers.append(nn.MaxPool2d(2))
+                h, w = h // 2, w // 2
             cin = cout
+        if head == "gdc":
+            layers += [nn.Conv2d(cin, cin, (h, w), groups=cin, bias=False), nn.BatchNorm2d(cin)]
+            self.gdc_kernel = (h, w)
+            self.head = nn.Conv2d(cin, embedding_dim, 1)
+        else:
+            self.head = nn.Conv2d(cin, embedding_dim, head_kernel, padding=head_kernel // 2)
         self.features = nn.Sequential(*layers)
-        self.head = nn.Conv2d(cin, embedding_dim, head_kernel, padding=head_kernel // 2)
         self.pool = GlobalMaxPool()
         self.norm = L2Normalize()
 
@@ -60,7 +74,13 @@ class SiameseNet(nn.Module):
 
     def describe(self) -> str:
         parts = [f"Conv{k}x{k}({c})-BN-ReLU-MaxPool2" for c, k in self.blocks_spec]
-        parts.append(f"Conv{self.head_kernel}x{self.head_kernel}({self.embedding_dim})")
+        if self.head_kind == "gdc":
+            kh, kw = self.gdc_kernel
+            parts[-1] = parts[-1].replace("-MaxPool2", "")
+            parts.append(f"DepthwiseConv{kh}x{kw}-BN")
+            parts.append(f"Conv1x1({self.embedding_dim})")
+        else:
+            parts.append(f"Conv{self.head_kernel}x{self.head_kernel}({self.embedding_dim})")
         parts.append("GlobalMaxPool")
         parts.append("L2Normalize")
         return " -> ".join(parts)

@@ -11,7 +11,7 @@ import torch
 
 from .augment import augment
 from .data import Crops, PKSampler, Split, make_val_pairs
-from .losses import contrastive_loss
+from .losses import contrastive_loss, distillation_loss
 from .metrics import best_threshold_accuracy, roc_auc
 from .model import SiameseNet
 
@@ -40,8 +40,20 @@ def evaluate(model: SiameseNet, crops: Crops, pairs: np.ndarray, same: np.ndarra
             "val_pos_dist": float(dist[same == 1].mean()), "val_neg_dist": float(dist[same == 0].mean())}
 
 
-def train(model: SiameseNet, crops: Crops, split: Split, cfg: dict, log=print) -> dict:
+def train(model: SiameseNet, crops: Crops, split: Split, cfg: dict, log=print,
+          teacher: tuple[np.ndarray, np.ndarray] | None = None) -> dict:
+    """`teacher`: (L2-normalised teacher embeddings per crop row, mask of rows that have one);
+    with it, cfg's distill_relational / distill_direct weights add the distillation terms."""
     seed = cfg["seed"]
+    w_con = cfg.get("contrastive_weight", 1.0)
+    w_rel = cfg.get("distill_relational", 0.0) if teacher is not None else 0.0
+    w_dir = cfg.get("distill_direct", 0.0) if teacher is not None else 0.0
+    proj = None
+    if teacher is not None and w_dir > 0:
+        # Training-only head: the student's embedding, linearly mapped to the teacher's space.
+        proj = torch.nn.Linear(model.embedding_dim, teacher[0].shape[1], bias=False)
+    t_target = torch.from_numpy(teacher[0]) if teacher is not None else None
+    t_mask = torch.from_numpy(teacher[1]) if teacher is not None else None
     gen = torch.Generator().manual_seed(seed + 3)
     sampler = PKSampler(split, cfg["batch_people"], cfg["per_person"], cfg["singles"], seed)
     steps_per_epoch = sampler.batches_per_epoch()
@@ -52,6 +64,8 @@ def train(model: SiameseNet, crops: Crops, split: Split, cfg: dict, log=print) -
     decay, no_decay = [], []
     for name, p in model.named_parameters():
         (decay if p.ndim > 1 else no_decay).append(p)
+    if proj is not None:
+        no_decay += list(proj.parameters())
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": cfg["weight_decay"]},
                              {"params": no_decay, "weight_decay": 0.0}], lr=cfg["lr"])
 
@@ -71,7 +85,7 @@ def train(model: SiameseNet, crops: Crops, split: Split, cfg: dict, log=print) -
     for epoch in range(1, cfg["epochs"] + 1):
         model.train()
         te = time.time()
-        losses, pos_d, neg_d = [], [], []
+        losses, pos_d, neg_d, rel_l, dir_l = [], [], [], [], []
         for rows, labels in sampler.epoch():
             lr = lr_at(step)
             for g in opt.param_groups:
@@ -80,6 +94,14 @@ def train(model: SiameseNet, crops: Crops, split: Split, cfg: dict, log=print) -
             x = augment(x, gen)
             emb = model(x)
             loss, stats = contrastive_loss(emb, torch.from_numpy(labels), cfg["margin"], cfg["hard_negatives"])
+            loss = w_con * loss
+            if w_rel > 0 or w_dir > 0:
+                r = torch.from_numpy(rows)
+                rel, direct = distillation_loss(emb, proj(emb) if proj is not None else None,
+                                                t_target[r], t_mask[r])
+                loss = loss + w_rel * rel + w_dir * direct
+                rel_l.append(float(rel))
+                dir_l.append(float(direct))
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -91,6 +113,8 @@ def train(model: SiameseNet, crops: Crops, split: Split, cfg: dict, log=print) -
         score = metrics["val_auc"] + metrics["val_acc"]
         row = {"epoch": epoch, "loss": float(np.mean(losses)), "lr": lr,
                "train_pos_dist": float(np.mean(pos_d)), "train_neg_dist": float(np.mean(neg_d)),
+               **({"distill_relational": float(np.mean(rel_l)), "distill_direct": float(np.mean(dir_l))}
+                  if rel_l else {}),
                **metrics, "epoch_seconds": time.time() - te, "elapsed_seconds": time.time() - t0}
         history.append(row)
         if score > best["score"]:
@@ -98,7 +122,8 @@ def train(model: SiameseNet, crops: Crops, split: Split, cfg: dict, log=print) -
         log(f"epoch {epoch:3d}/{cfg['epochs']}  loss {row['loss']:.4f}  lr {lr:.2e}  "
             f"val acc {metrics['val_acc'] * 100:.2f}%  auc {metrics['val_auc']:.4f}  "
             f"d+ {metrics['val_pos_dist']:.3f} d- {metrics['val_neg_dist']:.3f}  "
-            f"{row['epoch_seconds']:.0f}s (total {row['elapsed_seconds'] / 60:.1f} min)"
+            + (f"rel {row['distill_relational']:.4f} dir {row['distill_direct']:.4f}  " if rel_l else "")
+            + f"{row['epoch_seconds']:.0f}s (total {row['elapsed_seconds'] / 60:.1f} min)"
             + ("  *" if best["epoch"] == epoch else ""))
     model.load_state_dict(best["state"])
     return {"history": history, "best_epoch": best["epoch"], "steps_per_epoch": steps_per_epoch,

@@ -41,7 +41,60 @@ def write_fake_crops(directory: str, people: int = 12, per_person: int = 5, sing
     return names
 
 
+def write_fake_teacher(directory: str, crops_dir: str, dim: int = 16) -> None:
+    """A teacher cache in packages/teacher's format: one direction per person plus noise; the
+    last crop has no teacher row (the loader must mask it)."""
+    rng = np.random.RandomState(1)
+    with open(os.path.join(crops_dir, "index.tsv"), encoding="utf-8") as fh:
+        rows = [ln.rstrip("\n").split("\t") for ln in fh.readlines()[1:]][:-1]
+    centres: dict[str, np.ndarray] = {}
+    values = []
+    for cols in rows:
+        centre = centres.setdefault(cols[1], rng.randn(dim))
+        values.append(centre + 0.1 * rng.randn(dim))
+    np.asarray(values, dtype="<f4").tofile(os.path.join(directory, "embeddings.f32"))
+    with open(os.path.join(directory, "index.tsv"), "w", encoding="utf-8") as fh:
+        fh.write("index\tname\timage\tdetected\tfaces\n")
+        for i, cols in enumerate(rows):
+            fh.write(f"{i}\t{cols[1]}\t{cols[2]}\t1\t1\n")
+    with open(os.path.join(directory, "meta.json"), "w", encoding="utf-8") as fh:
+        json.dump({"dim": dim, "count": len(rows)}, fh)
+
+
 class SmokeTest(unittest.TestCase):
+    def test_distillation(self):
+        from fvtrain.data import load_teacher
+
+        with tempfile.TemporaryDirectory() as tmp:
+            crops_dir = os.path.join(tmp, "crops")
+            teacher_dir = os.path.join(tmp, "teacher")
+            out_dir = os.path.join(tmp, "model")
+            os.makedirs(crops_dir)
+            os.makedirs(teacher_dir)
+            write_fake_crops(crops_dir)
+            write_fake_teacher(teacher_dir, crops_dir)
+            crops = load_crops(crops_dir)
+            target, mask, _ = load_teacher([teacher_dir], crops)
+            self.assertEqual(int(mask.sum()), len(crops) - 1)
+            self.assertFalse(mask[-1])
+            np.testing.assert_allclose(np.linalg.norm(target[mask], axis=1), 1, atol=1e-5)
+
+            rc = main(["--crops", crops_dir, "--out", out_dir, "--teacher", teacher_dir,
+                       "--distill-relational", "1", "--distill-direct", "0.5", "--embedding-dim", "32",
+                       "--epochs", "1", "--batch-people", "4", "--per-person", "2", "--singles", "2",
+                       "--val-fraction", "0.2", "--threads", "2"])
+            self.assertEqual(rc, 0)
+            with open(os.path.join(out_dir, "training.json"), encoding="utf-8") as fh:
+                report = json.load(fh)
+            self.assertGreater(report["history"][0]["distill_relational"], 0)
+            self.assertGreater(report["history"][0]["distill_direct"], 0)
+            self.assertEqual(report["teacher"]["train_rows_with_teacher"], report["train"]["images"] - 1)
+            from fvtrain.export import run_reference
+
+            emb = run_reference(os.path.join(out_dir, "model.onnx"),
+                                np.random.RandomState(1).rand(2, 1, 62, 47).astype(np.float32))
+            self.assertEqual(emb.shape, (2, 32))
+
     def test_train_and_export(self):
         import onnx
 
