@@ -131,10 +131,13 @@ describe('web app in headless Chromium (server and browsers in a network namespa
     expect(Number(await widget.getAttribute('distance'))).toBeGreaterThan(0);
     await expect.poll(() => widget.locator('[data-testid="fv-verdict"]').textContent()).toMatch(/Matched/);
 
+    // Scores keep coming while it streams (the verdict may settle after only a few).
+    await expect
+      .poll(async () => (await widgetEvents(page)).filter((e) => e.type === 'fv-score').length)
+      .toBeGreaterThan(5);
     const events = await widgetEvents(page);
     const started = events.find((e) => e.type === 'fv-started');
     expect(started?.detail).toMatchObject({ transport: 'webrtc' });
-    expect(events.filter((e) => e.type === 'fv-score').length).toBeGreaterThan(3);
     expect(events.filter((e) => e.type === 'fv-verdict').at(-1)?.detail).toMatchObject({
       verdict: 'matched',
     });

@@ -26,4 +26,7 @@ export function lfwFile(name: string, image: number): string {
   return path.join(lfwDir(), name, `${name}_${String(image).padStart(4, '0')}.jpg`);
 }
 
-export const MODEL_DIR = path.join(REPO_ROOT, 'models', 'siamese-v1');
+/** The default model (what the server loads unless MODEL_DIR says otherwise). */
+export const MODEL_DIR = path.join(REPO_ROOT, 'models', 'siamese-v2');
+/** Every committed model, each checked against its own manifest. */
+export const MODEL_DIRS = ['siamese-v1', 'siamese-v2'].map((name) => path.join(REPO_ROOT, 'models', name));
