@@ -1,14 +1,10 @@
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { FaceVerifier } from '@fv/core';
 import { parseOpsServerMessage, type OpsServerMessage, type OpsSnapshotMessage } from '@fv/protocol';
-import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { connect as connectTo, multipart, streamJpeg } from '../../../../tests/support/live-client.ts';
-import { MODEL_DIR, sharedDataDir } from '../../../../tests/support/shared-data.ts';
-import { buildApp } from '../app.ts';
-import { loadConfig } from '../config.ts';
+import { connect as connectTo, streamJpeg } from '../../../../tests/support/live-client.ts';
+import { sharedDataDir } from '../../../../tests/support/shared-data.ts';
+import { startTestApp, type TestApp } from '../../../../tests/support/test-app.ts';
 
 const video = (name: string): string => path.join(sharedDataDir(), 'video', name);
 
@@ -37,29 +33,17 @@ async function connectOps(url: string): Promise<{
 }
 
 describe('operator feed WS /v1/ops', () => {
-  let app: FastifyInstance;
-  let verifier: FaceVerifier;
+  let server: TestApp;
   let base: string;
 
   beforeAll(async () => {
-    verifier = await FaceVerifier.create({ modelDir: MODEL_DIR, embedder: { intraOpThreads: 1 } });
-    app = await buildApp({ config: loadConfig({}), verifier, logger: false });
-    const address = await app.listen({ port: 0, host: '127.0.0.1' });
-    base = address.replace('http', 'ws');
+    server = await startTestApp();
+    base = server.wsBase;
   });
-  afterAll(async () => {
-    await app.close();
-    await verifier.close();
-  });
+  afterAll(() => server.close());
 
   const startSession = async (): Promise<{ sessionId: string; socket: WebSocket }> => {
-    const res = await app.inject({
-      method: 'POST',
-      url: '/v1/sessions',
-      ...multipart([['reference', readFileSync(video('person-a_reference.jpg'))]]),
-    });
-    expect(res.statusCode).toBe(201);
-    const { sessionId, token } = res.json<{ sessionId: string; token: string }>();
+    const { sessionId, token } = await server.createSession();
     const { socket, inbox } = await connectTo(`${base}/v1/sessions/${sessionId}/stream`);
     socket.send(JSON.stringify({ type: 'hello', protocol: 1, token }));
     await inbox.next((m) => m.type === 'welcome');
@@ -130,7 +114,7 @@ describe('operator feed WS /v1/ops', () => {
     // Still open and still fed; the server still serves.
     expect(await ops.next((m) => m.type === 'ops_snapshot')).toMatchObject({ type: 'ops_snapshot' });
     expect(ops.socket.readyState).toBe(WebSocket.OPEN);
-    expect((await app.inject('/healthz')).statusCode).toBe(200);
+    expect((await server.app.inject('/healthz')).statusCode).toBe(200);
     ops.socket.close();
   });
 });

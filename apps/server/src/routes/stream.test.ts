@@ -1,41 +1,28 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { FaceVerifier } from '@fv/core';
+import type { FaceVerifier } from '@fv/core';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WebSocket } from 'ws';
 import { connect as connectTo, multipart, streamJpeg } from '../../../../tests/support/live-client.ts';
-import { MODEL_DIR, sharedDataDir } from '../../../../tests/support/shared-data.ts';
-import { buildApp } from '../app.ts';
-import { loadConfig } from '../config.ts';
+import { sharedDataDir } from '../../../../tests/support/shared-data.ts';
+import { startTestApp, type TestApp } from '../../../../tests/support/test-app.ts';
 
 const video = (name: string): string => path.join(sharedDataDir(), 'video', name);
 
 describe('live stream over WebSocket with JPEG frames (fallback path)', () => {
+  let server: TestApp;
   let app: FastifyInstance;
   let verifier: FaceVerifier;
   let base: string;
 
   beforeAll(async () => {
-    verifier = await FaceVerifier.create({ modelDir: MODEL_DIR, embedder: { intraOpThreads: 1 } });
-    app = await buildApp({ config: loadConfig({}), verifier, logger: false });
-    const address = await app.listen({ port: 0, host: '127.0.0.1' });
-    base = address.replace('http', 'ws');
+    server = await startTestApp();
+    ({ app, verifier, wsBase: base } = server);
   });
-  afterAll(async () => {
-    await app.close();
-    await verifier.close();
-  });
+  afterAll(() => server.close());
 
-  const createSession = async (): Promise<{ sessionId: string; token: string }> => {
-    const res = await app.inject({
-      method: 'POST',
-      url: '/v1/sessions',
-      ...multipart([['reference', readFileSync(video('person-a_reference.jpg'))]]),
-    });
-    expect(res.statusCode).toBe(201);
-    return res.json();
-  };
+  const createSession = (): Promise<{ sessionId: string; token: string }> => server.createSession();
 
   const connect = (sessionId: string): ReturnType<typeof connectTo> =>
     connectTo(`${base}/v1/sessions/${sessionId}/stream`);
