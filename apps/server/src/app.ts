@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import multipart from '@fastify/multipart';
 import rateLimit from '@fastify/rate-limit';
 import websocket from '@fastify/websocket';
-import { FaceVerifier } from '@fv/core';
+import { FaceVerifier, VerificationError } from '@fv/core';
 import { LIVE_LIMITS, PROTOCOL_VERSION } from '@fv/protocol';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { embedderOptions, parseIceServers, type Config } from './config.ts';
@@ -11,7 +11,6 @@ import { AttemptLimiter } from './attempts.ts';
 import { installErrorHandler } from './errors.ts';
 import { TenantRegistry } from './tenants.ts';
 import { WebhookSender } from './webhook.ts';
-import { VerificationError } from '@fv/core';
 import { DetectPool } from './live/detect-pool.ts';
 import { InferenceWorker } from './distributed/inference-worker.ts';
 import { QueueEmbedder } from './distributed/queue-embedder.ts';
@@ -108,15 +107,18 @@ export async function buildApp({ config, verifier, logger }: AppOptions): Promis
         `Rate limit of ${context.max} requests per minute exceeded; retry in ${Math.ceil(context.ttl / 1000)} s.`,
       ),
   });
+  const mode = config.REDIS_URL ? `distributed (${config.ROLE})` : 'embedded';
+  /** Closed WebRTC peers kept alive, here and in the WebRTC host (see webrtc-ingest.ts). */
+  const keptPeers = (): number => retainedPeers() + (webrtc?.served ?? 0);
   app.get('/healthz', async () => ({ status: 'ok' }));
   // Unready once too many closed WebRTC peers are kept (see webrtc-ingest.ts): the load balancer
   // stops sending sessions and the orchestrator replaces the process after it drains.
   app.get('/readyz', async (_request, reply) => {
-    const kept = retainedPeers() + (webrtc?.served ?? 0);
+    const kept = keptPeers();
     const recycle = kept >= config.WEBRTC_RECYCLE_AFTER;
     return reply.status(recycle ? 503 : 200).send({
       status: recycle ? 'recycle' : 'ready',
-      mode: config.REDIS_URL ? `distributed (${config.ROLE})` : 'embedded',
+      mode,
       model: ownVerifier.embedder.manifest.name,
       threshold: ownVerifier.threshold,
       protocol: PROTOCOL_VERSION,
@@ -250,7 +252,7 @@ export async function buildApp({ config, verifier, logger }: AppOptions): Promis
     pipeline,
     metrics,
     threshold: liveThreshold,
-    mode: config.REDIS_URL ? `distributed (${config.ROLE})` : 'embedded',
+    mode,
     ...(queue && { queueDepth: () => queue.depth }),
     authorize: (request) => access.authorizeOps(request),
   });
@@ -280,7 +282,7 @@ export async function buildApp({ config, verifier, logger }: AppOptions): Promis
   );
   await app.register(webRoutes, { distDir: config.WEB_DIST_DIR, sessions, mirror });
   app.get('/metrics', async (_request, reply) => {
-    metrics.retainedPeers.set(retainedPeers() + (webrtc?.served ?? 0));
+    metrics.retainedPeers.set(keptPeers());
     metrics.webrtcHostCrashes.set(webrtc?.crashes ?? 0);
     void reply.header('content-type', metrics.registry.contentType);
     return metrics.registry.metrics();

@@ -32,6 +32,7 @@ export {
   ProtocolError,
   parseClientMessage,
   parseServerMessage,
+  sessionIdOfToken,
   type ClientMessage,
   type ServerMessage,
   type ScoreMessage,

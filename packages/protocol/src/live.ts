@@ -37,6 +37,15 @@ export const HelloSchema = Type.Object(
   },
   strict,
 );
+/**
+ * A browser token has the form `<sessionId>.<secret>` (`hello`, `welcome.resumeToken`, the embed
+ * link): the session id it names, or null when it has none. Says nothing about its validity.
+ */
+export function sessionIdOfToken(token: string): string | null {
+  const dot = token.indexOf('.');
+  return dot > 0 ? token.slice(0, dot) : null;
+}
+
 export const OfferSchema = Type.Object(
   { type: Type.Literal('offer'), sdp: Type.String({ minLength: 1, maxLength: LIVE_LIMITS.maxSdpLength }) },
   strict,

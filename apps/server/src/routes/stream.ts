@@ -195,7 +195,8 @@ export async function streamRoutes(app: FastifyInstance, options: StreamRouteOpt
         state('streaming', 'receiving JPEG frames');
       }
       metrics.framesReceived.inc();
-      const second = Math.floor(Date.now() / 1000);
+      const capturedAt = Date.now();
+      const second = Math.floor(capturedAt / 1000);
       if (second !== frameWindow.second) frameWindow = { second, count: 0, warned: false };
       if (++frameWindow.count > MAX_FRAMES_PER_SECOND) {
         metrics.framesDropped.inc({ reason: 'rate_limit' });
@@ -209,7 +210,6 @@ export async function streamRoutes(app: FastifyInstance, options: StreamRouteOpt
       if (data.length > LIVE_LIMITS.maxFrameBytes) {
         throw VerificationError.imageTooLarge(data.length, LIVE_LIMITS.maxFrameBytes);
       }
-      const capturedAt = Date.now();
       // This session, even if the socket closes while the frame decodes.
       const session = live;
       // Decide before decoding: a frame the session would drop is never decoded.

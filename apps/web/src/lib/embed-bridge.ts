@@ -1,4 +1,4 @@
-import type { LiveVerdict, ScoreMessage } from '@fv/protocol';
+import { sessionIdOfToken as tokenSessionId, type LiveVerdict, type ScoreMessage } from '@fv/protocol';
 
 /**
  * The embed page's side of the iframe contract: which messages it posts to the host page, to
@@ -96,8 +96,7 @@ export function parseEmbedConfig(text: string | null | undefined): EmbedConfig {
 
 /** The session id a browser token names (`<sessionId>.<secret>`); '' when the token has none. */
 export function sessionIdOfToken(token: string): string {
-  const dot = token.indexOf('.');
-  return dot > 0 ? token.slice(0, dot) : '';
+  return tokenSessionId(token) ?? '';
 }
 
 export interface EmbedBridgeOptions {

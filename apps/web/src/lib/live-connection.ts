@@ -2,6 +2,7 @@ import {
   LIVE_LIMITS,
   PROTOCOL_VERSION,
   parseServerMessage,
+  sessionIdOfToken,
   type ClientMessage,
   type ScoreMessage,
   type ServerMessage,
@@ -126,9 +127,9 @@ interface Deferred<T> {
 
 /** `<sessionId>.<secret>` → `sessionId`. */
 export function sessionIdOf(token: string): string {
-  const dot = token.indexOf('.');
-  if (dot <= 0) throw new TypeError('token must have the form <sessionId>.<secret>');
-  return token.slice(0, dot);
+  const id = sessionIdOfToken(token);
+  if (id === null) throw new TypeError('token must have the form <sessionId>.<secret>');
+  return id;
 }
 
 /** Base64 of a blob's bytes, in chunks (a spread of megabytes would overflow the call stack). */
