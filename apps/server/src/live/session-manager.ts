@@ -222,10 +222,11 @@ export class SessionManager extends EventEmitter<SessionManagerEvents> {
 
   /** Sessions of one tenant that have not ended or expired (its concurrency count). */
   activeFor(tenantId: string): number {
-    this.sweep();
+    // Counted by expiry time rather than by sweeping first: create() sweeps anyway.
+    const now = this.#now();
     let count = 0;
     for (const record of this.#sessions.values())
-      if (record.tenantId === tenantId && !record.endedBy) count++;
+      if (record.tenantId === tenantId && !record.endedBy && now < record.expiresAt) count++;
     return count;
   }
 
