@@ -184,7 +184,15 @@ export async function buildApp({ config, verifier, logger }: AppOptions): Promis
       });
     })().catch((error: unknown) => app.log.error({ err: error }, 'session end handling failed'));
   });
-  const pool = config.DETECT_WORKERS > 0 ? await DetectPool.create(config.DETECT_WORKERS) : null;
+  const { aligner } = ownVerifier;
+  const pool =
+    config.DETECT_WORKERS > 0
+      ? await DetectPool.create(
+          config.DETECT_WORKERS,
+          {},
+          aligner ? { modelDir: aligner.modelDir, spec: aligner.spec } : null,
+        )
+      : null;
   // Distributed mode: crops go through the queue to inference workers (in this process too with
   // ROLE=all); the batcher in front of it packs each few ms of crops into one job.
   const queue = config.REDIS_URL
@@ -209,6 +217,7 @@ export async function buildApp({ config, verifier, logger }: AppOptions): Promis
     queue ? (crops) => queue.embed(crops) : ownVerifier.embedder,
     { maxBatch: config.BATCH_MAX, maxWaitMs: queue ? 2 : config.BATCH_WAIT_MS },
     pool,
+    aligner,
   );
   pipeline.onBatch((report) => metrics.batchSize.observe(report.size));
   // Queue depth for operators; sessions react to the latency it causes (they lower their rate).

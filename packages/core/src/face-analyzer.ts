@@ -1,3 +1,4 @@
+import type { FaceAligner } from './align/face-aligner.ts';
 import type { Detection } from './detect/haar-detector.ts';
 import type { GrayImage, Rect } from './image/gray-image.ts';
 import { cropFace, fallbackFaceBox } from './image/preprocess.ts';
@@ -36,4 +37,18 @@ export function extractFace(
     faceCount: detection.faceCount ?? detection.faces.length,
     cascadeMs: detection.cascadeMs,
   };
+}
+
+/**
+ * The crop a model that takes aligned crops needs (see {@link FaceAligner}): the same face, its
+ * crop re-cut on its landmarks. Without an aligner (box-crop models) the face is returned as is.
+ */
+export async function alignFace<F extends FaceCrop>(
+  aligner: FaceAligner | null | undefined,
+  image: GrayImage,
+  face: F,
+): Promise<F> {
+  if (!aligner) return face;
+  const [aligned] = await aligner.align(image, [face.box]);
+  return { ...face, crop: aligned!.crop };
 }

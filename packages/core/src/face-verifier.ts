@@ -1,7 +1,8 @@
 import type { FaceReport, VerifyResult } from '@fv/protocol';
 import { HaarDetector, type HaarDetectorOptions } from './detect/haar-detector.ts';
 import { VerificationError } from './errors.ts';
-import { extractFace, type FaceCrop } from './face-analyzer.ts';
+import { FaceAligner, alignedCropSpec } from './align/face-aligner.ts';
+import { alignFace, extractFace, type FaceCrop } from './face-analyzer.ts';
 import { decodeGray, type DecodeOptions } from './image/decode.ts';
 import { roundRect } from './image/gray-image.ts';
 import { normalizeCrop } from './image/preprocess.ts';
@@ -23,22 +24,34 @@ export interface FaceVerifierOptions {
 export class FaceVerifier {
   readonly detector: HaarDetector;
   readonly embedder: Embedder;
+  /** The landmark aligner when the model takes aligned crops (siamese-v3 and later), else null. */
+  readonly aligner: FaceAligner | null;
   readonly #decode: DecodeOptions;
   #closed = false;
 
-  private constructor(detector: HaarDetector, embedder: Embedder, decode: DecodeOptions) {
+  private constructor(
+    detector: HaarDetector,
+    embedder: Embedder,
+    aligner: FaceAligner | null,
+    decode: DecodeOptions,
+  ) {
     this.detector = detector;
     this.embedder = embedder;
+    this.aligner = aligner;
     this.#decode = decode;
   }
 
   /** Loads the detector and the model; any failure rejects (start-up must stop on it). */
   static async create(options: FaceVerifierOptions): Promise<FaceVerifier> {
     const embedder = await Embedder.load(options.modelDir, options.embedder);
+    let aligner: FaceAligner | null = null;
     try {
+      const spec = alignedCropSpec(embedder.manifest['preprocessing']);
+      if (spec) aligner = await FaceAligner.load(options.modelDir, spec);
       const detector = await HaarDetector.create(options.detector);
-      return new FaceVerifier(detector, embedder, options.decode ?? {});
+      return new FaceVerifier(detector, embedder, aligner, options.decode ?? {});
     } catch (error) {
+      await aligner?.close();
       await embedder.close();
       throw error;
     }
@@ -54,7 +67,7 @@ export class FaceVerifier {
     const gray = await decodeGray(image, this.#decode);
     const face = extractFace(this.detector, gray);
     if (face === null) throw VerificationError.noFace();
-    return { ...face, width: gray.width, height: gray.height };
+    return { ...(await alignFace(this.aligner, gray, face)), width: gray.width, height: gray.height };
   }
 
   /** Embeds one upload (e.g. a reference photo). */
@@ -85,6 +98,7 @@ export class FaceVerifier {
     if (this.#closed) return;
     this.#closed = true;
     this.detector.close();
+    await this.aligner?.close();
     await this.embedder.close();
   }
 }

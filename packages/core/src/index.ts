@@ -20,7 +20,7 @@ export {
   type HaarDetectorOptions,
   type Detection,
 } from './detect/haar-detector.ts';
-export { extractFace, type FaceCrop } from './face-analyzer.ts';
+export { alignFace, extractFace, type FaceCrop } from './face-analyzer.ts';
 export {
   Embedder,
   DEFAULT_EMBEDDER_OPTIONS,
@@ -78,3 +78,23 @@ export {
   type TrackedDetection,
 } from './detect/face-tracker.ts';
 export { startTsWorker } from './worker/ts-worker.ts';
+export {
+  alignmentTransform,
+  applySimilarity,
+  boxTransform,
+  fitSimilarity,
+  meanFaceTemplate,
+  similarityScale,
+  squareAround,
+  templatePoints,
+  warpSimilarity,
+  type Similarity,
+} from './align/similarity.ts';
+export {
+  FaceAligner,
+  LANDMARK_NET_INPUT,
+  alignedCropSpec,
+  defaultAlignedCrop,
+  type AlignedCropSpec,
+  type AlignedFace,
+} from './align/face-aligner.ts';

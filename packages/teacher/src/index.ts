@@ -5,11 +5,3 @@ export {
   LANDMARK_INPUT,
   type TeacherNets,
 } from './face-api-teacher.ts';
-export {
-  alignmentTransform,
-  boxTransform,
-  fitSimilarity,
-  squareAround,
-  warpSimilarity,
-  type Similarity,
-} from './chips.ts';

@@ -46,6 +46,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--hard-negatives", type=int, default=8, help="closest negatives per anchor in the loss (0 = all)")
     p.add_argument("--val-fraction", type=float, default=0.08)
     p.add_argument("--embedding-dim", type=int, default=48)
+    p.add_argument("--aug-shift", type=float, default=2.5, help="augmentation: max shift in pixels")
+    p.add_argument("--aug-rotate", type=float, default=6.0, help="augmentation: max rotation in degrees")
+    p.add_argument("--aug-scale", type=float, default=0.07, help="augmentation: max relative scale change")
     p.add_argument("--head", choices=("conv-max", "gdc"), default="conv-max",
                    help="conv-max: v1 head; gdc: global depthwise conv + 1x1 conv (MobileFaceNet)")
     p.add_argument("--teacher", action="append", default=[], metavar="DIR",
@@ -106,6 +109,7 @@ def main(argv=None) -> int:
 
     cfg = {k: getattr(args, k) for k in ("epochs", "seed", "batch_people", "per_person", "singles", "lr",
                                          "final_lr_fraction", "weight_decay", "margin", "hard_negatives",
+                                         "aug_shift", "aug_rotate", "aug_scale",
                                          "contrastive_weight", "distill_relational", "distill_direct")}
     teacher = None
     teacher_report = None
@@ -156,7 +160,8 @@ def main(argv=None) -> int:
         "validation": {"people": len(split.val_people), "images": int(len(val_rows)),
                        "pairs": result["val_pairs"], "matched_pairs": result["val_matched_pairs"]},
         "hyperparameters": cfg,
-        "augmentation": "hflip, affine (scale +-7%, rotate +-6 deg, shift +-2.5 px), gamma, contrast 0.7-1.3, "
+        "augmentation": f"hflip, affine (scale +-{args.aug_scale * 100:g}%, rotate +-{args.aug_rotate:g} deg, "
+                        f"shift +-{args.aug_shift:g} px), gamma, contrast 0.7-1.3, "
                         "brightness +-0.12, gaussian blur p=0.3 sigma 0.4-1.1, noise sigma<=0.02, 8-bit quantise",
         "teacher": teacher_report,
         "loss": (f"{args.contrastive_weight} x " if args.contrastive_weight != 1 else "") + f"contrastive (Hadsell 2006) on euclidean distance of L2-normalised embeddings; margin {args.margin}; "

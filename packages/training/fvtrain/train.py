@@ -91,7 +91,8 @@ def train(model: SiameseNet, crops: Crops, split: Split, cfg: dict, log=print,
             for g in opt.param_groups:
                 g["lr"] = lr
             x = images[torch.from_numpy(rows)].float().unsqueeze(1) / 255.0
-            x = augment(x, gen)
+            x = augment(x, gen, shift_px=cfg.get("aug_shift", 2.5), scale=cfg.get("aug_scale", 0.07),
+                        rotate_deg=cfg.get("aug_rotate", 6.0))
             emb = model(x)
             loss, stats = contrastive_loss(emb, torch.from_numpy(labels), cfg["margin"], cfg["hard_negatives"])
             loss = w_con * loss

@@ -1,11 +1,18 @@
 import type { Worker } from 'node:worker_threads';
 import {
   startTsWorker,
+  type AlignedCropSpec,
   type GrayImage,
   type HaarDetectorOptions,
   type QualityFlag,
   type Rect,
 } from '@fv/core';
+
+export interface DetectWorkerData {
+  readonly detector: HaarDetectorOptions;
+  /** Aligned crops: the model directory and its crop spec (each worker loads the landmark net). */
+  readonly align: { readonly modelDir: string; readonly spec: AlignedCropSpec } | null;
+}
 
 export type DetectRequest =
   | { kind: 'detect'; id: number; stream: string; width: number; height: number; data: ArrayBuffer }
@@ -59,11 +66,18 @@ export class DetectPool {
   }
 
   /** Starts `size` workers and waits until each has its detector loaded. */
-  static async create(size: number, detector: HaarDetectorOptions = {}): Promise<DetectPool> {
+  static async create(
+    size: number,
+    detector: HaarDetectorOptions = {},
+    align: DetectWorkerData['align'] = null,
+  ): Promise<DetectPool> {
     if (!(Number.isInteger(size) && size >= 1)) throw new TypeError('size must be an integer ≥ 1');
     const slots = await Promise.all(
       Array.from({ length: size }, async () => {
-        const worker = startTsWorker(new URL('./detect-worker.ts', import.meta.url), detector);
+        const worker = startTsWorker(new URL('./detect-worker.ts', import.meta.url), {
+          detector,
+          align,
+        } satisfies DetectWorkerData);
         await new Promise<void>((resolve, reject) => {
           worker.once('message', () => resolve());
           worker.once('error', reject);

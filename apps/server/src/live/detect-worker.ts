@@ -1,19 +1,17 @@
 // Worker thread: face detection (with one FaceTracker per stream), crop and quality flags for the
 // streams the main thread assigns to it. See detect-pool.ts.
 import { parentPort, workerData } from 'node:worker_threads';
-import { FaceTracker, HaarDetector, assessQuality, extractFace, type HaarDetectorOptions } from '@fv/core';
-import type { DetectRequest, DetectResponse } from './detect-pool.ts';
+import { FaceAligner, FaceTracker, HaarDetector, alignFace, assessQuality, extractFace } from '@fv/core';
+import type { DetectRequest, DetectResponse, DetectWorkerData } from './detect-pool.ts';
 
 const port = parentPort;
 if (port === null) throw new Error('detect-worker must run in a worker thread');
-const detector = await HaarDetector.create(workerData as HaarDetectorOptions);
+const data = workerData as DetectWorkerData;
+const detector = await HaarDetector.create(data.detector);
+const aligner = data.align ? await FaceAligner.load(data.align.modelDir, data.align.spec) : null;
 const trackers = new Map<string, FaceTracker>();
 
-port.on('message', (request: DetectRequest) => {
-  if (request.kind === 'release') {
-    trackers.delete(request.stream);
-    return;
-  }
+const handle = async (request: Extract<DetectRequest, { kind: 'detect' }>): Promise<void> => {
   let response: DetectResponse;
   try {
     let tracker = trackers.get(request.stream);
@@ -23,7 +21,8 @@ port.on('message', (request: DetectRequest) => {
     }
     const frame = { width: request.width, height: request.height, data: new Uint8Array(request.data) };
     const t0 = performance.now();
-    const face = extractFace(tracker, frame);
+    const found = extractFace(tracker, frame);
+    const face = found && (await alignFace(aligner, frame, found));
     const detectMs = performance.now() - t0;
     response = face
       ? {
@@ -40,5 +39,13 @@ port.on('message', (request: DetectRequest) => {
     response = { id: request.id, ok: false, message: error instanceof Error ? error.message : String(error) };
   }
   port.postMessage(response, response.ok && response.crop ? [response.crop.buffer as ArrayBuffer] : []);
+};
+
+port.on('message', (request: DetectRequest) => {
+  if (request.kind === 'release') {
+    trackers.delete(request.stream);
+    return;
+  }
+  void handle(request);
 });
 port.postMessage({ ready: true });

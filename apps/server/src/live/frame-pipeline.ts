@@ -2,12 +2,14 @@ import { randomUUID } from 'node:crypto';
 import {
   DynamicBatcher,
   FaceTracker,
+  alignFace,
   assessQuality,
   extractFace,
   normalizeCrop,
   type BatchReport,
   type DynamicBatcherOptions,
   type Embedder,
+  type FaceAligner,
   type GrayImage,
   type HaarDetector,
   type QualityFlag,
@@ -48,15 +50,22 @@ export class FramePipeline {
   readonly batcher: DynamicBatcher<Uint8Array, Float32Array>;
   readonly #detector: HaarDetector;
   readonly #pool: DetectPool | null;
+  readonly #aligner: FaceAligner | null;
 
+  /**
+   * `aligner`: the model's landmark aligner for detection on the caller's turn (a pool's workers
+   * load their own).
+   */
   constructor(
     detector: HaarDetector,
     embed: Embedder | CropEmbedder,
     batching: DynamicBatcherOptions = {},
     pool: DetectPool | null = null,
+    aligner: FaceAligner | null = null,
   ) {
     this.#detector = detector;
     this.#pool = pool;
+    this.#aligner = aligner;
     const process = typeof embed === 'function' ? embed : localCropEmbedder(embed);
     this.batcher = new DynamicBatcher(process, batching);
   }
@@ -101,7 +110,8 @@ export class FramePipeline {
     return {
       analyze: async (frame) => {
         const t0 = performance.now();
-        const face = extractFace(tracker, frame);
+        const found = extractFace(tracker, frame);
+        const face = found && (await alignFace(this.#aligner, frame, found));
         const detectMs = performance.now() - t0;
         return this.#embed(
           face

@@ -15,13 +15,16 @@ import { Embedder } from '../model/embedder.ts';
 import { parseManifest, type ModelManifest } from '../model/manifest.ts';
 import { fitLogisticCalibration } from '../scoring.ts';
 import { fail, parseCli } from './args.ts';
-import { faceSourceFor } from './face-source.ts';
+import { cropChoiceOf, cropSpecOfPrepared, faceSourceFor } from './face-source.ts';
+import { defaultAlignedCrop } from '../align/face-aligner.ts';
 import { Progress } from './progress.ts';
 
 const USAGE = `usage: npm run calibrate -- --model <dir> --pairs <pairs file> [--images <dir> | --crops <dir>] [--metrics name=file.json ...]
   --model    directory with model.onnx (and training.json from training)
   --pairs    pair list the threshold and similarity calibration are fitted on (pairsDevTrain.txt)
   --images   LFW-layout images (default: $LFW_DIR); or --crops, crops from 'npm run prepare-crops'
+  --align    the model takes landmark-aligned crops, cut with <model>/landmarks.onnx (implied when the
+             model's manifest or the --crops directory already says so)
   --metrics  merge an eval JSON (from 'npm run eval -- --json') into manifest.metrics under name`;
 
 const args = parseCli(
@@ -30,6 +33,7 @@ const args = parseCli(
     pairs: { type: 'string' },
     images: { type: 'string' },
     crops: { type: 'string' },
+    align: { type: 'boolean' },
     metrics: { type: 'string', multiple: true },
     name: { type: 'string' },
     help: { type: 'boolean' },
@@ -44,7 +48,34 @@ const modelFile = path.join(args.model, 'model.onnx');
 const weights = await readFile(modelFile);
 const list = parsePairs(await readFile(args.pairs, 'utf8'));
 const keys = pairImageKeys(list.pairs);
-const source = await faceSourceFor({ crops: args.crops, images: imagesDir });
+// How this model's crops are cut: as its manifest says, as the prepared crops were cut, or --align.
+let align = await cropChoiceOf(args.model);
+const preparedSpec = args.crops ? await cropSpecOfPrepared(args.crops) : undefined;
+if (!align && preparedSpec) align = { modelDir: args.model, spec: preparedSpec };
+if (!align && args.align) {
+  const file = path.join(args.model, 'landmarks.onnx');
+  if (!existsSync(file)) fail(`--align needs the landmark net at ${file}`);
+  align = {
+    modelDir: args.model,
+    spec: defaultAlignedCrop(
+      'landmarks.onnx',
+      createHash('sha256')
+        .update(await readFile(file))
+        .digest('hex'),
+    ),
+  };
+}
+if (align) {
+  const file = path.join(args.model, align.spec.landmarks.file);
+  const sha = existsSync(file)
+    ? createHash('sha256')
+        .update(await readFile(file))
+        .digest('hex')
+    : 'missing';
+  if (sha !== align.spec.landmarks.sha256)
+    fail(`${file}: not the landmark net the crops were aligned with (${sha})`);
+}
+const source = await faceSourceFor({ crops: args.crops, images: imagesDir, align });
 const progress = new Progress('faces', keys.length);
 const crops = await source.crops(keys, () => progress.tick());
 const embedder = await Embedder.fromOnnxFile(modelFile);
@@ -121,7 +152,16 @@ const manifest: ModelManifest = {
   preprocessing: {
     decode: 'sharp → 8-bit grayscale',
     detector: { cascade: 'haarcascade_frontalface_default.xml', ...DEFAULT_HAAR_DETECTOR_OPTIONS },
-    crop: { ...CROP_MARGIN, fallbackBoxFraction: FALLBACK_BOX_FRACTION, resample: 'area average' },
+    crop: align
+      ? {
+          mode: align.spec.mode,
+          landmarks: align.spec.landmarks,
+          template: align.spec.template,
+          maxScaleRatio: align.spec.maxScaleRatio,
+          fallbackBoxFraction: FALLBACK_BOX_FRACTION,
+          resample: 'similarity warp, bilinear with n×n taps per pixel (n = ⌈1/scale⌉ ≤ 4)',
+        }
+      : { ...CROP_MARGIN, fallbackBoxFraction: FALLBACK_BOX_FRACTION, resample: 'area average' },
   },
   metrics,
   ...(training !== undefined && { training }),

@@ -17,7 +17,7 @@ import { loadModelForEval } from '../eval/load-model.ts';
 import type { PreparedCrop } from '../eval/prepared-crops.ts';
 import { renderRocSvg } from '../eval/roc-svg.ts';
 import { fail, parseCli } from './args.ts';
-import { faceSourceFor } from './face-source.ts';
+import { cropChoiceOf, faceSourceFor } from './face-source.ts';
 import { Progress } from './progress.ts';
 import type { Embedder } from '../model/embedder.ts';
 
@@ -91,6 +91,9 @@ const crops: Map<string, { detected: boolean }> = cache
         crops: args.crops,
         images: imagesDir,
         workers: args.workers ? Number(args.workers) : undefined,
+        align: await cropChoiceOf(
+          args['fold-models'] ? args['fold-models'].replaceAll('{fold}', '0') : modelDir,
+        ),
       })
     ).crops(
       keys,

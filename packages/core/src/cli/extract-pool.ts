@@ -1,4 +1,5 @@
 import { availableParallelism } from 'node:os';
+import type { AlignedCropSpec } from '../align/face-aligner.ts';
 import type { HaarDetectorOptions } from '../detect/haar-detector.ts';
 import type { Rect } from '../image/gray-image.ts';
 import { startTsWorker } from '../worker/ts-worker.ts';
@@ -17,8 +18,16 @@ export type ExtractResponse =
       box: Rect;
       detected: boolean;
       faceCount: number;
+      /** With alignment: whether the landmarks were used (false: they disagreed with the box). */
+      aligned?: boolean;
     }
   | { id: number; ok: false; code: string; message: string };
+
+export interface ExtractWorkerData {
+  readonly detector: HaarDetectorOptions;
+  /** Cut landmark-aligned crops (the model directory holds the spec's landmark net). */
+  readonly align?: { readonly modelDir: string; readonly spec: AlignedCropSpec } | undefined;
+}
 
 /**
  * Runs decode → detect → crop over many files on worker threads (detection is CPU-bound and
@@ -29,15 +38,24 @@ export async function extractFaces(
   {
     workers = availableParallelism(),
     detector = {},
+    align,
     onResult,
-  }: { workers?: number; detector?: HaarDetectorOptions; onResult?: (r: ExtractResponse) => void } = {},
+  }: {
+    workers?: number;
+    detector?: HaarDetectorOptions;
+    align?: ExtractWorkerData['align'];
+    onResult?: (r: ExtractResponse) => void;
+  } = {},
 ): Promise<ExtractResponse[]> {
   const results: ExtractResponse[] = new Array(files.length);
   let next = 0;
   const count = Math.max(1, Math.min(workers, files.length));
   const runOne = (): Promise<void> =>
     new Promise((resolve, reject) => {
-      const worker = startTsWorker(new URL('./extract-worker.ts', import.meta.url), detector);
+      const worker = startTsWorker(new URL('./extract-worker.ts', import.meta.url), {
+        detector,
+        align,
+      } satisfies ExtractWorkerData);
       const send = (): void => {
         if (next >= files.length) {
           void worker.terminate().then(() => resolve());

@@ -6,7 +6,8 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT, lfwDir, lfwFile } from '../../../../tests/support/shared-data.ts';
 import { HaarDetector } from '../detect/haar-detector.ts';
-import { extractFace } from '../face-analyzer.ts';
+import { FaceAligner, alignedCropSpec } from '../align/face-aligner.ts';
+import { alignFace, extractFace } from '../face-analyzer.ts';
 import { decodeGray } from '../image/decode.ts';
 import { FACE_PIXELS } from '../image/preprocess.ts';
 
@@ -88,5 +89,48 @@ describe('prepare CLI (training crops) and serving produce identical crops', () 
     } finally {
       detector.close();
     }
+  });
+
+  it('with --align, cuts the landmark-aligned crops the serving path cuts, and records the spec', async () => {
+    const out = path.join(dir, 'aligned');
+    const landmarks = path.join(REPO_ROOT, 'models', 'siamese-v3', 'landmarks.onnx');
+    const args = ['--import', 'tsx', 'packages/core/src/cli/prepare.ts', '--images', path.join(dir, 'lfw')];
+    await run(process.execPath, [...args, '--out', out, '--workers', '2', '--align', landmarks], {
+      cwd: REPO_ROOT,
+    });
+    const index = (await readFile(path.join(out, 'index.tsv'), 'utf8')).trim().split('\n').slice(1);
+    const crops = await readFile(path.join(out, 'crops.u8'));
+    const meta = JSON.parse(await readFile(path.join(out, 'meta.json'), 'utf8')) as { crop: unknown };
+    const spec = alignedCropSpec({ crop: meta.crop })!;
+    expect(spec).toMatchObject({ mode: 'aligned', landmarks: { file: 'landmarks.onnx' } });
+    const aligner = await FaceAligner.load(path.dirname(landmarks), spec);
+    const detector = await HaarDetector.create();
+    try {
+      let differing = 0;
+      for (const [row, line] of index.entries()) {
+        const [, name, image] = line.split('\t');
+        const gray = await decodeGray(await readFile(lfwFile(name!, Number(image))));
+        const served = await alignFace(aligner, gray, extractFace(detector, gray, { fallback: true })!);
+        const prepared = crops.subarray(row * FACE_PIXELS, (row + 1) * FACE_PIXELS);
+        expect(Buffer.compare(prepared, Buffer.from(served.crop))).toBe(0);
+        const box = extractFace(detector, gray, { fallback: true })!;
+        if (Buffer.compare(prepared, Buffer.from(box.crop)) !== 0) differing++;
+      }
+      // Aligned crops are not the box crops.
+      expect(differing).toBe(index.length);
+    } finally {
+      detector.close();
+      await aligner.close();
+    }
+    // A missing landmark net is a clear CLI error, not a crash.
+    const failed = await run(
+      process.execPath,
+      [...args, '--out', path.join(dir, 'x'), '--align', '/nonexistent.onnx'],
+      {
+        cwd: REPO_ROOT,
+      },
+    ).catch((error: { code: number; stderr: string }) => error);
+    expect(failed).toMatchObject({ code: 1 });
+    expect((failed as { stderr: string }).stderr).toMatch(/--align: cannot read/);
   });
 });

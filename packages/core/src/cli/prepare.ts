@@ -1,17 +1,21 @@
 // `npm run prepare-crops -- --images <LFW dir> --out <dir>`: writes the 62×47 face crops that
 // training uses, produced by the serving pipeline (decode → detect → crop), plus an index.
-import { mkdir, open, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, open, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { FACE_HEIGHT, FACE_WIDTH, CROP_MARGIN, FALLBACK_BOX_FRACTION } from '../image/preprocess.ts';
+import { defaultAlignedCrop } from '../align/face-aligner.ts';
 import { DEFAULT_HAAR_DETECTOR_OPTIONS } from '../detect/haar-detector.ts';
 import { listLfwImages } from '../lfw/lfw-dataset.ts';
 import { fail, parseCli } from './args.ts';
 import { extractFaces } from './extract-pool.ts';
 import { Progress } from './progress.ts';
 
-const USAGE = `usage: npm run prepare-crops -- --images <dir> --out <dir> [--workers N] [--limit N]
+const USAGE = `usage: npm run prepare-crops -- --images <dir> --out <dir> [--align <landmarks.onnx>] [--workers N] [--limit N]
   --images   LFW-layout directory Name/Name_NNNN.jpg (default: $LFW_DIR)
   --out      output directory for crops.u8, index.tsv, boxes.tsv (face box per crop), meta.json
+  --align    landmark-aligned crops (siamese-v3 and later) with this landmark net; meta.json records
+             the crop spec that the model's manifest must repeat
   --workers  worker threads (default: number of cores)
   --limit    only the first N images (for smoke runs)`;
 
@@ -19,6 +23,7 @@ const args = parseCli(
   {
     images: { type: 'string' },
     out: { type: 'string' },
+    align: { type: 'string' },
     workers: { type: 'string' },
     limit: { type: 'string' },
     help: { type: 'boolean' },
@@ -36,16 +41,34 @@ let images = await listLfwImages(imagesDir);
 if (args.limit) images = images.slice(0, Number(args.limit));
 if (images.length === 0) fail(`no images found under ${imagesDir}`);
 
+let align: { modelDir: string; spec: ReturnType<typeof defaultAlignedCrop> } | undefined;
+if (args.align) {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(args.align);
+  } catch {
+    fail(`--align: cannot read ${args.align}`);
+  }
+  const sha = createHash('sha256').update(bytes).digest('hex');
+  align = {
+    modelDir: path.dirname(path.resolve(args.align)),
+    spec: defaultAlignedCrop(path.basename(args.align), sha),
+  };
+}
+
 await mkdir(args.out, { recursive: true });
 const progress = new Progress('prepare', images.length);
 const started = performance.now();
 let detected = 0;
+let unaligned = 0;
 const results = await extractFaces(
   images.map((i) => i.file),
   {
     ...(workers !== undefined && { workers }),
+    align,
     onResult: (r) => {
       if (r.ok && r.detected) detected++;
+      if (r.ok && r.aligned === false) unaligned++;
       progress.tick(1);
     },
   },
@@ -80,7 +103,10 @@ const meta = {
   normalisation: 'x / 255',
   source: path.resolve(imagesDir),
   detector: { ...DEFAULT_HAAR_DETECTOR_OPTIONS, cascade: 'haarcascade_frontalface_default.xml' },
-  crop: { ...CROP_MARGIN, fallbackBoxFraction: FALLBACK_BOX_FRACTION },
+  crop: align
+    ? { ...align.spec, fallbackBoxFraction: FALLBACK_BOX_FRACTION }
+    : { ...CROP_MARGIN, fallbackBoxFraction: FALLBACK_BOX_FRACTION },
+  ...(align && { landmarksDisagreed: unaligned }),
   detected,
   missedFaces: index - detected,
   failures: failures.length,
@@ -89,5 +115,5 @@ const meta = {
 await writeFile(path.join(args.out, 'meta.json'), `${JSON.stringify(meta, null, 2)}\n`);
 if (failures.length > 0) await writeFile(path.join(args.out, 'failures.tsv'), `${failures.join('\n')}\n`);
 process.stdout.write(
-  `wrote ${index} crops to ${args.out}: ${detected} detected, ${index - detected} centred fallbacks, ${failures.length} unreadable, ${meta.seconds}s\n`,
+  `wrote ${index} crops to ${args.out}: ${detected} detected, ${index - detected} centred fallbacks, ${failures.length} unreadable${align ? `, ${unaligned} box crops where the landmarks disagreed` : ''}, ${meta.seconds}s\n`,
 );

@@ -1,3 +1,4 @@
+import { alignedCropSpec } from '../align/face-aligner.ts';
 import type { LogisticCalibration } from '../scoring.ts';
 
 /** `models/<name>/manifest.json`: everything needed to serve and to audit a trained model. */
@@ -73,6 +74,11 @@ export function parseManifest(value: unknown, path = 'manifest.json'): ModelMani
     typeof cal['intercept'] !== 'number'
   ) {
     fail(path, 'calibration must be {type: "logistic", slope, intercept}');
+  }
+  try {
+    alignedCropSpec(m['preprocessing']);
+  } catch (error) {
+    fail(path, (error as Error).message);
   }
   return value as ModelManifest;
 }

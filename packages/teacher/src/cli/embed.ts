@@ -4,8 +4,17 @@
 import { mkdir, open, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { decodeGray, parsePairs, resampleRegion, type GrayImage, type Rect } from '@fv/core';
-import { alignmentTransform, boxTransform, squareAround, warpSimilarity } from '../chips.ts';
+import {
+  alignmentTransform,
+  boxTransform,
+  decodeGray,
+  parsePairs,
+  resampleRegion,
+  squareAround,
+  warpSimilarity,
+  type GrayImage,
+  type Rect,
+} from '@fv/core';
 import { LANDMARK_INPUT, TEACHER_CHIP, TEACHER_DIM, loadTeacher } from '../face-api-teacher.ts';
 
 /** LFW's 250×250 images are centred on the face: the median Haar box over all of LFW. */

@@ -1,6 +1,7 @@
-// Cutting the teacher's square chips from a grayscale image: an axis-aligned box chip, and a
-// landmark-aligned chip (dlib's face-chip alignment: similarity transform onto its mean face).
-import type { GrayImage, Rect } from '@fv/core';
+// Similarity transforms between images and face chips: least-squares fits onto landmark templates,
+// and a bilinear warp (optionally supersampled) that cuts the chip. Shared by serving (the aligned
+// 62×47 crop) and the offline teacher (dlib's 150×150 chips).
+import type { GrayImage, Rect } from '../image/gray-image.ts';
 
 /**
  * dlib's mean face (points 17–67 of the 68-point scheme: brows, nose, eyes, mouth) in a unit square;
@@ -88,6 +89,8 @@ export function alignmentTransform(landmarks: ArrayLike<number>, size: number, p
 /**
  * Warps `image` into a `width`×`height` output through the inverse of `toOut` (image → output),
  * bilinear, edges repeated. Gray values are written `channels` times per pixel (3 for RGB nets).
+ * With `samples` > 1 each output pixel averages `samples`×`samples` bilinear taps spread over its
+ * footprint (an area filter for downscaling; 1 is plain bilinear).
  */
 export function warpSimilarity(
   image: GrayImage,
@@ -97,34 +100,79 @@ export function warpSimilarity(
   channels = 1,
   out = new Uint8Array(width * height * channels),
   offset = 0,
+  samples = 1,
 ): Uint8Array {
   // Inverse of [a -b; b a]: [a b; -b a] / (a² + b²).
   const det = toOut.a * toOut.a + toOut.b * toOut.b;
   const ia = toOut.a / det;
   const ib = -toOut.b / det;
   const { width: w, height: h, data } = image;
+  const taps = samples * samples;
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
-      // Pixel centres: sample at (x + 0.5, y + 0.5) in output space.
-      const ox = x + 0.5 - toOut.tx;
-      const oy = y + 0.5 - toOut.ty;
-      let sx = ia * ox - ib * oy - 0.5;
-      let sy = ib * ox + ia * oy - 0.5;
-      sx = Math.min(Math.max(sx, 0), w - 1);
-      sy = Math.min(Math.max(sy, 0), h - 1);
-      const x0 = Math.floor(sx);
-      const y0 = Math.floor(sy);
-      const x1 = Math.min(x0 + 1, w - 1);
-      const y1 = Math.min(y0 + 1, h - 1);
-      const fx = sx - x0;
-      const fy = sy - y0;
-      const top = data[y0 * w + x0]! * (1 - fx) + data[y0 * w + x1]! * fx;
-      const bottom = data[y1 * w + x0]! * (1 - fx) + data[y1 * w + x1]! * fx;
-      const v = Math.round(top * (1 - fy) + bottom * fy);
+      let sum = 0;
+      for (let sy = 0; sy < samples; sy++) {
+        for (let sx = 0; sx < samples; sx++) {
+          // Tap centres inside the output pixel; one tap samples its centre (x + 0.5, y + 0.5).
+          const ox = x + (sx + 0.5) / samples - toOut.tx;
+          const oy = y + (sy + 0.5) / samples - toOut.ty;
+          let px = ia * ox - ib * oy - 0.5;
+          let py = ib * ox + ia * oy - 0.5;
+          px = Math.min(Math.max(px, 0), w - 1);
+          py = Math.min(Math.max(py, 0), h - 1);
+          const x0 = Math.floor(px);
+          const y0 = Math.floor(py);
+          const x1 = Math.min(x0 + 1, w - 1);
+          const y1 = Math.min(y0 + 1, h - 1);
+          const fx = px - x0;
+          const fy = py - y0;
+          const top = data[y0 * w + x0]! * (1 - fx) + data[y0 * w + x1]! * fx;
+          const bottom = data[y1 * w + x0]! * (1 - fx) + data[y1 * w + x1]! * fx;
+          sum += top * (1 - fy) + bottom * fy;
+        }
+      }
+      const v = Math.round(sum / taps);
       const o = offset + (y * width + x) * channels;
       for (let c = 0; c < channels; c++) out[o + c] = v;
     }
   }
+  return out;
+}
+
+/** The scale of a similarity transform (output pixels per image pixel). */
+export function similarityScale(t: Similarity): number {
+  return Math.hypot(t.a, t.b);
+}
+
+/** Maps `[x0,y0,x1,y1,…]` through `t`. */
+export function applySimilarity(t: Similarity, points: ArrayLike<number>): Float64Array {
+  const out = new Float64Array(points.length);
+  for (let i = 0; i < points.length; i += 2) {
+    const x = points[i]!;
+    const y = points[i + 1]!;
+    out[i] = t.a * x - t.b * y + t.tx;
+    out[i + 1] = t.b * x + t.a * y + t.ty;
+  }
+  return out;
+}
+
+/**
+ * dlib's mean face (68-point indices 17–67) as `[x0,y0,…]` in its unit square, scaled by `scale`
+ * and moved by (`dx`, `dy`): the template an aligned crop puts the landmarks on.
+ */
+export function meanFaceTemplate(scale: number, dx: number, dy: number): Float64Array {
+  const out = new Float64Array(MEAN_FACE_X.length * 2);
+  for (let i = 0; i < MEAN_FACE_X.length; i++) {
+    out[2 * i] = MEAN_FACE_X[i]! * scale + dx;
+    out[2 * i + 1] = MEAN_FACE_Y[i]! * scale + dy;
+  }
+  return out;
+}
+
+/** Points 17–67 of a 68-point set (`[x0,y0,…]` × 68): the ones the mean face template has. */
+export function templatePoints(landmarks68: ArrayLike<number>): Float64Array {
+  const out = new Float64Array(MEAN_FACE_X.length * 2);
+  for (let i = 0; i < out.length; i++) out[i] = landmarks68[34 + i]!;
   return out;
 }
 

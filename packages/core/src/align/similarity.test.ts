@@ -1,0 +1,66 @@
+import { describe, expect, it } from 'vitest';
+import {
+  applySimilarity,
+  boxTransform,
+  fitSimilarity,
+  meanFaceTemplate,
+  similarityScale,
+  squareAround,
+  templatePoints,
+  warpSimilarity,
+} from './similarity.ts';
+
+describe('similarity transforms and warps', () => {
+  it('fitSimilarity recovers a known rotation, scale and shift', () => {
+    const t = { a: 1.2 * Math.cos(0.3), b: 1.2 * Math.sin(0.3), tx: 5, ty: -7 };
+    const from = [0, 0, 10, 0, 0, 10, 7, 3, -4, 6];
+    const to = from.flatMap((_, i) =>
+      i % 2 ? [] : [t.a * from[i]! - t.b * from[i + 1]! + t.tx, t.b * from[i]! + t.a * from[i + 1]! + t.ty],
+    );
+    const fit = fitSimilarity(from, to);
+    expect(fit.a).toBeCloseTo(t.a, 10);
+    expect(fit.b).toBeCloseTo(t.b, 10);
+    expect(fit.tx).toBeCloseTo(t.tx, 10);
+    expect(fit.ty).toBeCloseTo(t.ty, 10);
+  });
+
+  it('a box chip of the whole image at the same size reproduces the image, channels replicated', () => {
+    const data = Uint8Array.from({ length: 12 }, (_, i) => i * 20);
+    const image = { width: 4, height: 3, data };
+    const out = warpSimilarity(image, boxTransform({ x: 0, y: 0, width: 4, height: 4 }, 4), 4, 3, 3);
+    expect([...out.filter((_, i) => i % 3 === 0)]).toEqual([...data]);
+    expect(out[1]).toBe(out[0]);
+    expect(squareAround({ x: 10, y: 20, width: 40, height: 40 }, 1.5, 0.1)).toEqual({
+      x: 0,
+      y: 14,
+      width: 60,
+      height: 60,
+    });
+  });
+
+  it('supersampled warps average each output pixel’s footprint (an area filter when shrinking)', () => {
+    // A 4×4 checkerboard of 0/200 halved to 2×2: two taps per axis hit the four pixel centres of
+    // each output pixel's 2×2 footprint, whose mean is 100.
+    const data = Uint8Array.from({ length: 16 }, (_, i) => (((i >> 2) + (i & 3)) % 2 ? 200 : 0));
+    const image = { width: 4, height: 4, data };
+    const half = { a: 0.5, b: 0, tx: 0, ty: 0 };
+    expect([...warpSimilarity(image, half, 2, 2, 1, undefined, 0, 2)]).toEqual([100, 100, 100, 100]);
+    // A vertical stripe pattern 0,0,240,240: two taps give the footprint means 0 and 240.
+    const stripes = { width: 4, height: 1, data: Uint8Array.from([0, 0, 240, 240]) };
+    expect([...warpSimilarity(stripes, half, 2, 1, 1, undefined, 0, 2)]).toEqual([0, 240]);
+    expect(similarityScale({ a: 0.3, b: 0.4, tx: 1, ty: 2 })).toBeCloseTo(0.5, 12);
+  });
+
+  it('applySimilarity and the mean-face template', () => {
+    const t = { a: 0, b: 2, tx: 1, ty: -1 }; // rotate 90°, scale 2, shift
+    expect([...applySimilarity(t, [1, 0, 0, 1])]).toEqual([1, 1, -1, -1]);
+    const template = meanFaceTemplate(10, 1, 2);
+    expect(template).toHaveLength(102);
+    // Point 17 (left brow end) of dlib's mean face: (0.000213256, 0.106454).
+    expect(template[0]).toBeCloseTo(1.00213256, 8);
+    expect(template[1]).toBeCloseTo(3.06454, 8);
+    const lm68 = Float64Array.from({ length: 136 }, (_, i) => i);
+    expect(templatePoints(lm68)[0]).toBe(34);
+    expect(templatePoints(lm68)[101]).toBe(135);
+  });
+});
