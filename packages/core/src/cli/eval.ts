@@ -1,5 +1,6 @@
 // `npm run eval -- --pairs <file> --images <dir> [--model <dir>] [--json <out>] [--roc <out.png|svg>]`
 // LFW-protocol evaluation through the production pipeline (decode → detect → crop → embed).
+import { existsSync } from 'node:fs';
 import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
@@ -17,7 +18,7 @@ import { loadModelForEval } from '../eval/load-model.ts';
 import type { PreparedCrop } from '../eval/prepared-crops.ts';
 import { renderRocSvg } from '../eval/roc-svg.ts';
 import { fail, parseCli } from './args.ts';
-import { cropChoiceOf, faceSourceFor } from './face-source.ts';
+import { cropChoiceOf, cropSpecOfPrepared, faceSourceFor, type CropChoice } from './face-source.ts';
 import { Progress } from './progress.ts';
 import type { Embedder } from '../model/embedder.ts';
 
@@ -76,6 +77,17 @@ if (args['fold-models'] && (list.folds < 2 || !args['fold-models'].includes('{fo
   fail('--fold-models needs a multi-fold pairs file and a path containing {fold}');
 }
 
+// How the scored model wants its crops cut. A bare model fresh from training (no manifest yet)
+// declares nothing: it is scored on prepared crops as they were cut.
+const evalCropChoice = async (): Promise<CropChoice | undefined> => {
+  const dir = args['fold-models'] ? args['fold-models'].replaceAll('{fold}', '0') : modelDir;
+  if (!existsSync(path.join(dir, 'manifest.json')) && args.crops) {
+    const spec = await cropSpecOfPrepared(args.crops);
+    return spec && { modelDir: dir, spec };
+  }
+  return cropChoiceOf(dir);
+};
+
 const keys = pairImageKeys([...list.pairs, ...(thresholdList?.pairs ?? [])]);
 const cache = args.embeddings ? await readEmbeddingCache(args.embeddings.split(',')) : undefined;
 const crops: Map<string, { detected: boolean }> = cache
@@ -91,9 +103,7 @@ const crops: Map<string, { detected: boolean }> = cache
         crops: args.crops,
         images: imagesDir,
         workers: args.workers ? Number(args.workers) : undefined,
-        align: await cropChoiceOf(
-          args['fold-models'] ? args['fold-models'].replaceAll('{fold}', '0') : modelDir,
-        ),
+        align: await evalCropChoice(),
       })
     ).crops(
       keys,
