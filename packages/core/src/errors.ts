@@ -51,13 +51,11 @@ export class VerificationError extends Error {
     return new VerificationError('NO_FACE');
   }
 
-  static modelLoadFailed(path: string, cause?: unknown): VerificationError {
+  static modelLoadFailed(path: string, cause?: unknown, what = 'embedding model'): VerificationError {
     const reason = cause instanceof Error ? `: ${cause.message}` : '';
-    return new VerificationError(
-      'MODEL_LOAD_FAILED',
-      `The embedding model at ${path} could not be loaded${reason}`,
-      { cause },
-    );
+    return new VerificationError('MODEL_LOAD_FAILED', `The ${what} at ${path} could not be loaded${reason}`, {
+      cause,
+    });
   }
 
   static modelClosed(): VerificationError {

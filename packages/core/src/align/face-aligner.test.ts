@@ -84,7 +84,7 @@ describe('FaceAligner (landmark-aligned 62×47 crops)', () => {
     expect(a!.aligned && b!.aligned).toBe(true);
     const aligned = meanAbsDiff(a!.crop, b!.crop);
     const boxed = meanAbsDiff(cropFace(image, upright.box), cropFace(tilted, tiltedFace.box));
-    // Measured here: 4.6 grey levels apart aligned, 28.7 as box crops.
+    // Measured here: 6.1 grey levels apart aligned, 28.7 as box crops.
     expect(aligned).toBeLessThan(boxed / 2);
   });
 

@@ -34,8 +34,16 @@ export interface AlignedCropSpec {
     /** The landmark net's input region: a square `scale`× the Haar box width, centre moved down `shift`× its height. */
     readonly region: { readonly scale: number; readonly shift: number };
   };
-  /** Where dlib's mean face (unit square) lands in the 47×62 crop: `p · scale + (dx, dy)` pixels. */
-  readonly template: { readonly scale: number; readonly dx: number; readonly dy: number };
+  /**
+   * Where dlib's mean face (unit square) lands in the 47×62 crop: `p · scale + (dx, dy)` pixels.
+   * Only landmarks `points[0]`–`points[1]` (68-point indices, inclusive) are fitted onto it.
+   */
+  readonly template: {
+    readonly scale: number;
+    readonly dx: number;
+    readonly dy: number;
+    readonly points: readonly [number, number];
+  };
   /**
    * When the landmark fit's scale differs from the Haar box's by more than this factor, the landmarks
    * are not trusted and the crop is cut around the box as unaligned models do.
@@ -44,15 +52,22 @@ export interface AlignedCropSpec {
 }
 
 /**
- * The aligned crop of siamese-v3 and later. The template was fitted on LFW (every 12th person, Haar
- * boxes) so that aligned crops frame the face as the box crop does on average: median scale 43.6 px
- * per unit of dlib's mean face and top offset 11.17 px, centred horizontally in the 47-pixel width.
+ * The aligned crop of siamese-v3 and later.
+ * - Landmark region: a square 1.3× the Haar box, moved down 0.1× its height. At 1.5× (what the
+ *   teacher's chips used on LFW) the region of a face filling a 320×240 webcam frame runs far past
+ *   the frame, and on the shared clips the net then lost the face whenever the mouth opened; at
+ *   1.3× every frame was right, and on LFW the rigid points moved by a median 1.25% of the box width.
+ * - Template: fitted on LFW (every 12th person, Haar boxes) so that aligned crops frame the face as
+ *   the box crop does on average: median 41.8 px per unit of dlib's mean face, top offset 12.3 px,
+ *   centred horizontally in the 47-pixel width.
+ * - Only the rigid points are fitted, nose and eyes (27–47): with the mouth and brows in the fit, an
+ *   open mouth shrank the face in the crop (seen on the clips).
  */
 export function defaultAlignedCrop(landmarksFile: string, sha256: string): AlignedCropSpec {
   return {
     mode: 'aligned',
-    landmarks: { file: landmarksFile, sha256, region: { scale: 1.5, shift: 0.1 } },
-    template: { scale: 43.6, dx: 2.13, dy: 11.17 },
+    landmarks: { file: landmarksFile, sha256, region: { scale: 1.3, shift: 0.1 } },
+    template: { scale: 41.8, dx: 3.01, dy: 12.3, points: [27, 47] },
     maxScaleRatio: 1.6,
   };
 }
@@ -72,6 +87,14 @@ export function alignedCropSpec(preprocessing: unknown): AlignedCropSpec | undef
     !finite(spec.template?.scale) ||
     !finite(spec.template?.dx) ||
     !finite(spec.template?.dy) ||
+    !Array.isArray(spec.template?.points) ||
+    !Number.isInteger(spec.template.points[0]) ||
+    !Number.isInteger(spec.template.points[1]) ||
+    !(
+      spec.template.points[0] >= 17 &&
+      spec.template.points[1] <= 67 &&
+      spec.template.points[0] < spec.template.points[1]
+    ) ||
     !finite(spec.maxScaleRatio)
   ) {
     throw new TypeError('preprocessing.crop must be {mode: "aligned", landmarks, template, maxScaleRatio}');
@@ -104,7 +127,8 @@ export class FaceAligner {
     this.#session = session;
     this.spec = spec;
     this.modelDir = modelDir;
-    this.#template = meanFaceTemplate(spec.template.scale, spec.template.dx, spec.template.dy);
+    const [first, last] = spec.template.points;
+    this.#template = meanFaceTemplate(spec.template.scale, spec.template.dx, spec.template.dy, first, last);
   }
 
   /** Loads the spec's landmark net from `modelDir`, checking its sha256. */
@@ -114,13 +138,14 @@ export class FaceAligner {
     try {
       bytes = await readFile(file);
     } catch (cause) {
-      throw VerificationError.modelLoadFailed(file, cause);
+      throw VerificationError.modelLoadFailed(file, cause, 'landmark net');
     }
     const sha = createHash('sha256').update(bytes).digest('hex');
     if (sha !== spec.landmarks.sha256) {
       throw VerificationError.modelLoadFailed(
         file,
         new Error(`sha256 ${sha} ≠ manifest ${spec.landmarks.sha256}`),
+        'landmark net',
       );
     }
     try {
@@ -131,7 +156,7 @@ export class FaceAligner {
       });
       return new FaceAligner(session, spec, modelDir);
     } catch (cause) {
-      throw VerificationError.modelLoadFailed(file, cause);
+      throw VerificationError.modelLoadFailed(file, cause, 'landmark net');
     }
   }
 
@@ -165,7 +190,7 @@ export class FaceAligner {
 
   /** The image → crop transform for a face's landmarks. */
   transformFor(landmarks: ArrayLike<number>): Similarity {
-    return fitSimilarity(templatePoints(landmarks), this.#template);
+    return fitSimilarity(templatePoints(landmarks, ...this.spec.template.points), this.#template);
   }
 
   /** Aligned 62×47 crops for the faces in `boxes` of `image`. */

@@ -62,5 +62,10 @@ describe('similarity transforms and warps', () => {
     const lm68 = Float64Array.from({ length: 136 }, (_, i) => i);
     expect(templatePoints(lm68)[0]).toBe(34);
     expect(templatePoints(lm68)[101]).toBe(135);
+    // The rigid subset (nose and eyes, 27–47): point 27 of the mean face is (0.490127, 0.203352).
+    expect([...templatePoints(lm68, 27, 47)].slice(0, 2)).toEqual([54, 55]);
+    expect(meanFaceTemplate(1, 0, 0, 27, 47)).toHaveLength(42);
+    expect(meanFaceTemplate(1, 0, 0, 27, 47)[1]).toBeCloseTo(0.203352, 8);
+    expect(() => meanFaceTemplate(1, 0, 0, 0, 47)).toThrow(RangeError);
   });
 });

@@ -156,23 +156,29 @@ export function applySimilarity(t: Similarity, points: ArrayLike<number>): Float
   return out;
 }
 
+/** The 68-point indices dlib's mean face has (17–67: brows, nose, eyes, mouth). */
+export const MEAN_FACE_POINTS: readonly [number, number] = [17, 67];
+
 /**
- * dlib's mean face (68-point indices 17–67) as `[x0,y0,…]` in its unit square, scaled by `scale`
- * and moved by (`dx`, `dy`): the template an aligned crop puts the landmarks on.
+ * dlib's mean face points `first`–`last` (68-point indices, inclusive, within 17–67) as
+ * `[x0,y0,…]` in its unit square, scaled by `scale` and moved by (`dx`, `dy`): the template an
+ * aligned crop puts those landmarks on.
  */
-export function meanFaceTemplate(scale: number, dx: number, dy: number): Float64Array {
-  const out = new Float64Array(MEAN_FACE_X.length * 2);
-  for (let i = 0; i < MEAN_FACE_X.length; i++) {
-    out[2 * i] = MEAN_FACE_X[i]! * scale + dx;
-    out[2 * i + 1] = MEAN_FACE_Y[i]! * scale + dy;
+export function meanFaceTemplate(scale: number, dx: number, dy: number, first = 17, last = 67): Float64Array {
+  if (!(first >= 17 && last <= 67 && first < last))
+    throw new RangeError(`mean face points are 17–67, got ${first}–${last}`);
+  const out = new Float64Array((last - first + 1) * 2);
+  for (let k = first; k <= last; k++) {
+    out[2 * (k - first)] = MEAN_FACE_X[k - 17]! * scale + dx;
+    out[2 * (k - first) + 1] = MEAN_FACE_Y[k - 17]! * scale + dy;
   }
   return out;
 }
 
-/** Points 17–67 of a 68-point set (`[x0,y0,…]` × 68): the ones the mean face template has. */
-export function templatePoints(landmarks68: ArrayLike<number>): Float64Array {
-  const out = new Float64Array(MEAN_FACE_X.length * 2);
-  for (let i = 0; i < out.length; i++) out[i] = landmarks68[34 + i]!;
+/** Points `first`–`last` (inclusive) of a 68-point set `[x0,y0,…]` × 68. */
+export function templatePoints(landmarks68: ArrayLike<number>, first = 17, last = 67): Float64Array {
+  const out = new Float64Array((last - first + 1) * 2);
+  for (let i = 0; i < out.length; i++) out[i] = landmarks68[2 * first + i]!;
   return out;
 }
 
