@@ -108,26 +108,50 @@ export function warpSimilarity(
   const ib = -toOut.b / det;
   const { width: w, height: h, data } = image;
   const taps = samples * samples;
+  // Tap centres inside each output pixel (one tap samples its centre, x + 0.5): the products with
+  // the inverse matrix are computed once per column and per row. Each tap then evaluates
+  // px = ia·ox − ib·oy − 0.5 and py = ib·ox + ia·oy − 0.5 with the same operations as a direct
+  // per-tap computation would, so the result does not depend on this caching.
+  const colA = new Float64Array(width * samples);
+  const colB = new Float64Array(width * samples);
+  for (let x = 0; x < width; x++) {
+    for (let sx = 0; sx < samples; sx++) {
+      const ox = x + (sx + 0.5) / samples - toOut.tx;
+      colA[x * samples + sx] = ia * ox;
+      colB[x * samples + sx] = ib * ox;
+    }
+  }
+  const rowB = new Float64Array(height * samples);
+  const rowA = new Float64Array(height * samples);
+  for (let y = 0; y < height; y++) {
+    for (let sy = 0; sy < samples; sy++) {
+      const oy = y + (sy + 0.5) / samples - toOut.ty;
+      rowB[y * samples + sy] = ib * oy;
+      rowA[y * samples + sy] = ia * oy;
+    }
+  }
+  const maxX = w - 1;
+  const maxY = h - 1;
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
       let sum = 0;
       for (let sy = 0; sy < samples; sy++) {
+        const rb = rowB[y * samples + sy]!;
+        const ra = rowA[y * samples + sy]!;
         for (let sx = 0; sx < samples; sx++) {
-          // Tap centres inside the output pixel; one tap samples its centre (x + 0.5, y + 0.5).
-          const ox = x + (sx + 0.5) / samples - toOut.tx;
-          const oy = y + (sy + 0.5) / samples - toOut.ty;
-          let px = ia * ox - ib * oy - 0.5;
-          let py = ib * ox + ia * oy - 0.5;
-          px = Math.min(Math.max(px, 0), w - 1);
-          py = Math.min(Math.max(py, 0), h - 1);
+          let px = colA[x * samples + sx]! - rb - 0.5;
+          let py = colB[x * samples + sx]! + ra - 0.5;
+          px = px < 0 ? 0 : px > maxX ? maxX : px;
+          py = py < 0 ? 0 : py > maxY ? maxY : py;
           const x0 = Math.floor(px);
           const y0 = Math.floor(py);
-          const x1 = Math.min(x0 + 1, w - 1);
-          const y1 = Math.min(y0 + 1, h - 1);
+          const x1 = x0 < maxX ? x0 + 1 : maxX;
+          const row0 = y0 * w;
+          const row1 = (y0 < maxY ? y0 + 1 : maxY) * w;
           const fx = px - x0;
           const fy = py - y0;
-          const top = data[y0 * w + x0]! * (1 - fx) + data[y0 * w + x1]! * fx;
-          const bottom = data[y1 * w + x0]! * (1 - fx) + data[y1 * w + x1]! * fx;
+          const top = data[row0 + x0]! * (1 - fx) + data[row0 + x1]! * fx;
+          const bottom = data[row1 + x0]! * (1 - fx) + data[row1 + x1]! * fx;
           sum += top * (1 - fy) + bottom * fy;
         }
       }
