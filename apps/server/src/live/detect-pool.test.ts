@@ -1,8 +1,17 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { FaceTracker, HaarDetector, extractFace, parseY4m } from '@fv/core';
+import {
+  FaceAligner,
+  FaceTracker,
+  HaarDetector,
+  alignFace,
+  defaultAlignedCrop,
+  extractFace,
+  parseY4m,
+} from '@fv/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sharedDataDir } from '../../../../tests/support/shared-data.ts';
+import { REPO_ROOT, sharedDataDir } from '../../../../tests/support/shared-data.ts';
 import { DetectPool } from './detect-pool.ts';
 
 const clip = parseY4m(readFileSync(path.join(sharedDataDir(), 'video', 'person-b_320x240_3s.y4m')));
@@ -29,6 +38,31 @@ describe('DetectPool (detection on worker threads)', () => {
     }
     pool.release('stream-1');
     pool.release('stream-1');
+  });
+
+  it('cuts the aligned crops a model that takes them needs, as the main thread would', async () => {
+    const modelDir = path.join(REPO_ROOT, 'models', 'siamese-v3');
+    const sha = createHash('sha256')
+      .update(readFileSync(path.join(modelDir, 'landmarks.onnx')))
+      .digest('hex');
+    const spec = defaultAlignedCrop('landmarks.onnx', sha);
+    const [aligned, aligner] = await Promise.all([
+      DetectPool.create(1, {}, { modelDir, spec }),
+      FaceAligner.load(modelDir, spec),
+    ]);
+    try {
+      const tracker = new FaceTracker(detector);
+      for (const frame of clip.frames.slice(0, 4)) {
+        const local = await alignFace(aligner, frame, extractFace(tracker, frame)!);
+        const remote = await aligned.detect('s', { ...frame, data: new Uint8Array(frame.data) });
+        expect(remote.box).toEqual(local.box);
+        expect(Buffer.compare(Buffer.from(remote.crop!), Buffer.from(local.crop))).toBe(0);
+        const boxCrop = extractFace(new FaceTracker(detector), frame)!.crop;
+        expect(Buffer.compare(Buffer.from(remote.crop!), Buffer.from(boxCrop))).not.toBe(0);
+      }
+    } finally {
+      await Promise.all([aligned.close(), aligner.close()]);
+    }
   });
 
   it('serves several streams at once and reports a frame without a face', async () => {
