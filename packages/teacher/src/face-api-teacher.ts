@@ -13,6 +13,8 @@ export const TEACHER_CHIP = 150;
 /** Side of the square input the landmark net resizes to. */
 export const LANDMARK_INPUT = 112;
 export const TEACHER_DIM = 128;
+/** LFW's 250×250 images are centred on the face: the median Haar box over all of LFW. */
+export const LFW_CENTRE_BOX = { x: 65.8, y: 66.6, width: 120, height: 120 } as const;
 
 export interface TeacherNets {
   /** 128-d descriptors for N RGB chips, row-major `[N,150,150,3]` bytes 0–255. */

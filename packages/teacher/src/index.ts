@@ -3,5 +3,6 @@ export {
   TEACHER_CHIP,
   TEACHER_DIM,
   LANDMARK_INPUT,
+  LFW_CENTRE_BOX,
   type TeacherNets,
 } from './face-api-teacher.ts';

@@ -6,7 +6,7 @@ import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT, lfwFile } from '../../../tests/support/shared-data.ts';
 import { boxTransform, decodeGray, squareAround, warpSimilarity } from '@fv/core';
-import { LANDMARK_INPUT, loadTeacher, type TeacherNets } from './face-api-teacher.ts';
+import { LANDMARK_INPUT, LFW_CENTRE_BOX, loadTeacher, type TeacherNets } from './face-api-teacher.ts';
 
 const FACES: [string, number][] = [
   ['Aaron_Eckhart', 1],
@@ -14,7 +14,6 @@ const FACES: [string, number][] = [
   ['Serena_Williams', 3],
   ['Abdullah_Gul', 5],
 ];
-const LFW_CENTRE_BOX = { x: 65.8, y: 66.6, width: 120, height: 120 };
 
 describe('landmarks.onnx reproduces face-api faceLandmark68Net', () => {
   let teacher: TeacherNets;

@@ -49,31 +49,26 @@ const weights = await readFile(modelFile);
 const list = parsePairs(await readFile(args.pairs, 'utf8'));
 const keys = pairImageKeys(list.pairs);
 // How this model's crops are cut: as its manifest says, as the prepared crops were cut, or --align.
-let align = await cropChoiceOf(args.model);
-const preparedSpec = args.crops ? await cropSpecOfPrepared(args.crops) : undefined;
-if (!align && preparedSpec) align = { modelDir: args.model, spec: preparedSpec };
-if (!align && args.align) {
-  const file = path.join(args.model, 'landmarks.onnx');
-  if (!existsSync(file)) fail(`--align needs the landmark net at ${file}`);
-  align = {
-    modelDir: args.model,
-    spec: defaultAlignedCrop(
-      'landmarks.onnx',
-      createHash('sha256')
-        .update(await readFile(file))
-        .digest('hex'),
-    ),
-  };
-}
-if (align) {
-  const file = path.join(args.model, align.spec.landmarks.file);
-  const sha = existsSync(file)
+// The landmark net in the model directory is hashed once, and must be the one the spec names.
+const sha256Of = async (file: string): Promise<string | undefined> =>
+  existsSync(file)
     ? createHash('sha256')
         .update(await readFile(file))
         .digest('hex')
-    : 'missing';
+    : undefined;
+const preparedSpec = args.crops ? await cropSpecOfPrepared(args.crops) : undefined;
+let align =
+  (await cropChoiceOf(args.model)) ?? (preparedSpec && { modelDir: args.model, spec: preparedSpec });
+if (align) {
+  const file = path.join(args.model, align.spec.landmarks.file);
+  const sha = (await sha256Of(file)) ?? 'missing';
   if (sha !== align.spec.landmarks.sha256)
     fail(`${file}: not the landmark net the crops were aligned with (${sha})`);
+} else if (args.align) {
+  const file = path.join(args.model, 'landmarks.onnx');
+  const sha = await sha256Of(file);
+  if (sha === undefined) fail(`--align needs the landmark net at ${file}`);
+  align = { modelDir: args.model, spec: defaultAlignedCrop('landmarks.onnx', sha) };
 }
 const source = await faceSourceFor({ crops: args.crops, images: imagesDir, align });
 const progress = new Progress('faces', keys.length);

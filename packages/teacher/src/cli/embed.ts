@@ -15,10 +15,13 @@ import {
   type GrayImage,
   type Rect,
 } from '@fv/core';
-import { LANDMARK_INPUT, TEACHER_CHIP, TEACHER_DIM, loadTeacher } from '../face-api-teacher.ts';
-
-/** LFW's 250×250 images are centred on the face: the median Haar box over all of LFW. */
-const LFW_CENTRE_BOX: Rect = { x: 65.8, y: 66.6, width: 120, height: 120 };
+import {
+  LANDMARK_INPUT,
+  LFW_CENTRE_BOX,
+  TEACHER_CHIP,
+  TEACHER_DIM,
+  loadTeacher,
+} from '../face-api-teacher.ts';
 
 const USAGE = `usage: tsx packages/teacher/src/cli/embed.ts --images <dir> --out <dir> [--crops <dir>]
   [--pairs a.txt,b.txt] [--exclude-pairs c.txt] [--align] [--scale 1.5] [--shift 0.1] [--batch 16]
