@@ -16,8 +16,8 @@ import torch
 
 from . import __version__
 from .data import load_crops, load_teacher, make_split, parse_pairs_people
-from .export import INPUT_NAME, OPSET, OUTPUT_NAME, export_onnx, verify_onnx
-from .model import SiameseNet, count_flops, count_params
+from .export import INPUT_NAME, OPSET, OUTPUT_NAME, WEIGHT_FORMATS, export_onnx, verify_onnx
+from .model import SiameseNet, count_flops, count_params, parse_widths
 from .train import train
 
 MAX_ONNX_BYTES = 1024 * 1024
@@ -34,7 +34,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--epochs", type=int, default=24)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--widths", default="24,48,96,128", help="conv block widths (3x3 convs, each followed by BN, ReLU, 2x2 max pool)")
+    p.add_argument("--widths", default="24,48,96,128",
+                   help="conv stage widths: 3x3 convs, each followed by BN and ReLU, each stage by a 2x2 max "
+                        "pool; '+' puts several convs in one stage (e.g. 16,32,64+64,96+96)")
     p.add_argument("--head-kernel", type=int, default=3)
     p.add_argument("--batch-people", type=int, default=32, help="P identities per batch")
     p.add_argument("--per-person", type=int, default=4, help="K images per identity")
@@ -51,6 +53,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--aug-scale", type=float, default=0.07, help="augmentation: max relative scale change")
     p.add_argument("--head", choices=("conv-max", "gdc"), default="conv-max",
                    help="conv-max: v1 head; gdc: global depthwise conv + 1x1 conv (MobileFaceNet)")
+    p.add_argument("--weights", choices=WEIGHT_FORMATS, default="fp32",
+                   help="how model.onnx stores its weights: fp32, or fp16 (half the file; computes in fp32)")
     p.add_argument("--teacher", action="append", default=[], metavar="DIR",
                    help="teacher embedding cache (packages/teacher embed CLI; repeatable for shards)")
     p.add_argument("--contrastive-weight", type=float, default=1.0)
@@ -99,8 +103,11 @@ def main(argv=None) -> int:
     log(f"train: {len(split.train_people)} people with >=2 images + {len(split.single_indices)} single-image "
         f"people = {len(train_rows)} images; validation: {len(split.val_people)} people, {len(val_rows)} images")
 
-    widths = [int(w) for w in args.widths.split(",")]
-    model = SiameseNet(tuple((w, 3) for w in widths), args.head_kernel, args.embedding_dim, args.head)
+    try:
+        stages = parse_widths(args.widths)
+    except ValueError as err:
+        raise SystemExit(str(err)) from None
+    model = SiameseNet(stages, args.head_kernel, args.embedding_dim, args.head)
     params = count_params(model)
     flops = count_flops(model)
     log(f"model: {model.describe()}")
@@ -130,10 +137,11 @@ def main(argv=None) -> int:
 
     os.makedirs(args.out, exist_ok=True)
     onnx_path = os.path.join(args.out, "model.onnx")
-    export_onnx(model, onnx_path)
+    export_onnx(model, onnx_path, args.weights)
     rng = np.random.RandomState(args.seed + 4)
     sample_rows = rng.choice(len(val_rows), min(16, len(val_rows)), replace=False)
-    check = verify_onnx(model, onnx_path, crops.images[val_rows[sample_rows]])
+    check = verify_onnx(model, onnx_path, crops.images[val_rows[sample_rows]],
+                        tolerance=1e-4 if args.weights == "fp32" else 5e-3)
     size = os.path.getsize(onnx_path)
     with open(onnx_path, "rb") as fh:
         sha = hashlib.sha256(fh.read()).hexdigest()
@@ -178,7 +186,8 @@ def main(argv=None) -> int:
                       "normalisation": "x = byte / 255 (grayscale)"},
             "output": {"name": OUTPUT_NAME, "shape": ["N", model.embedding_dim], "l2_normalised": True},
             "params": params, "macs": flops["macs"], "flops": flops["flops"],
-            "onnx_bytes": size, "onnx_sha256": sha, "opset": OPSET, "onnx_check": check,
+            "weights": args.weights, "onnx_bytes": size, "onnx_sha256": sha, "opset": OPSET,
+            "onnx_check": check,
         },
         "versions": {"torch": torch.__version__, "onnx": onnx.__version__, "numpy": np.__version__,
                      "python": platform.python_version()},

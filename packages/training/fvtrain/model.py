@@ -11,8 +11,33 @@ INPUT_HEIGHT = 62
 INPUT_WIDTH = 47
 EMBEDDING_DIM = 48
 
-# (out_channels, kernel_size) per block; every block ends with a 2x2 max pool.
+# (out_channels, kernel_size) per block; every block ends with a 2x2 max pool. A block may
+# also be a sequence of such convs (a stage: several Conv-BN-ReLU, then one pool).
 DEFAULT_BLOCKS = ((32, 3), (48, 3), (96, 3), (160, 3))
+
+
+def as_stages(blocks) -> list[list[tuple[int, int]]]:
+    """Normalise a block spec to stages: [(c, k), ...] per stage."""
+    stages = []
+    for b in blocks:
+        if isinstance(b[0], (tuple, list)):
+            stages.append([(int(c), int(k)) for c, k in b])
+        else:
+            stages.append([(int(b[0]), int(b[1]))])
+    if not stages or any(not st for st in stages):
+        raise ValueError("every stage needs at least one conv")
+    return stages
+
+
+def parse_widths(spec: str, kernel: int = 3) -> list[list[tuple[int, int]]]:
+    """"24,48,96+96,128": comma-separated stages, '+' joins the widths of convs sharing a stage."""
+    try:
+        stages = [[(int(w), kernel) for w in part.split("+")] for part in spec.split(",")]
+    except ValueError as err:
+        raise ValueError(f"bad widths {spec!r}: {err}") from None
+    if not stages or any(c <= 0 for st in stages for c, _ in st):
+        raise ValueError(f"bad widths {spec!r}")
+    return stages
 DEFAULT_HEAD_KERNEL = 3
 
 
@@ -42,23 +67,25 @@ class SiameseNet(nn.Module):
         super().__init__()
         if head not in ("conv-max", "gdc"):
             raise ValueError(f"unknown head {head!r}")
-        self.blocks_spec = [list(b) for b in blocks]
+        stages = as_stages(blocks)
+        self.blocks_spec = stages
         self.head_kernel = head_kernel
         self.head_kind = head
         self.embedding_dim = embedding_dim
         layers: list[nn.Module] = []
         cin = 1
         h, w = INPUT_HEIGHT, INPUT_WIDTH
-        for i, (cout, k) in enumerate(blocks):
-            layers += [
-                nn.Conv2d(cin, cout, k, padding=k // 2, bias=False),
-                nn.BatchNorm2d(cout),
-                nn.ReLU(inplace=True),
-            ]
-            if head != "gdc" or i < len(blocks) - 1:
+        for i, stage in enumerate(stages):
+            for cout, k in stage:
+                layers += [
+                    nn.Conv2d(cin, cout, k, padding=k // 2, bias=False),
+                    nn.BatchNorm2d(cout),
+                    nn.ReLU(inplace=True),
+                ]
+                cin = cout
+            if head != "gdc" or i < len(stages) - 1:
                 layers.append(nn.MaxPool2d(2))
                 h, w = h // 2, w // 2
-            cin = cout
         if head == "gdc":
             layers += [nn.Conv2d(cin, cin, (h, w), groups=cin, bias=False), nn.BatchNorm2d(cin)]
             self.gdc_kernel = (h, w)
@@ -73,7 +100,8 @@ class SiameseNet(nn.Module):
         return self.norm(self.pool(self.head(self.features(x))))
 
     def describe(self) -> str:
-        parts = [f"Conv{k}x{k}({c})-BN-ReLU-MaxPool2" for c, k in self.blocks_spec]
+        parts = ["-".join(f"Conv{k}x{k}({c})-BN-ReLU" for c, k in stage) + "-MaxPool2"
+                 for stage in self.blocks_spec]
         if self.head_kind == "gdc":
             kh, kw = self.gdc_kernel
             parts[-1] = parts[-1].replace("-MaxPool2", "")

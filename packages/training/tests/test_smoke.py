@@ -13,6 +13,7 @@ import time
 import unittest
 
 import numpy as np
+import torch
 
 sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), "..")))
 
@@ -141,6 +142,56 @@ class SmokeTest(unittest.TestCase):
             self.assertEqual(report["exclusions"][0]["fold"], 0)
             self.assertEqual(len(report["history"]), 1)
             self.assertFalse(os.path.exists(os.path.join(out_dir, "manifest.json")))
+
+
+class ArchitectureTest(unittest.TestCase):
+    def test_stage_widths(self):
+        from fvtrain.model import SiameseNet, count_params, parse_widths
+
+        self.assertEqual(parse_widths("16,32+48"), [[(16, 3)], [(32, 3), (48, 3)]])
+        for bad in ("16,,32", "16,x", "16,-8", ""):
+            with self.assertRaises(ValueError):
+                parse_widths(bad)
+        net = SiameseNet(parse_widths("8,16+16"), 3, 12)
+        convs = [m for m in net.features if m.__class__.__name__ == "Conv2d"]
+        pools = [m for m in net.features if m.__class__.__name__ == "MaxPool2d"]
+        self.assertEqual([c.out_channels for c in convs], [8, 16, 16])
+        self.assertEqual(len(pools), 2)  # one per stage, not per conv
+        # conv weights (1*8 + 8*16 + 16*16) * 9, BN scale+shift per channel, head 16*12*9 + 12
+        self.assertEqual(count_params(net), (8 + 128 + 256) * 9 + 2 * 40 + 16 * 12 * 9 + 12)
+        self.assertIn("Conv3x3(16)-BN-ReLU-Conv3x3(16)-BN-ReLU-MaxPool2", net.describe())
+
+    def test_fp16_weights(self):
+        import onnx
+
+        from fvtrain.export import export_onnx, run_reference, verify_onnx
+        from fvtrain.model import SiameseNet, parse_widths
+
+        torch.manual_seed(0)
+        net = SiameseNet(parse_widths("8,16,32+32"), 3, 16)
+        net.train()
+        with torch.no_grad():  # non-trivial BatchNorm statistics to fold
+            net(torch.rand(32, 1, 62, 47))
+        net.eval()
+        sample = np.random.RandomState(2).randint(0, 256, (6, 62, 47)).astype(np.uint8)
+        with tempfile.TemporaryDirectory() as tmp:
+            full, half = os.path.join(tmp, "fp32.onnx"), os.path.join(tmp, "fp16.onnx")
+            export_onnx(net, full)
+            export_onnx(net, half, "fp16")
+            m = onnx.load(half)
+            floats = [i for i in m.graph.initializer if i.data_type == onnx.TensorProto.FLOAT]
+            self.assertEqual(floats, [])
+            self.assertLess(os.path.getsize(half), 0.6 * os.path.getsize(full))
+            report = verify_onnx(net, half, sample, tolerance=5e-3)
+            self.assertIn("Cast", report["ops"])
+            x = sample.astype(np.float32)[:, None] / 255
+            diff = np.abs(run_reference(half, x) - run_reference(full, x)).max()
+            self.assertGreater(diff, 0)  # the weights really were rounded
+            self.assertLess(diff, 5e-3)
+            with self.assertRaises(AssertionError):  # and the fp32 bound notices the rounding
+                verify_onnx(net, half, sample, tolerance=1e-9)
+            with self.assertRaises(ValueError):
+                export_onnx(net, half, "int8")
 
 
 class MetricsTest(unittest.TestCase):
