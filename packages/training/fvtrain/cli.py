@@ -46,6 +46,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--weight-decay", type=float, default=0.05)
     p.add_argument("--margin", type=float, default=1.0)
     p.add_argument("--hard-negatives", type=int, default=8, help="closest negatives per anchor in the loss (0 = all)")
+    p.add_argument("--ema", type=float, default=0.0, metavar="DECAY",
+                   help="validate and keep an exponential moving average of the weights (e.g. 0.998 per step; 0 = off)")
     p.add_argument("--val-fraction", type=float, default=0.08)
     p.add_argument("--embedding-dim", type=int, default=48)
     p.add_argument("--aug-shift", type=float, default=2.5, help="augmentation: max shift in pixels")
@@ -117,7 +119,7 @@ def main(argv=None) -> int:
     cfg = {k: getattr(args, k) for k in ("epochs", "seed", "batch_people", "per_person", "singles", "lr",
                                          "final_lr_fraction", "weight_decay", "margin", "hard_negatives",
                                          "aug_shift", "aug_rotate", "aug_scale",
-                                         "contrastive_weight", "distill_relational", "distill_direct")}
+                                         "contrastive_weight", "distill_relational", "distill_direct", "ema")}
     teacher = None
     teacher_report = None
     if args.teacher:

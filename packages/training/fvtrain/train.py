@@ -75,6 +75,11 @@ def train(model: SiameseNet, crops: Crops, split: Split, cfg: dict, log=print,
         t = (step - warmup) / max(1, total_steps - warmup)
         return cfg["lr"] * (cfg["final_lr_fraction"] + (1 - cfg["final_lr_fraction"]) * 0.5 * (1 + math.cos(math.pi * t)))
 
+    # Exponential moving average of the weights (and BatchNorm statistics): validated, kept and
+    # exported instead of the raw weights when cfg["ema"] > 0.
+    ema_decay = cfg.get("ema", 0.0)
+    ema = copy.deepcopy(model) if ema_decay > 0 else None
+
     images = torch.from_numpy(crops.images)
     history: list[dict] = []
     best = {"epoch": 0, "score": -1.0, "state": copy.deepcopy(model.state_dict())}
@@ -106,11 +111,19 @@ def train(model: SiameseNet, crops: Crops, split: Split, cfg: dict, log=print,
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+            if ema is not None:
+                with torch.no_grad():
+                    for e, p in zip(ema.state_dict().values(), model.state_dict().values()):
+                        if e.dtype.is_floating_point:
+                            e.mul_(ema_decay).add_(p, alpha=1 - ema_decay)
+                        else:
+                            e.copy_(p)
             losses.append(float(loss))
             pos_d.append(stats["pos_d"])
             neg_d.append(stats["neg_d"])
             step += 1
-        metrics = evaluate(model, crops, val_pairs, val_same)
+        kept = ema if ema is not None else model
+        metrics = evaluate(kept, crops, val_pairs, val_same)
         score = metrics["val_auc"] + metrics["val_acc"]
         row = {"epoch": epoch, "loss": float(np.mean(losses)), "lr": lr,
                "train_pos_dist": float(np.mean(pos_d)), "train_neg_dist": float(np.mean(neg_d)),
@@ -119,7 +132,7 @@ def train(model: SiameseNet, crops: Crops, split: Split, cfg: dict, log=print,
                **metrics, "epoch_seconds": time.time() - te, "elapsed_seconds": time.time() - t0}
         history.append(row)
         if score > best["score"]:
-            best = {"epoch": epoch, "score": score, "state": copy.deepcopy(model.state_dict())}
+            best = {"epoch": epoch, "score": score, "state": copy.deepcopy(kept.state_dict())}
         log(f"epoch {epoch:3d}/{cfg['epochs']}  loss {row['loss']:.4f}  lr {lr:.2e}  "
             f"val acc {metrics['val_acc'] * 100:.2f}%  auc {metrics['val_auc']:.4f}  "
             f"d+ {metrics['val_pos_dist']:.3f} d- {metrics['val_neg_dist']:.3f}  "

@@ -81,7 +81,7 @@ class SmokeTest(unittest.TestCase):
             np.testing.assert_allclose(np.linalg.norm(target[mask], axis=1), 1, atol=1e-5)
 
             rc = main(["--crops", crops_dir, "--out", out_dir, "--teacher", teacher_dir,
-                       "--distill-relational", "1", "--distill-direct", "0.5", "--embedding-dim", "32",
+                       "--distill-relational", "1", "--distill-direct", "0.5", "--embedding-dim", "32", "--ema", "0.9",
                        "--epochs", "1", "--batch-people", "4", "--per-person", "2", "--singles", "2",
                        "--val-fraction", "0.2", "--threads", "2"])
             self.assertEqual(rc, 0)
@@ -90,6 +90,7 @@ class SmokeTest(unittest.TestCase):
             self.assertGreater(report["history"][0]["distill_relational"], 0)
             self.assertGreater(report["history"][0]["distill_direct"], 0)
             self.assertEqual(report["teacher"]["train_rows_with_teacher"], report["train"]["images"] - 1)
+            self.assertEqual(report["hyperparameters"]["ema"], 0.9)
             from fvtrain.export import run_reference
 
             emb = run_reference(os.path.join(out_dir, "model.onnx"),
