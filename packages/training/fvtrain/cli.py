@@ -18,6 +18,7 @@ from . import __version__
 from .data import load_crops, load_teacher, make_split, parse_pairs_people
 from .export import INPUT_NAME, OPSET, OUTPUT_NAME, WEIGHT_FORMATS, export_onnx, verify_onnx
 from .model import SiameseNet, count_flops, count_params, parse_widths
+from .runtime import keep_freed_memory
 from .train import train
 
 MAX_ONNX_BYTES = 1024 * 1024
@@ -77,6 +78,7 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     started = time.time()
     torch.set_num_threads(args.threads)
+    malloc_tuned = keep_freed_memory()
     seed_everything(args.seed)
     log = lambda msg: print(msg, flush=True)  # noqa: E731
 
@@ -194,6 +196,7 @@ def main(argv=None) -> int:
         "versions": {"torch": torch.__version__, "onnx": onnx.__version__, "numpy": np.__version__,
                      "python": platform.python_version()},
         "threads": args.threads,
+        "malloc_keeps_freed_memory": malloc_tuned,
         "duration_seconds": time.time() - started,
     }
     with open(os.path.join(args.out, "training.json"), "w", encoding="utf-8") as fh:

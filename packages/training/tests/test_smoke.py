@@ -195,6 +195,19 @@ class ArchitectureTest(unittest.TestCase):
                 export_onnx(net, half, "int8")
 
 
+class RuntimeTest(unittest.TestCase):
+    def test_keep_freed_memory(self):
+        import platform
+
+        from fvtrain.runtime import keep_freed_memory
+
+        result = keep_freed_memory()
+        if platform.system() == "Linux" and platform.libc_ver()[0] == "glibc":
+            self.assertTrue(result)
+        else:
+            self.assertIn(result, (True, False))
+
+
 class MetricsTest(unittest.TestCase):
     def test_metrics(self):
         dist = np.array([0.1, 0.2, 0.3, 0.9, 1.0, 0.25])
