@@ -16,7 +16,8 @@ import torch
 
 from . import __version__
 from .data import load_crops, load_teacher, make_split, parse_pairs_people
-from .export import INPUT_NAME, OPSET, OUTPUT_NAME, WEIGHT_FORMATS, export_onnx, verify_onnx
+from .export import (INPUT_NAME, OPSET, OUTPUT_NAME, VERIFY_TOLERANCE, WEIGHT_FORMATS, export_onnx,
+                     verify_onnx)
 from .model import SiameseNet, count_flops, count_params, parse_widths
 from .runtime import keep_freed_memory
 from .train import train
@@ -145,7 +146,7 @@ def main(argv=None) -> int:
     rng = np.random.RandomState(args.seed + 4)
     sample_rows = rng.choice(len(val_rows), min(16, len(val_rows)), replace=False)
     check = verify_onnx(model, onnx_path, crops.images[val_rows[sample_rows]],
-                        tolerance=1e-4 if args.weights == "fp32" else 5e-3)
+                        tolerance=VERIFY_TOLERANCE[args.weights])
     size = os.path.getsize(onnx_path)
     with open(onnx_path, "rb") as fh:
         sha = hashlib.sha256(fh.read()).hexdigest()

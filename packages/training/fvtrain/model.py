@@ -14,6 +14,7 @@ EMBEDDING_DIM = 48
 # (out_channels, kernel_size) per block; every block ends with a 2x2 max pool. A block may
 # also be a sequence of such convs (a stage: several Conv-BN-ReLU, then one pool).
 DEFAULT_BLOCKS = ((32, 3), (48, 3), (96, 3), (160, 3))
+DEFAULT_HEAD_KERNEL = 3
 
 
 def as_stages(blocks) -> list[list[tuple[int, int]]]:
@@ -38,7 +39,6 @@ def parse_widths(spec: str, kernel: int = 3) -> list[list[tuple[int, int]]]:
     if not stages or any(c <= 0 for st in stages for c, _ in st):
         raise ValueError(f"bad widths {spec!r}")
     return stages
-DEFAULT_HEAD_KERNEL = 3
 
 
 class L2Normalize(nn.Module):

@@ -79,6 +79,8 @@ def train(model: SiameseNet, crops: Crops, split: Split, cfg: dict, log=print,
     # exported instead of the raw weights when cfg["ema"] > 0.
     ema_decay = cfg.get("ema", 0.0)
     ema = copy.deepcopy(model) if ema_decay > 0 else None
+    # (average, live) tensor pairs, paired once: both state dicts hold the tensors updated in place.
+    ema_pairs = list(zip(ema.state_dict().values(), model.state_dict().values())) if ema is not None else []
 
     images = torch.from_numpy(crops.images)
     history: list[dict] = []
@@ -113,7 +115,7 @@ def train(model: SiameseNet, crops: Crops, split: Split, cfg: dict, log=print,
             opt.step()
             if ema is not None:
                 with torch.no_grad():
-                    for e, p in zip(ema.state_dict().values(), model.state_dict().values()):
+                    for e, p in ema_pairs:
                         if e.dtype.is_floating_point:
                             e.mul_(ema_decay).add_(p, alpha=1 - ema_decay)
                         else:
