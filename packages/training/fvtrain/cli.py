@@ -15,7 +15,7 @@ import onnx
 import torch
 
 from . import __version__
-from .data import load_crops, load_teacher, make_split, parse_pairs_people
+from .data import load_crops, load_teacher, load_views, make_split, parse_pairs_people
 from .export import (INPUT_NAME, OPSET, OUTPUT_NAME, VERIFY_TOLERANCE, WEIGHT_FORMATS, export_onnx,
                      verify_onnx)
 from .model import SiameseNet, count_flops, count_params, parse_widths
@@ -61,6 +61,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="how model.onnx stores its weights: fp32, or fp16 (half the file; computes in fp32)")
     p.add_argument("--teacher", action="append", default=[], metavar="DIR",
                    help="teacher embedding cache (packages/teacher embed CLI; repeatable for shards)")
+    p.add_argument("--views", metavar="DIR",
+                   help="consistent teacher views (python -m fvtrain.views): train on augmented views with the "
+                        "teacher's embedding of each view, instead of --teacher's one embedding per image")
     p.add_argument("--contrastive-weight", type=float, default=1.0)
     p.add_argument("--distill-relational", type=float, default=0.0,
                    help="weight of the squared error between student and teacher pairwise distances")
@@ -77,6 +80,8 @@ def seed_everything(seed: int) -> None:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    if args.teacher and args.views:
+        raise SystemExit("give --teacher or --views, not both")
     started = time.time()
     torch.set_num_threads(args.threads)
     malloc_tuned = keep_freed_memory()
@@ -136,7 +141,17 @@ def main(argv=None) -> int:
                           "train_rows_with_teacher": int(mask.sum()), "train_rows": int(len(train_rows))}
         log(f"teacher: {mask.sum()} of {len(train_rows)} training images have a teacher embedding "
             f"(dim {target.shape[1]})")
-    result = train(model, crops, split, cfg, log, teacher)
+    views = None
+    if args.views:
+        views = load_views(args.views, crops)
+        train_mask = np.zeros(len(crops), dtype=bool)
+        train_mask[train_rows] = True
+        views.rows &= train_mask
+        teacher_report = {"views": os.path.abspath(args.views), "meta": views.meta,
+                          "train_rows_with_teacher": int(views.rows.sum()), "train_rows": int(len(train_rows))}
+        log(f"views: {views.rows.sum()} of {len(train_rows)} training images have {views.crops.shape[0]} "
+            f"teacher views each")
+    result = train(model, crops, split, cfg, log, teacher, views)
     best = result["history"][result["best_epoch"] - 1]
     log(f"best epoch {result['best_epoch']}: val acc {best['val_acc'] * 100:.2f}%, auc {best['val_auc']:.4f}")
 
@@ -181,7 +196,7 @@ def main(argv=None) -> int:
                 f"all positive pairs, {args.hard_negatives or 'all'} hardest negatives per anchor"
                 + (f"; + {args.distill_relational} x relational distillation (squared error of pairwise "
                    f"distances vs the L2-normalised teacher) + {args.distill_direct} x (1 - cos(linear "
-                   f"projection of the embedding, teacher embedding))" if args.teacher else ""),
+                   f"projection of the embedding, teacher embedding))" if args.teacher or args.views else ""),
         "history": result["history"],
         "best_epoch": result["best_epoch"],
         "best": best,

@@ -252,3 +252,30 @@ def load_teacher(directories: list[str], crops: Crops) -> tuple[np.ndarray, np.n
     norms = np.linalg.norm(target, axis=1, keepdims=True)
     target = np.where(norms > 0, target / np.maximum(norms, 1e-12), 0).astype(np.float32)
     return target, mask, meta
+
+
+@dataclass
+class Views:
+    """Augmented student crops with the teacher's embedding of each (fvtrain.views)."""
+    crops: np.ndarray  # uint8 [V, N, H, W]
+    target: np.ndarray  # float32 [V, N, D], L2-normalised
+    rows: np.ndarray  # bool [N]: rows that have views
+    meta: dict
+
+
+def load_views(directory: str, crops: Crops) -> Views:
+    with open(os.path.join(directory, "meta.json"), encoding="utf-8") as fh:
+        meta = json.load(fh)
+    v, n, dim = int(meta["views"]), int(meta["count"]), int(meta["dim"])
+    if n != len(crops):
+        raise ValueError(f"{directory} has views of {n} crops, the crop directory has {len(crops)}")
+    images = np.load(os.path.join(directory, "crops.npy"))
+    if images.shape != (v, n, INPUT_HEIGHT, INPUT_WIDTH):
+        raise ValueError(f"{directory}/crops.npy is {images.shape}, expected {(v, n, INPUT_HEIGHT, INPUT_WIDTH)}")
+    target = np.fromfile(os.path.join(directory, "teacher.f32"), dtype="<f4")
+    if target.size != v * n * dim:
+        raise ValueError(f"{directory}/teacher.f32 has {target.size} values, expected {v * n * dim}")
+    rows = np.fromfile(os.path.join(directory, "rows.u8"), dtype=np.uint8)
+    if rows.size != n:
+        raise ValueError(f"{directory}/rows.u8 has {rows.size} rows, expected {n}")
+    return Views(images, target.reshape(v, n, dim), rows.astype(bool), meta)

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from .augment import augment
-from .data import Crops, PKSampler, Split, make_val_pairs
+from .data import Crops, PKSampler, Split, Views, make_val_pairs
 from .losses import contrastive_loss, distillation_loss
 from .metrics import best_threshold_accuracy, roc_auc
 from .model import SiameseNet
@@ -41,10 +41,17 @@ def evaluate(model: SiameseNet, crops: Crops, pairs: np.ndarray, same: np.ndarra
 
 
 def train(model: SiameseNet, crops: Crops, split: Split, cfg: dict, log=print,
-          teacher: tuple[np.ndarray, np.ndarray] | None = None) -> dict:
+          teacher: tuple[np.ndarray, np.ndarray] | None = None, views: Views | None = None) -> dict:
     """`teacher`: (L2-normalised teacher embeddings per crop row, mask of rows that have one);
-    with it, cfg's distill_relational / distill_direct weights add the distillation terms."""
+    with it, cfg's distill_relational / distill_direct weights add the distillation terms.
+    `views` (rows restricted to training rows): each step, a row with views is replaced by one of
+    its augmented views, drawn at random, and distils towards the teacher's embedding of that view;
+    rows without views are augmented here and have no teacher target."""
     seed = cfg["seed"]
+    if views is not None:
+        if teacher is not None:
+            raise ValueError("give a teacher cache or views, not both")
+        teacher = (views.target[0], views.rows)  # shapes for the terms below; targets come per view
     w_con = cfg.get("contrastive_weight", 1.0)
     w_rel = cfg.get("distill_relational", 0.0) if teacher is not None else 0.0
     w_dir = cfg.get("distill_direct", 0.0) if teacher is not None else 0.0
@@ -55,6 +62,7 @@ def train(model: SiameseNet, crops: Crops, split: Split, cfg: dict, log=print,
     t_target = torch.from_numpy(teacher[0]) if teacher is not None else None
     t_mask = torch.from_numpy(teacher[1]) if teacher is not None else None
     gen = torch.Generator().manual_seed(seed + 3)
+    view_rng = np.random.RandomState(seed + 5)
     sampler = PKSampler(split, cfg["batch_people"], cfg["per_person"], cfg["singles"], seed)
     steps_per_epoch = sampler.batches_per_epoch()
     total_steps = steps_per_epoch * cfg["epochs"]
@@ -100,13 +108,22 @@ def train(model: SiameseNet, crops: Crops, split: Split, cfg: dict, log=print,
             x = images[torch.from_numpy(rows)].float().unsqueeze(1) / 255.0
             x = augment(x, gen, shift_px=cfg.get("aug_shift", 2.5), scale=cfg.get("aug_scale", 0.07),
                         rotate_deg=cfg.get("aug_rotate", 6.0))
+            batch_target = batch_mask = None
+            if views is not None:
+                has = views.rows[rows]
+                pick = view_rng.randint(0, views.crops.shape[0], len(rows))
+                x[torch.from_numpy(has)] = torch.from_numpy(
+                    views.crops[pick[has], rows[has]]).float().unsqueeze(1) / 255.0
+                batch_target = torch.from_numpy(views.target[pick, rows])
+                batch_mask = torch.from_numpy(has)
             emb = model(x)
             loss, stats = contrastive_loss(emb, torch.from_numpy(labels), cfg["margin"], cfg["hard_negatives"])
             loss = w_con * loss
             if w_rel > 0 or w_dir > 0:
                 r = torch.from_numpy(rows)
                 rel, direct = distillation_loss(emb, proj(emb) if proj is not None else None,
-                                                t_target[r], t_mask[r])
+                                                t_target[r] if batch_target is None else batch_target,
+                                                t_mask[r] if batch_mask is None else batch_mask)
                 loss = loss + w_rel * rel + w_dir * direct
                 rel_l.append(float(rel))
                 dir_l.append(float(direct))

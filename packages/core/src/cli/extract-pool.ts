@@ -20,6 +20,8 @@ export type ExtractResponse =
       faceCount: number;
       /** With alignment: whether the landmarks were used (false: they disagreed with the box). */
       aligned?: boolean;
+      /** With alignment: the 68 landmarks (image pixels, `[x0,y0,…]`), trusted or not. */
+      landmarks?: Float32Array;
     }
   | { id: number; ok: false; code: string; message: string };
 

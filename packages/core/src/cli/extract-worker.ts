@@ -25,7 +25,7 @@ port.on('message', (request: ExtractRequest) => {
         id: request.id,
         ok: true,
         crop: aligned?.crop ?? face.crop,
-        ...(aligned && { aligned: aligned.aligned }),
+        ...(aligned && { aligned: aligned.aligned, landmarks: aligned.landmarks }),
         box: face.box,
         detected: face.detected,
         faceCount: face.faceCount,

@@ -100,6 +100,9 @@ describe('prepare CLI (training crops) and serving produce identical crops', () 
     });
     const index = (await readFile(path.join(out, 'index.tsv'), 'utf8')).trim().split('\n').slice(1);
     const crops = await readFile(path.join(out, 'crops.u8'));
+    const lmBytes = await readFile(path.join(out, 'landmarks.f32'));
+    const landmarks68 = new Float32Array(lmBytes.buffer, lmBytes.byteOffset, lmBytes.byteLength / 4);
+    expect(landmarks68.length).toBe(index.length * 136);
     const meta = JSON.parse(await readFile(path.join(out, 'meta.json'), 'utf8')) as { crop: unknown };
     const spec = alignedCropSpec({ crop: meta.crop })!;
     expect(spec).toMatchObject({ mode: 'aligned', landmarks: { file: 'landmarks.onnx' } });
@@ -113,6 +116,11 @@ describe('prepare CLI (training crops) and serving produce identical crops', () 
         const served = await alignFace(aligner, gray, extractFace(detector, gray, { fallback: true })!);
         const prepared = crops.subarray(row * FACE_PIXELS, (row + 1) * FACE_PIXELS);
         expect(Buffer.compare(prepared, Buffer.from(served.crop))).toBe(0);
+        // The landmarks the crop was aligned with: the crop is their warp through the template.
+        const rowLandmarks = landmarks68.subarray(row * 136, (row + 1) * 136);
+        expect(Number.isFinite(rowLandmarks[0])).toBe(true);
+        const [face] = await aligner.align(gray, [extractFace(detector, gray, { fallback: true })!.box]);
+        expect(Array.from(rowLandmarks)).toEqual(Array.from(face!.landmarks));
         const box = extractFace(detector, gray, { fallback: true })!;
         if (Buffer.compare(prepared, Buffer.from(box.crop)) !== 0) differing++;
       }

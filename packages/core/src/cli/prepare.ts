@@ -15,7 +15,9 @@ const USAGE = `usage: npm run prepare-crops -- --images <dir> --out <dir> [--ali
   --images   LFW-layout directory Name/Name_NNNN.jpg (default: $LFW_DIR)
   --out      output directory for crops.u8, index.tsv, boxes.tsv (face box per crop), meta.json
   --align    landmark-aligned crops (siamese-v3 and later) with this landmark net; meta.json records
-             the crop spec that the model's manifest must repeat
+             the crop spec that the model's manifest must repeat, and landmarks.f32 holds each
+             crop's 68 landmarks (float32, count × 68 × (x, y) image pixels; NaN where the
+             landmarks disagreed with the box and the crop is a box crop)
   --workers  worker threads (default: number of cores)
   --limit    only the first N images (for smoke runs)`;
 
@@ -75,6 +77,8 @@ const results = await extractFaces(
 );
 
 const crops = await open(path.join(args.out, 'crops.u8'), 'w');
+const landmarkFile = align ? await open(path.join(args.out, 'landmarks.f32'), 'w') : undefined;
+const untrusted = new Float32Array(136).fill(Number.NaN);
 const rows = ['index\tname\timage\tdetected\tfaces'];
 // Face boxes in source-image pixels, so offline tools (the teacher, alignment) can cut other crops.
 const boxes = ['index\tx\ty\twidth\theight'];
@@ -88,11 +92,16 @@ for (let i = 0; i < images.length; i++) {
     continue;
   }
   await crops.write(r.crop);
+  if (landmarkFile) {
+    const lm = r.aligned && r.landmarks ? r.landmarks : untrusted;
+    await landmarkFile.write(new Uint8Array(lm.buffer, lm.byteOffset, lm.byteLength));
+  }
   rows.push(`${index}\t${img.name}\t${img.image}\t${r.detected ? 1 : 0}\t${r.faceCount}`);
   boxes.push(`${index}\t${r.box.x}\t${r.box.y}\t${r.box.width}\t${r.box.height}`);
   index++;
 }
 await crops.close();
+await landmarkFile?.close();
 await writeFile(path.join(args.out, 'index.tsv'), `${rows.join('\n')}\n`);
 await writeFile(path.join(args.out, 'boxes.tsv'), `${boxes.join('\n')}\n`);
 const meta = {
