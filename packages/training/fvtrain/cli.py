@@ -15,7 +15,7 @@ import onnx
 import torch
 
 from . import __version__
-from .data import load_crops, load_teacher, load_views, make_split, parse_pairs_people
+from .data import load_crops, load_mixes, load_teacher, load_views, make_split, parse_pairs_people
 from .export import (INPUT_NAME, OPSET, OUTPUT_NAME, VERIFY_TOLERANCE, WEIGHT_FORMATS, export_onnx,
                      verify_onnx)
 from .model import SiameseNet, count_flops, count_params, parse_widths
@@ -64,6 +64,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--views", metavar="DIR",
                    help="consistent teacher views (python -m fvtrain.views): train on augmented views with the "
                         "teacher's embedding of each view, instead of --teacher's one embedding per image")
+    p.add_argument("--mixes", metavar="DIR",
+                   help="blends of two faces with their teacher embeddings (python -m fvtrain.views --mixes): "
+                        "--mix-per-batch of them join each batch's distillation terms")
+    p.add_argument("--mix-per-batch", type=int, default=32)
     p.add_argument("--contrastive-weight", type=float, default=1.0)
     p.add_argument("--distill-relational", type=float, default=0.0,
                    help="weight of the squared error between student and teacher pairwise distances")
@@ -127,7 +131,8 @@ def main(argv=None) -> int:
     cfg = {k: getattr(args, k) for k in ("epochs", "seed", "batch_people", "per_person", "singles", "lr",
                                          "final_lr_fraction", "weight_decay", "margin", "hard_negatives",
                                          "aug_shift", "aug_rotate", "aug_scale",
-                                         "contrastive_weight", "distill_relational", "distill_direct", "ema")}
+                                         "contrastive_weight", "distill_relational", "distill_direct", "ema",
+                                         "mix_per_batch")}
     teacher = None
     teacher_report = None
     if args.teacher:
@@ -151,7 +156,19 @@ def main(argv=None) -> int:
                           "train_rows_with_teacher": int(views.rows.sum()), "train_rows": int(len(train_rows))}
         log(f"views: {views.rows.sum()} of {len(train_rows)} training images have {views.crops.shape[0]} "
             f"teacher views each")
-    result = train(model, crops, split, cfg, log, teacher, views)
+    mixes = None
+    if args.mixes:
+        if not (args.teacher or args.views):
+            raise SystemExit("--mixes needs --teacher or --views for the unblended faces")
+        mixes = load_mixes(args.mixes, crops)
+        train_mask = np.zeros(len(crops), dtype=bool)
+        train_mask[train_rows] = True
+        usable = len(mixes.within(train_mask))
+        teacher_report = {**(teacher_report or {}), "mixes": os.path.abspath(args.mixes), "mixes_meta": mixes.meta,
+                          "mixes_of_training_faces": usable}
+        log(f"mixes: {usable} of {len(mixes.crops)} blends have both faces in training; "
+            f"{args.mix_per_batch} per batch")
+    result = train(model, crops, split, cfg, log, teacher, views, mixes)
     best = result["history"][result["best_epoch"] - 1]
     log(f"best epoch {result['best_epoch']}: val acc {best['val_acc'] * 100:.2f}%, auc {best['val_auc']:.4f}")
 

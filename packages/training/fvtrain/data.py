@@ -279,3 +279,33 @@ def load_views(directory: str, crops: Crops) -> Views:
     if rows.size != n:
         raise ValueError(f"{directory}/rows.u8 has {rows.size} rows, expected {n}")
     return Views(images, target.reshape(v, n, dim), rows.astype(bool), meta)
+
+
+@dataclass
+class Mixes:
+    """Blends of two faces with the teacher's embedding of each blend (fvtrain.views --mixes)."""
+    crops: np.ndarray  # uint8 [M, H, W]
+    target: np.ndarray  # float32 [M, D], L2-normalised
+    sources: np.ndarray  # int64 [M, 2]: the crop rows blended
+    meta: dict
+
+    def within(self, rows_mask: np.ndarray) -> np.ndarray:
+        """Indices of the blends whose two faces both lie in `rows_mask` (bool per crop row)."""
+        return np.flatnonzero(rows_mask[self.sources[:, 0]] & rows_mask[self.sources[:, 1]])
+
+
+def load_mixes(directory: str, crops: Crops) -> Mixes:
+    with open(os.path.join(directory, "meta.json"), encoding="utf-8") as fh:
+        meta = json.load(fh)
+    m, dim = int(meta["mixes"]), int(meta["dim"])
+    if int(meta["crops_count"]) != len(crops):
+        raise ValueError(f"{directory} blends rows of {meta['crops_count']} crops, the crop directory has {len(crops)}")
+    images = np.load(os.path.join(directory, "crops.npy"))
+    sources = np.load(os.path.join(directory, "sources.npy"))
+    target = np.fromfile(os.path.join(directory, "teacher.f32"), dtype="<f4")
+    if images.shape != (m, INPUT_HEIGHT, INPUT_WIDTH) or sources.shape != (m, 2) or target.size != m * dim:
+        raise ValueError(f"{directory}: crops {images.shape}, sources {sources.shape}, {target.size} teacher "
+                         f"values do not hold {m} blends")
+    if sources.min() < 0 or sources.max() >= len(crops):
+        raise ValueError(f"{directory}/sources.npy names rows outside the crop directory")
+    return Mixes(images, target.reshape(m, dim), sources, meta)

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from .augment import augment
-from .data import Crops, PKSampler, Split, Views, make_val_pairs
+from .data import Crops, Mixes, PKSampler, Split, Views, make_val_pairs
 from .losses import contrastive_loss, distillation_loss
 from .metrics import best_threshold_accuracy, roc_auc
 from .model import SiameseNet
@@ -41,12 +41,15 @@ def evaluate(model: SiameseNet, crops: Crops, pairs: np.ndarray, same: np.ndarra
 
 
 def train(model: SiameseNet, crops: Crops, split: Split, cfg: dict, log=print,
-          teacher: tuple[np.ndarray, np.ndarray] | None = None, views: Views | None = None) -> dict:
+          teacher: tuple[np.ndarray, np.ndarray] | None = None, views: Views | None = None,
+          mixes: Mixes | None = None) -> dict:
     """`teacher`: (L2-normalised teacher embeddings per crop row, mask of rows that have one);
     with it, cfg's distill_relational / distill_direct weights add the distillation terms.
     `views` (rows restricted to training rows): each step, a row with views is replaced by one of
     its augmented views, drawn at random, and distils towards the teacher's embedding of that view;
-    rows without views are augmented here and have no teacher target."""
+    rows without views are augmented here and have no teacher target.
+    `mixes`: cfg["mix_per_batch"] blends of two training faces join each batch for the distillation
+    terms only (they have no identity for the contrastive loss)."""
     seed = cfg["seed"]
     if views is not None:
         if teacher is not None:
@@ -63,6 +66,16 @@ def train(model: SiameseNet, crops: Crops, split: Split, cfg: dict, log=print,
     t_mask = torch.from_numpy(teacher[1]) if teacher is not None else None
     gen = torch.Generator().manual_seed(seed + 3)
     view_rng = np.random.RandomState(seed + 5)
+    mix_rows = np.zeros(0, dtype=np.int64)
+    if mixes is not None:
+        if teacher is None:
+            raise ValueError("blends need a teacher (a cache or views) for the other rows")
+        train_mask = np.zeros(len(crops), dtype=bool)
+        train_mask[split.train_indices()] = True
+        mix_rows = mixes.within(train_mask)
+        if len(mix_rows) == 0:
+            raise ValueError("no blend has both faces among the training rows")
+    n_mix = cfg.get("mix_per_batch", 0) if len(mix_rows) else 0
     sampler = PKSampler(split, cfg["batch_people"], cfg["per_person"], cfg["singles"], seed)
     steps_per_epoch = sampler.batches_per_epoch()
     total_steps = steps_per_epoch * cfg["epochs"]
@@ -116,14 +129,21 @@ def train(model: SiameseNet, crops: Crops, split: Split, cfg: dict, log=print,
                     views.crops[pick[has], rows[has]]).float().unsqueeze(1) / 255.0
                 batch_target = torch.from_numpy(views.target[pick, rows])
                 batch_mask = torch.from_numpy(has)
-            emb = model(x)
+            if n_mix:
+                pick_mix = mix_rows[view_rng.randint(0, len(mix_rows), n_mix)]
+                x = torch.cat([x, torch.from_numpy(mixes.crops[pick_mix]).float().unsqueeze(1) / 255.0])
+            emb_all = model(x)
+            emb = emb_all[:len(rows)]
             loss, stats = contrastive_loss(emb, torch.from_numpy(labels), cfg["margin"], cfg["hard_negatives"])
             loss = w_con * loss
             if w_rel > 0 or w_dir > 0:
                 r = torch.from_numpy(rows)
-                rel, direct = distillation_loss(emb, proj(emb) if proj is not None else None,
-                                                t_target[r] if batch_target is None else batch_target,
-                                                t_mask[r] if batch_mask is None else batch_mask)
+                tgt = t_target[r] if batch_target is None else batch_target
+                msk = t_mask[r] if batch_mask is None else batch_mask
+                if n_mix:
+                    tgt = torch.cat([tgt, torch.from_numpy(mixes.target[pick_mix])])
+                    msk = torch.cat([msk, torch.ones(n_mix, dtype=torch.bool)])
+                rel, direct = distillation_loss(emb_all, proj(emb_all) if proj is not None else None, tgt, msk)
                 loss = loss + w_rel * rel + w_dir * direct
                 rel_l.append(float(rel))
                 dir_l.append(float(direct))

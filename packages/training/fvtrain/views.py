@@ -175,13 +175,16 @@ class ViewMaker:
         k = INPUT_WIDTH / width
         return compose(invert(self.to_student), np.array([[k, 0, -left * k], [0, k, -top * k]]))
 
-    def render(self, image: torch.Tensor, face: np.ndarray, augs: list[dict | None],
-               gen: torch.Generator) -> tuple[np.ndarray, np.ndarray]:
-        """Student crops [V,62,47] and teacher chips [V,150,150] (uint8) of one image [H,W] (0-1),
-        `face` mapping its pixels onto the unit square (face_map)."""
+    def geometry(self, image: torch.Tensor, face: np.ndarray, augs: list[dict | None]) -> tuple[torch.Tensor, torch.Tensor]:
+        """The warps alone: student crops [V,62,47] and teacher chips [V,150,150], float 0-1."""
         maps = [compose(self.unit_map(a), face) for a in augs]
         student = warp(image, [compose(self.to_student, m) for m in maps], INPUT_WIDTH, INPUT_HEIGHT)
         teacher = warp(image, [compose(self.to_teacher, m) for m in maps], CHIP, CHIP)
+        return student, teacher
+
+    def finish(self, student: torch.Tensor, teacher: torch.Tensor, augs: list[dict | None],
+               gen: torch.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """The photometric part of each augmentation on both renderings, then 8-bit quantisation."""
         ratio = (CHIP / (1 + 2 * TEACHER_PADDING)) / self.student_px
         for v, a in enumerate(augs):
             if a is None:
@@ -199,6 +202,12 @@ class ViewMaker:
         q = lambda x: (x.clamp(0, 1) * 255).round().to(torch.uint8).numpy()  # noqa: E731
         return q(student), q(teacher)
 
+    def render(self, image: torch.Tensor, face: np.ndarray, augs: list[dict | None],
+               gen: torch.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """Student crops [V,62,47] and teacher chips [V,150,150] (uint8) of one image [H,W] (0-1),
+        `face` mapping its pixels onto the unit square (face_map)."""
+        return self.finish(*self.geometry(image, face, augs), augs, gen)
+
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m fvtrain.views", description=__doc__,
@@ -207,6 +216,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--images", required=True, help="the LFW-layout images the crops were cut from")
     p.add_argument("--out", required=True)
     p.add_argument("--views", type=int, default=16, help="views per face, the first unaugmented")
+    p.add_argument("--mixes", type=int, default=0, metavar="M",
+                   help="instead of views: M blends of two random faces (both aligned, one augmentation, "
+                        "lambda uniform in --mix-range) with the teacher's embedding of each blend")
+    p.add_argument("--mix-range", type=float, nargs=2, default=(0.2, 0.8), metavar=("LO", "HI"))
     p.add_argument("--exclude-pairs", action="append", default=[], metavar="FILE",
                    help="skip the people of this pairs file (repeatable)")
     p.add_argument("--pairs", action="append", default=[], metavar="FILE",
@@ -235,10 +248,81 @@ def write_embedding_cache(directory: str, crops, rows: np.ndarray, emb: np.ndarr
         fh.write("\n")
 
 
+def embed_chips(teacher, chips: np.ndarray) -> np.ndarray:
+    """L2-normalised teacher embeddings of gray uint8 chips [N,150,150]."""
+    x = torch.from_numpy(chips.reshape(-1, 1, CHIP, CHIP)).float().expand(-1, 3, -1, -1)
+    with torch.no_grad():
+        emb = teacher(x.contiguous(memory_format=torch.channels_last)).numpy()
+    return emb / np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12)
+
+
+def make_mixes(args, crops, rows: np.ndarray, maker: ViewMaker, teacher, landmarks: np.ndarray,
+               boxes: np.ndarray, rng: np.random.RandomState, gen: torch.Generator) -> int:
+    """Blends of two faces of different people: both cut through the same augmentation (so the
+    aligned faces overlay), mixed with one lambda in the student's crop and the teacher's chip
+    alike, then the photometric part. Writes crops.npy (M x 62 x 47), teacher.f32 (M x 128),
+    sources.npy (M x 2 crop rows), lambda.f32, meta.json."""
+    m = args.mixes
+    student = np.zeros((m, INPUT_HEIGHT, INPUT_WIDTH), dtype=np.uint8)
+    target = np.zeros((m, DIM), dtype=np.float32)
+    sources = np.zeros((m, 2), dtype=np.int64)
+    lambdas = rng.uniform(args.mix_range[0], args.mix_range[1], m).astype(np.float32)
+    cache: dict[int, torch.Tensor] = {}
+
+    def image(r: int) -> torch.Tensor:
+        if r not in cache:
+            if len(cache) > 4096:
+                cache.clear()
+            name, number = crops.names[r], crops.image_numbers[r]
+            path = os.path.join(args.images, name, f"{name}_{number:04d}.jpg")
+            cache[r] = torch.from_numpy(np.asarray(Image.open(path).convert("L"), dtype=np.float32) / 255.0)
+        return cache[r]
+
+    started = time.time()
+    for start in range(0, m, args.batch):
+        stop = min(m, start + args.batch)
+        chips = np.zeros((stop - start, CHIP, CHIP), dtype=np.uint8)
+        for k in range(start, stop):
+            a, b = rows[rng.randint(len(rows))], rows[rng.randint(len(rows))]
+            while crops.names[b] == crops.names[a]:
+                b = rows[rng.randint(len(rows))]
+            aug = [maker.augmentation()]
+            sa, ta = maker.geometry(image(a), maker.face_map(landmarks[a], boxes[a]), aug)
+            sb, tb = maker.geometry(image(b), maker.face_map(landmarks[b], boxes[b]), aug)
+            lam = float(lambdas[k])
+            s, t = maker.finish(lam * sa + (1 - lam) * sb, lam * ta + (1 - lam) * tb, aug, gen)
+            student[k], chips[k - start], sources[k] = s[0], t[0], (a, b)
+        target[start:stop] = embed_chips(teacher, chips)
+        if stop // 4096 != start // 4096 or stop == m:
+            rate = stop / (time.time() - started)
+            print(f"mixes {stop}/{m}, {rate:.0f}/s, ~{(m - stop) / rate / 60:.1f} min left", file=sys.stderr)
+    np.save(os.path.join(args.out, "crops.npy"), student)
+    target.astype("<f4").tofile(os.path.join(args.out, "teacher.f32"))
+    np.save(os.path.join(args.out, "sources.npy"), sources)
+    lambdas.astype("<f4").tofile(os.path.join(args.out, "lambda.f32"))
+    seconds = time.time() - started
+    meta = {
+        "mixes": m, "dim": DIM, "crops_count": len(crops),
+        "layout": "crops.npy uint8 mixes x 62 x 47; teacher.f32 float32 mixes x dim (L2-normalised); "
+                  "sources.npy int64 mixes x 2 (crop rows blended, lambda on the first); lambda.f32",
+        "crops": os.path.abspath(args.crops),
+        "mix_range": list(args.mix_range),
+        "augmentation": {"shift_px": args.shift, "rotate_deg": args.rotate, "scale": args.scale,
+                         "blur_prob": args.blur_prob, "seed": args.seed},
+        "exclude_pairs": [os.path.basename(f) for f in args.exclude_pairs],
+        "seconds": round(seconds, 1),
+    }
+    with open(os.path.join(args.out, "meta.json"), "w", encoding="utf-8") as fh:
+        json.dump(meta, fh, indent=2)
+        fh.write("\n")
+    print(f"wrote {m} mixes to {args.out} in {seconds / 60:.1f} min", file=sys.stderr)
+    return 0
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
-    if args.views < 1:
-        print("--views must be at least 1", file=sys.stderr)
+    if args.views < 1 or args.mixes < 0:
+        print("--views must be at least 1 and --mixes at least 0", file=sys.stderr)
         return 2
     keep_freed_memory()
     torch.set_num_threads(args.threads)
@@ -265,7 +349,7 @@ def main(argv=None) -> int:
                      for i in range(len(crops))])
     rows = np.flatnonzero(keep)
     n, v_count = len(crops), args.views
-    print(f"{len(rows)} of {n} faces, {v_count} views each "
+    print(f"{len(rows)} of {n} faces, " + (f"{args.mixes} blends" if args.mixes else f"{v_count} views each") + " "
           f"({int((~np.isfinite(landmarks).all(axis=1)).sum())} box crops without trusted landmarks)", file=sys.stderr)
 
     teacher = load_face_api_teacher(args.teacher_model).to(memory_format=torch.channels_last)
@@ -273,6 +357,8 @@ def main(argv=None) -> int:
     gen = torch.Generator().manual_seed(args.seed)
     maker = ViewMaker(template, args.shift, args.scale, args.rotate, args.blur_prob, rng)
     os.makedirs(args.out, exist_ok=True)
+    if args.mixes:
+        return make_mixes(args, crops, rows, maker, teacher, landmarks, boxes, rng, gen)
     student = np.lib.format.open_memmap(os.path.join(args.out, "crops.npy"), mode="w+", dtype=np.uint8,
                                         shape=(v_count, n, INPUT_HEIGHT, INPUT_WIDTH))
     target = np.zeros((v_count, n, DIM), dtype=np.float32)
@@ -290,10 +376,7 @@ def main(argv=None) -> int:
             student[:, r] = s
             chips[j] = t
             view0_diff.append(float(np.abs(s[0].astype(np.int16) - crops.images[r]).mean()))
-        x = torch.from_numpy(chips.reshape(-1, 1, CHIP, CHIP)).float().expand(-1, 3, -1, -1)
-        with torch.no_grad():
-            emb = teacher(x.contiguous(memory_format=torch.channels_last)).numpy().reshape(len(batch), v_count, DIM)
-        emb /= np.maximum(np.linalg.norm(emb, axis=2, keepdims=True), 1e-12)
+        emb = embed_chips(teacher, chips).reshape(len(batch), v_count, DIM)
         target[:, batch] = emb.transpose(1, 0, 2)
         done = start + len(batch)
         if done // 1024 != start // 1024 or done == len(rows):

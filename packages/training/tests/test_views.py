@@ -19,7 +19,7 @@ sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), "..")
 
 from fvtrain import views as views_cli  # noqa: E402
 from fvtrain.cli import main as train_main  # noqa: E402
-from fvtrain.data import load_crops, load_views  # noqa: E402
+from fvtrain.data import load_crops, load_mixes, load_views  # noqa: E402
 from fvtrain.teacher import CHIP, default_model_dir, load_face_api_teacher  # noqa: E402
 
 # face-api 1.7.15 on TensorFlow.js (packages/teacher's describe()) for the two synthetic chips of
@@ -164,14 +164,34 @@ class ViewsEndToEndTest(unittest.TestCase):
             with self.assertRaises(ValueError):
                 load_views(out, load_crops(bad))
 
+            # Blends of two people's faces, each with the teacher's embedding of the blend.
+            mix_dir = os.path.join(tmp, "mixes")
+            rc = views_cli.main(["--crops", crops_dir, "--images", images_dir, "--out", mix_dir, "--mixes", "12",
+                                 "--threads", "1", "--batch", "5", "--seed", "3"])
+            self.assertEqual(rc, 0)
+            mixes = load_mixes(mix_dir, crops)
+            self.assertEqual(mixes.crops.shape, (12, 62, 47))
+            names = np.array(crops.names)
+            self.assertTrue(np.all(names[mixes.sources[:, 0]] != names[mixes.sources[:, 1]]))
+            np.testing.assert_allclose(np.linalg.norm(mixes.target, axis=1), 1, atol=1e-5)
+            lam = np.fromfile(os.path.join(mix_dir, "lambda.f32"), dtype="<f4")
+            self.assertTrue(np.all((lam >= 0.2) & (lam <= 0.8)))
+            only_first = np.zeros(len(crops), dtype=bool)
+            only_first[mixes.sources[0]] = True
+            self.assertIn(0, mixes.within(only_first))
+            self.assertTrue(np.all(only_first[mixes.sources[mixes.within(only_first)]]))
+
             model_dir = os.path.join(tmp, "model")
-            rc = train_main(["--crops", crops_dir, "--views", out, "--out", model_dir, "--epochs", "1",
+            rc = train_main(["--crops", crops_dir, "--views", out, "--mixes", mix_dir, "--mix-per-batch", "4",
+                             "--out", model_dir, "--epochs", "1",
                              "--threads", "1", "--batch-people", "4", "--per-person", "2", "--singles", "0",
                              "--val-fraction", "0.25", "--distill-direct", "1"])
             self.assertEqual(rc, 0)
             with open(os.path.join(model_dir, "training.json"), encoding="utf-8") as fh:
                 report = json.load(fh)
             self.assertGreater(report["teacher"]["train_rows_with_teacher"], 0)
+            self.assertGreater(report["teacher"]["mixes_of_training_faces"], 0)
+            self.assertLess(report["teacher"]["mixes_of_training_faces"], 12)  # validation faces never blend in
             self.assertGreater(report["history"][0]["distill_direct"], 0)
             with self.assertRaises(SystemExit):
                 train_main(["--crops", crops_dir, "--views", out, "--teacher", out, "--out", model_dir])
