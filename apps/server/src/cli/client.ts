@@ -86,6 +86,10 @@ let fatal: string | null = null;
 let protocolErrors = 0;
 
 const sendJson = (value: unknown): void => socket.send(JSON.stringify(value));
+// The server's candidates can arrive while its answer is still being applied: each waits for the
+// answer, and one that is refused is reported, not fatal (others may still connect).
+let answerApplied: () => void;
+const answered = new Promise<void>((resolve) => (answerApplied = resolve));
 pc.onicecandidate = ({ candidate }) =>
   sendJson({
     type: 'ice',
@@ -109,11 +113,24 @@ const welcomed = new Promise<void>((resolve, reject) => {
         resolve();
         break;
       case 'answer':
-        void pc.setRemoteDescription({ type: 'answer', sdp: message.sdp });
+        pc.setRemoteDescription({ type: 'answer', sdp: message.sdp }).then(
+          answerApplied,
+          (error: unknown) => {
+            fatal = 'BAD_ANSWER';
+            process.stderr.write(`the server's answer could not be applied: ${(error as Error).message}\n`);
+          },
+        );
         break;
-      case 'ice':
-        if (message.candidate) void pc.addIceCandidate(message.candidate);
+      case 'ice': {
+        const candidate = message.candidate;
+        if (candidate)
+          answered
+            .then(() => pc.addIceCandidate(candidate))
+            .catch((error: unknown) =>
+              process.stderr.write(`ICE candidate refused: ${(error as Error).message}\n`),
+            );
         break;
+      }
       case 'score':
         scores.push(message);
         latencies.push(Date.now() - message.capturedAt);
