@@ -7,8 +7,13 @@ import torch
 import torch.nn.functional as F
 
 
-def augment(x: torch.Tensor, gen: torch.Generator, shift_px: float = 2.5, scale: float = 0.07,
-            rotate_deg: float = 6.0, blur_prob: float = 0.3) -> torch.Tensor:
+# The webcam-like augmentation's default strength, shared by training (fvtrain --aug-*) and the
+# teacher views (fvtrain.views), which augment the same way.
+SHIFT_PX, SCALE, ROTATE_DEG, BLUR_PROB = 2.5, 0.07, 6.0, 0.3
+
+
+def augment(x: torch.Tensor, gen: torch.Generator, shift_px: float = SHIFT_PX, scale: float = SCALE,
+            rotate_deg: float = ROTATE_DEG, blur_prob: float = BLUR_PROB) -> torch.Tensor:
     b, _, h, w = x.shape
     dev = x.device
 

@@ -15,6 +15,7 @@ import onnx
 import torch
 
 from . import __version__
+from . import augment as aug
 from .data import load_crops, load_mixes, load_teacher, load_views, make_split, parse_pairs_people
 from .export import (INPUT_NAME, OPSET, OUTPUT_NAME, VERIFY_TOLERANCE, WEIGHT_FORMATS, export_onnx,
                      verify_onnx)
@@ -52,9 +53,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="validate and keep an exponential moving average of the weights (e.g. 0.998 per step; 0 = off)")
     p.add_argument("--val-fraction", type=float, default=0.08)
     p.add_argument("--embedding-dim", type=int, default=48)
-    p.add_argument("--aug-shift", type=float, default=2.5, help="augmentation: max shift in pixels")
-    p.add_argument("--aug-rotate", type=float, default=6.0, help="augmentation: max rotation in degrees")
-    p.add_argument("--aug-scale", type=float, default=0.07, help="augmentation: max relative scale change")
+    p.add_argument("--aug-shift", type=float, default=aug.SHIFT_PX, help="augmentation: max shift in pixels")
+    p.add_argument("--aug-rotate", type=float, default=aug.ROTATE_DEG, help="augmentation: max rotation in degrees")
+    p.add_argument("--aug-scale", type=float, default=aug.SCALE, help="augmentation: max relative scale change")
     p.add_argument("--head", choices=("conv-max", "gdc"), default="conv-max",
                    help="conv-max: v1 head; gdc: global depthwise conv + 1x1 conv (MobileFaceNet)")
     p.add_argument("--weights", choices=WEIGHT_FORMATS, default="fp32",
@@ -135,10 +136,9 @@ def main(argv=None) -> int:
                                          "mix_per_batch")}
     teacher = None
     teacher_report = None
+    train_mask = split.train_mask(len(crops))
     if args.teacher:
         target, mask, teacher_meta = load_teacher(args.teacher, crops)
-        train_mask = np.zeros(len(crops), dtype=bool)
-        train_mask[train_rows] = True
         # Only training rows keep their teacher targets (validation and excluded people never do).
         mask &= train_mask
         teacher = (target, mask)
@@ -149,8 +149,6 @@ def main(argv=None) -> int:
     views = None
     if args.views:
         views = load_views(args.views, crops)
-        train_mask = np.zeros(len(crops), dtype=bool)
-        train_mask[train_rows] = True
         views.rows &= train_mask
         teacher_report = {"views": os.path.abspath(args.views), "meta": views.meta,
                           "train_rows_with_teacher": int(views.rows.sum()), "train_rows": int(len(train_rows))}
@@ -161,8 +159,6 @@ def main(argv=None) -> int:
         if not (args.teacher or args.views):
             raise SystemExit("--mixes needs --teacher or --views for the unblended faces")
         mixes = load_mixes(args.mixes, crops)
-        train_mask = np.zeros(len(crops), dtype=bool)
-        train_mask[train_rows] = True
         usable = len(mixes.within(train_mask))
         teacher_report = {**(teacher_report or {}), "mixes": os.path.abspath(args.mixes), "mixes_meta": mixes.meta,
                           "mixes_of_training_faces": usable}

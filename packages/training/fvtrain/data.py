@@ -108,6 +108,12 @@ class Split:
         rows = [i for p in self.train_people for i in p] + list(self.single_indices)
         return np.array(sorted(rows), dtype=np.int64)
 
+    def train_mask(self, count: int) -> np.ndarray:
+        """Bool per crop row (of `count`): True for the training rows."""
+        mask = np.zeros(count, dtype=bool)
+        mask[self.train_indices()] = True
+        return mask
+
     def val_indices(self) -> np.ndarray:
         return np.array(sorted(i for p in self.val_people for i in p), dtype=np.int64)
 

@@ -9,7 +9,7 @@ import time
 import numpy as np
 import torch
 
-from .augment import augment
+from .augment import ROTATE_DEG, SCALE, SHIFT_PX, augment
 from .data import Crops, Mixes, PKSampler, Split, Views, make_val_pairs
 from .losses import contrastive_loss, distillation_loss
 from .metrics import best_threshold_accuracy, roc_auc
@@ -70,9 +70,7 @@ def train(model: SiameseNet, crops: Crops, split: Split, cfg: dict, log=print,
     if mixes is not None:
         if teacher is None:
             raise ValueError("blends need a teacher (a cache or views) for the other rows")
-        train_mask = np.zeros(len(crops), dtype=bool)
-        train_mask[split.train_indices()] = True
-        mix_rows = mixes.within(train_mask)
+        mix_rows = mixes.within(split.train_mask(len(crops)))
         if len(mix_rows) == 0:
             raise ValueError("no blend has both faces among the training rows")
     n_mix = cfg.get("mix_per_batch", 0) if len(mix_rows) else 0
@@ -103,7 +101,6 @@ def train(model: SiameseNet, crops: Crops, split: Split, cfg: dict, log=print,
     # (average, live) tensor pairs, paired once: both state dicts hold the tensors updated in place.
     ema_pairs = list(zip(ema.state_dict().values(), model.state_dict().values())) if ema is not None else []
 
-    images = torch.from_numpy(crops.images)
     history: list[dict] = []
     best = {"epoch": 0, "score": -1.0, "state": copy.deepcopy(model.state_dict())}
     t0 = time.time()
@@ -118,20 +115,22 @@ def train(model: SiameseNet, crops: Crops, split: Split, cfg: dict, log=print,
             lr = lr_at(step)
             for g in opt.param_groups:
                 g["lr"] = lr
-            x = images[torch.from_numpy(rows)].float().unsqueeze(1) / 255.0
-            x = augment(x, gen, shift_px=cfg.get("aug_shift", 2.5), scale=cfg.get("aug_scale", 0.07),
-                        rotate_deg=cfg.get("aug_rotate", 6.0))
+            x = to_input(crops.images[rows])
+            has = views.rows[rows] if views is not None else np.zeros(len(rows), dtype=bool)
+            plain = torch.from_numpy(~has)
+            # Rows with views arrive augmented (a view); only the others are augmented here.
+            if bool(plain.any()):
+                x[plain] = augment(x[plain], gen, shift_px=cfg.get("aug_shift", SHIFT_PX),
+                                   scale=cfg.get("aug_scale", SCALE), rotate_deg=cfg.get("aug_rotate", ROTATE_DEG))
             batch_target = batch_mask = None
             if views is not None:
-                has = views.rows[rows]
                 pick = view_rng.randint(0, views.crops.shape[0], len(rows))
-                x[torch.from_numpy(has)] = torch.from_numpy(
-                    views.crops[pick[has], rows[has]]).float().unsqueeze(1) / 255.0
+                x[torch.from_numpy(has)] = to_input(views.crops[pick[has], rows[has]])
                 batch_target = torch.from_numpy(views.target[pick, rows])
                 batch_mask = torch.from_numpy(has)
             if n_mix:
                 pick_mix = mix_rows[view_rng.randint(0, len(mix_rows), n_mix)]
-                x = torch.cat([x, torch.from_numpy(mixes.crops[pick_mix]).float().unsqueeze(1) / 255.0])
+                x = torch.cat([x, to_input(mixes.crops[pick_mix])])
             emb_all = model(x)
             emb = emb_all[:len(rows)]
             loss, stats = contrastive_loss(emb, torch.from_numpy(labels), cfg["margin"], cfg["hard_negatives"])

@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
+from . import augment as aug
 from .data import load_crops, parse_pairs_people
 from .model import INPUT_HEIGHT, INPUT_WIDTH
 from .runtime import keep_freed_memory
@@ -227,12 +228,23 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--batch", type=int, default=64, help="teacher batch")
-    p.add_argument("--shift", type=float, default=2.5, help="max shift, student pixels")
-    p.add_argument("--rotate", type=float, default=6.0, help="max rotation, degrees")
-    p.add_argument("--scale", type=float, default=0.07, help="max relative scale change")
-    p.add_argument("--blur-prob", type=float, default=0.3)
+    p.add_argument("--shift", type=float, default=aug.SHIFT_PX, help="max shift, student pixels")
+    p.add_argument("--rotate", type=float, default=aug.ROTATE_DEG, help="max rotation, degrees")
+    p.add_argument("--scale", type=float, default=aug.SCALE, help="max relative scale change")
+    p.add_argument("--blur-prob", type=float, default=aug.BLUR_PROB)
     p.add_argument("--teacher-model", default=None, help="face-api model/ folder (default: node_modules)")
     return p.parse_args(argv)
+
+
+def load_gray(images_dir: str, name: str, number: int) -> torch.Tensor:
+    """One LFW image, gray, float 0-1, [H,W]."""
+    path = os.path.join(images_dir, name, f"{name}_{number:04d}.jpg")
+    return torch.from_numpy(np.asarray(Image.open(path).convert("L"), dtype=np.float32) / 255.0)
+
+
+def augmentation_meta(args) -> dict:
+    return {"shift_px": args.shift, "rotate_deg": args.rotate, "scale": args.scale, "blur_prob": args.blur_prob,
+            "seed": args.seed}
 
 
 def write_embedding_cache(directory: str, crops, rows: np.ndarray, emb: np.ndarray, meta: dict) -> None:
@@ -273,9 +285,7 @@ def make_mixes(args, crops, rows: np.ndarray, maker: ViewMaker, teacher, landmar
         if r not in cache:
             if len(cache) > 4096:
                 cache.clear()
-            name, number = crops.names[r], crops.image_numbers[r]
-            path = os.path.join(args.images, name, f"{name}_{number:04d}.jpg")
-            cache[r] = torch.from_numpy(np.asarray(Image.open(path).convert("L"), dtype=np.float32) / 255.0)
+            cache[r] = load_gray(args.images, crops.names[r], crops.image_numbers[r])
         return cache[r]
 
     started = time.time()
@@ -307,8 +317,7 @@ def make_mixes(args, crops, rows: np.ndarray, maker: ViewMaker, teacher, landmar
                   "sources.npy int64 mixes x 2 (crop rows blended, lambda on the first); lambda.f32",
         "crops": os.path.abspath(args.crops),
         "mix_range": list(args.mix_range),
-        "augmentation": {"shift_px": args.shift, "rotate_deg": args.rotate, "scale": args.scale,
-                         "blur_prob": args.blur_prob, "seed": args.seed},
+        "augmentation": augmentation_meta(args),
         "exclude_pairs": [os.path.basename(f) for f in args.exclude_pairs],
         "seconds": round(seconds, 1),
     }
@@ -368,9 +377,7 @@ def main(argv=None) -> int:
         batch = rows[start:start + args.batch]
         chips = np.zeros((len(batch), v_count, CHIP, CHIP), dtype=np.uint8)
         for j, r in enumerate(batch):
-            name, number = crops.names[r], crops.image_numbers[r]
-            path = os.path.join(args.images, name, f"{name}_{number:04d}.jpg")
-            image = torch.from_numpy(np.asarray(Image.open(path).convert("L"), dtype=np.float32) / 255.0)
+            image = load_gray(args.images, crops.names[r], crops.image_numbers[r])
             augs = [None] + [maker.augmentation() for _ in range(v_count - 1)]
             s, t = maker.render(image, maker.face_map(landmarks[r], boxes[r]), augs, gen)
             student[:, r] = s
@@ -394,8 +401,7 @@ def main(argv=None) -> int:
         "crops": os.path.abspath(args.crops),
         "teacher": "face-api faceRecognitionNet (dlib ResNet, 128-d) in PyTorch, on dlib chips "
                    f"({CHIP} px, padding {TEACHER_PADDING}) fitted with the crops' landmarks {template['points']}",
-        "augmentation": {"shift_px": args.shift, "rotate_deg": args.rotate, "scale": args.scale,
-                         "blur_prob": args.blur_prob, "seed": args.seed},
+        "augmentation": augmentation_meta(args),
         "exclude_pairs": [os.path.basename(f) for f in args.exclude_pairs],
         "pairs": [os.path.basename(f) for f in args.pairs],
         "view0_mean_abs_diff_to_crops": float(np.mean(view0_diff)) if view0_diff else None,

@@ -113,15 +113,15 @@ describe('prepare CLI (training crops) and serving produce identical crops', () 
       for (const [row, line] of index.entries()) {
         const [, name, image] = line.split('\t');
         const gray = await decodeGray(await readFile(lfwFile(name!, Number(image))));
-        const served = await alignFace(aligner, gray, extractFace(detector, gray, { fallback: true })!);
+        const box = extractFace(detector, gray, { fallback: true })!;
+        const served = await alignFace(aligner, gray, box);
         const prepared = crops.subarray(row * FACE_PIXELS, (row + 1) * FACE_PIXELS);
         expect(Buffer.compare(prepared, Buffer.from(served.crop))).toBe(0);
         // The landmarks the crop was aligned with: the crop is their warp through the template.
         const rowLandmarks = landmarks68.subarray(row * 136, (row + 1) * 136);
         expect(Number.isFinite(rowLandmarks[0])).toBe(true);
-        const [face] = await aligner.align(gray, [extractFace(detector, gray, { fallback: true })!.box]);
+        const [face] = await aligner.align(gray, [box.box]);
         expect(Array.from(rowLandmarks)).toEqual(Array.from(face!.landmarks));
-        const box = extractFace(detector, gray, { fallback: true })!;
         if (Buffer.compare(prepared, Buffer.from(box.crop)) !== 0) differing++;
       }
       // Aligned crops are not the box crops.
