@@ -16,7 +16,7 @@ import torch
 
 from . import __version__
 from . import augment as aug
-from .data import load_crops, load_mixes, load_teacher, load_views, make_split, parse_pairs_people
+from .data import concat_views, load_crops, load_mixes, load_teacher, load_views, make_split, parse_pairs_people
 from .export import (INPUT_NAME, OPSET, OUTPUT_NAME, VERIFY_TOLERANCE, WEIGHT_FORMATS, export_onnx,
                      verify_onnx)
 from .model import SiameseNet, count_flops, count_params, parse_widths
@@ -62,9 +62,10 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="how model.onnx stores its weights: fp32, or fp16 (half the file; computes in fp32)")
     p.add_argument("--teacher", action="append", default=[], metavar="DIR",
                    help="teacher embedding cache (packages/teacher embed CLI; repeatable for shards)")
-    p.add_argument("--views", metavar="DIR",
+    p.add_argument("--views", action="append", default=[], metavar="DIR",
                    help="consistent teacher views (python -m fvtrain.views): train on augmented views with the "
-                        "teacher's embedding of each view, instead of --teacher's one embedding per image")
+                        "teacher's embedding of each view, instead of --teacher's one embedding per image "
+                        "(repeatable: the sets' views are pooled)")
     p.add_argument("--mixes", metavar="DIR",
                    help="blends of two faces with their teacher embeddings (python -m fvtrain.views --mixes): "
                         "--mix-per-batch of them join each batch's distillation terms")
@@ -148,9 +149,9 @@ def main(argv=None) -> int:
             f"(dim {target.shape[1]})")
     views = None
     if args.views:
-        views = load_views(args.views, crops)
+        views = concat_views([load_views(d, crops) for d in args.views])
         views.rows &= train_mask
-        teacher_report = {"views": os.path.abspath(args.views), "meta": views.meta,
+        teacher_report = {"views": [os.path.abspath(d) for d in args.views], "meta": views.meta,
                           "train_rows_with_teacher": int(views.rows.sum()), "train_rows": int(len(train_rows))}
         log(f"views: {views.rows.sum()} of {len(train_rows)} training images have {views.crops.shape[0]} "
             f"teacher views each")

@@ -287,6 +287,18 @@ def load_views(directory: str, crops: Crops) -> Views:
     return Views(images, target.reshape(v, n, dim), rows.astype(bool), meta)
 
 
+def concat_views(sets: list[Views]) -> Views:
+    """Several view sets of one crop directory (e.g. mild and strong augmentation) as one: the views
+    of each set follow each other, and a row has views only where every set has them."""
+    if len({s.target.shape[2] for s in sets}) != 1:
+        raise ValueError("view sets with different teacher dimensions cannot be combined")
+    if len(sets) == 1:
+        return sets[0]
+    rows = np.logical_and.reduce([s.rows for s in sets])
+    return Views(np.concatenate([s.crops for s in sets]), np.concatenate([s.target for s in sets]), rows,
+                 {"sets": [s.meta for s in sets]})
+
+
 @dataclass
 class Mixes:
     """Blends of two faces with the teacher's embedding of each blend (fvtrain.views --mixes)."""

@@ -19,7 +19,7 @@ sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), "..")
 
 from fvtrain import views as views_cli  # noqa: E402
 from fvtrain.cli import main as train_main  # noqa: E402
-from fvtrain.data import load_crops, load_mixes, load_views  # noqa: E402
+from fvtrain.data import concat_views, load_crops, load_mixes, load_views  # noqa: E402
 from fvtrain.teacher import CHIP, default_model_dir, load_face_api_teacher  # noqa: E402
 
 # face-api 1.7.15 on TensorFlow.js (packages/teacher's describe()) for the two synthetic chips of
@@ -181,8 +181,19 @@ class ViewsEndToEndTest(unittest.TestCase):
             self.assertIn(0, mixes.within(only_first))
             self.assertTrue(np.all(only_first[mixes.sources[mixes.within(only_first)]]))
 
+            # Several view sets pool their views; a row keeps views only where every set has them.
+            partial = load_views(out, crops)
+            partial.rows = partial.rows.copy()
+            partial.rows[0] = False
+            pooled = concat_views([load_views(out, crops), partial])
+            self.assertEqual(pooled.crops.shape, (6, len(crops), 62, 47))
+            self.assertEqual(pooled.target.shape[:2], (6, len(crops)))
+            self.assertFalse(pooled.rows[0])
+            self.assertEqual(int(pooled.rows.sum()), int(views.rows.sum()) - 1)
+
             model_dir = os.path.join(tmp, "model")
-            rc = train_main(["--crops", crops_dir, "--views", out, "--mixes", mix_dir, "--mix-per-batch", "4",
+            rc = train_main(["--crops", crops_dir, "--views", out, "--views", out, "--mixes", mix_dir,
+                             "--mix-per-batch", "4",
                              "--out", model_dir, "--epochs", "1",
                              "--threads", "1", "--batch-people", "4", "--per-person", "2", "--singles", "0",
                              "--val-fraction", "0.25", "--distill-direct", "1"])
