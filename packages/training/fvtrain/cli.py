@@ -16,7 +16,7 @@ import torch
 
 from . import __version__
 from . import augment as aug
-from .data import concat_views, load_crops, load_mixes, load_teacher, load_views, make_split, parse_pairs_people
+from .data import concat_views, load_crops, load_mixes, load_teacher, load_views, make_split, parse_pairs_images, parse_pairs_people
 from .export import (INPUT_NAME, OPSET, OUTPUT_NAME, VERIFY_TOLERANCE, WEIGHT_FORMATS, export_onnx,
                      verify_onnx)
 from .model import SiameseNet, count_flops, count_params, parse_widths
@@ -33,6 +33,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="LFW pairs file whose people are never trained on (repeatable)")
     p.add_argument("--exclude-fold", type=int, default=None, metavar="K",
                    help="only exclude fold K (0-based) of 10-fold pairs files (files without folds are excluded whole)")
+    p.add_argument("--hold-out-images", action="append", default=[], metavar="FILE",
+                   help="LFW pairs file whose images (not people) never enter training or validation, e.g. the "
+                        "pairs the threshold is chosen on (repeatable)")
     p.add_argument("--out", required=True, help="output directory (model.onnx, training.json)")
     p.add_argument("--epochs", type=int, default=24)
     p.add_argument("--seed", type=int, default=0)
@@ -75,6 +78,10 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="weight of the squared error between student and teacher pairwise distances")
     p.add_argument("--distill-direct", type=float, default=0.0,
                    help="weight of 1 - cos(linear projection of the student embedding, teacher embedding)")
+    p.add_argument("--distill-basis", choices=("learned", "pca"), default="learned",
+                   help="the direct term's projection: learned (a training-only linear map), or pca (fixed: the "
+                        "teacher's principal directions on the training rows, so the student's own embedding "
+                        "space, the one served, is pulled onto the teacher's)")
     return p.parse_args(argv)
 
 
@@ -111,11 +118,14 @@ def main(argv=None) -> int:
         raise SystemExit("--exclude-fold given but no --exclude-pairs file has folds")
 
     crops = load_crops(args.crops)
-    split = make_split(crops, excluded, args.val_fraction, args.seed)
+    held_out = frozenset().union(*(parse_pairs_images(path) for path in args.hold_out_images))
+    split = make_split(crops, excluded, args.val_fraction, args.seed, held_out)
     train_rows, val_rows = split.train_indices(), split.val_indices()
     log(f"crops: {len(crops)} images of {len(set(crops.names))} people from {args.crops}")
     log(f"excluded: {len(excluded)} people from {len(exclusions)} pairs file(s) "
         f"({split.excluded_people_in_crops} present in crops)")
+    if held_out:
+        log(f"held out: {len(held_out)} images of {len(args.hold_out_images)} pairs file(s)")
     log(f"train: {len(split.train_people)} people with >=2 images + {len(split.single_indices)} single-image "
         f"people = {len(train_rows)} images; validation: {len(split.val_people)} people, {len(val_rows)} images")
 
@@ -134,7 +144,7 @@ def main(argv=None) -> int:
                                          "final_lr_fraction", "weight_decay", "margin", "hard_negatives",
                                          "aug_shift", "aug_rotate", "aug_scale",
                                          "contrastive_weight", "distill_relational", "distill_direct", "ema",
-                                         "mix_per_batch")}
+                                         "mix_per_batch", "distill_basis")}
     teacher = None
     teacher_report = None
     train_mask = split.train_mask(len(crops))
@@ -195,6 +205,7 @@ def main(argv=None) -> int:
                   "people": len(set(crops.names)), "detected": int(crops.detected.sum())},
         "exclusions": exclusions,
         "excluded_people": len(excluded),
+        "held_out_images": {"files": [os.path.abspath(f) for f in args.hold_out_images], "images": len(held_out)},
         "excluded_people_in_crops": split.excluded_people_in_crops,
         "train": {"people_multi_image": len(split.train_people),
                   "people_single_image": int(len(split.single_indices)),
@@ -210,7 +221,7 @@ def main(argv=None) -> int:
                 f"all positive pairs, {args.hard_negatives or 'all'} hardest negatives per anchor"
                 + (f"; + {args.distill_relational} x relational distillation (squared error of pairwise "
                    f"distances vs the L2-normalised teacher) + {args.distill_direct} x (1 - cos(linear "
-                   f"projection of the embedding, teacher embedding))" if args.teacher or args.views else ""),
+                   f"projection of the embedding ({args.distill_basis}), teacher embedding))" if args.teacher or args.views else ""),
         "history": result["history"],
         "best_epoch": result["best_epoch"],
         "best": best,

@@ -60,8 +60,9 @@ def load_crops(directory: str) -> Crops:
     return Crops(images, names, numbers, detected, meta)  # type: ignore[arg-type]
 
 
-def parse_pairs_people(path: str, fold: int | None = None) -> set[str]:
-    """Every person named in an LFW pairs file (or only in fold `fold` of a 10-fold file)."""
+def parse_pairs(path: str, fold: int | None = None) -> list[tuple[tuple[str, int], tuple[str, int]]]:
+    """The pairs of an LFW pairs file (or only of fold `fold` of a 10-fold file), each as two
+    (person, image number) entries."""
     with open(path, encoding="utf-8") as fh:
         lines = [ln.rstrip("\n") for ln in fh if ln.strip()]
     header = lines[0].split()
@@ -82,17 +83,29 @@ def parse_pairs_people(path: str, fold: int | None = None) -> set[str]:
             selected = body[fold * 2 * per:(fold + 1) * 2 * per]
     else:
         raise ValueError(f"{path}: unrecognised header {lines[0]!r}")
-    people: set[str] = set()
+    pairs = []
     for ln in selected:
         cols = ln.split("\t") if "\t" in ln else ln.split()
-        if len(cols) == 3:
-            people.add(cols[0])
-        elif len(cols) == 4:
-            people.add(cols[0])
-            people.add(cols[2])
-        else:
-            raise ValueError(f"{path}: bad pair line {ln!r}")
-    return people
+        try:
+            if len(cols) == 3:
+                pairs.append(((cols[0], int(cols[1])), (cols[0], int(cols[2]))))
+            elif len(cols) == 4:
+                pairs.append(((cols[0], int(cols[1])), (cols[2], int(cols[3]))))
+            else:
+                raise ValueError
+        except ValueError:
+            raise ValueError(f"{path}: bad pair line {ln!r}") from None
+    return pairs
+
+
+def parse_pairs_people(path: str, fold: int | None = None) -> set[str]:
+    """Every person named in an LFW pairs file (or only in fold `fold` of a 10-fold file)."""
+    return {name for pair in parse_pairs(path, fold) for name, _ in pair}
+
+
+def parse_pairs_images(path: str) -> set[tuple[str, int]]:
+    """Every (person, image number) an LFW pairs file compares."""
+    return {entry for pair in parse_pairs(path) for entry in pair}
 
 
 @dataclass
@@ -118,10 +131,15 @@ class Split:
         return np.array(sorted(i for p in self.val_people for i in p), dtype=np.int64)
 
 
-def make_split(crops: Crops, excluded: set[str], val_fraction: float, seed: int) -> Split:
+def make_split(crops: Crops, excluded: set[str], val_fraction: float, seed: int,
+               held_out: frozenset[tuple[str, int]] = frozenset()) -> Split:
+    """People split into training and validation, without the `excluded` people. `held_out`
+    images (person, image number), e.g. the pairs a threshold is chosen on, are left out of both
+    while their people's other images stay."""
     by_person: dict[str, list[int]] = {}
     for i, name in enumerate(crops.names):
-        by_person.setdefault(name, []).append(i)
+        if (name, crops.image_numbers[i]) not in held_out:
+            by_person.setdefault(name, []).append(i)
     names = sorted(by_person)
     excluded_present = sum(1 for n in names if n in excluded)
     kept = [n for n in names if n not in excluded]
@@ -141,17 +159,20 @@ def make_split(crops: Crops, excluded: set[str], val_fraction: float, seed: int)
         val_people_names=val_names,
         excluded_people_in_crops=excluded_present,
     )
-    assert_disjoint(crops, split, excluded)
+    assert_disjoint(crops, split, excluded, held_out)
     return split
 
 
-def assert_disjoint(crops: Crops, split: Split, excluded: set[str]) -> None:
-    """Training and validation must never contain an excluded person."""
+def assert_disjoint(crops: Crops, split: Split, excluded: set[str],
+                    held_out: frozenset[tuple[str, int]] = frozenset()) -> None:
+    """Training and validation must never contain an excluded person or a held-out image."""
     train_names = {crops.names[i] for i in split.train_indices()}
     val_names = {crops.names[i] for i in split.val_indices()}
     assert not (train_names & excluded), f"excluded people in training: {sorted(train_names & excluded)[:5]}"
     assert not (val_names & excluded), f"excluded people in validation: {sorted(val_names & excluded)[:5]}"
     assert not (train_names & val_names), "validation people leaked into training"
+    used = {(crops.names[i], crops.image_numbers[i]) for i in np.concatenate([split.train_indices(), split.val_indices()])}
+    assert not (used & held_out), f"held-out images in training or validation: {sorted(used & held_out)[:5]}"
 
 
 def make_val_pairs(split: Split, seed: int, max_pos_per_person: int = 10) -> tuple[np.ndarray, np.ndarray]:

@@ -40,6 +40,18 @@ def evaluate(model: SiameseNet, crops: Crops, pairs: np.ndarray, same: np.ndarra
             "val_pos_dist": float(dist[same == 1].mean()), "val_neg_dist": float(dist[same == 0].mean())}
 
 
+def teacher_basis(targets: np.ndarray, dim: int) -> np.ndarray:
+    """The `dim` principal directions (uncentered: the embeddings are compared by angle) of the
+    teacher's embeddings, as orthonormal rows [dim, D]. With it as the direct term's fixed projection,
+    1 - cos(basis^T e, t) = 1 - <e, basis t> for a unit student embedding e, whose best answer is
+    the teacher's embedding reduced to those directions: the space the student serves becomes the
+    teacher's, instead of a learned map's preimage of it."""
+    if targets.shape[0] < dim or targets.shape[1] < dim:
+        raise ValueError(f"a {dim}-d basis needs at least {dim} teacher embeddings of at least {dim} dimensions")
+    _, _, vt = np.linalg.svd(targets.astype(np.float64), full_matrices=False)
+    return vt[:dim].astype(np.float32)
+
+
 def train(model: SiameseNet, crops: Crops, split: Split, cfg: dict, log=print,
           teacher: tuple[np.ndarray, np.ndarray] | None = None, views: Views | None = None,
           mixes: Mixes | None = None) -> dict:
@@ -62,6 +74,9 @@ def train(model: SiameseNet, crops: Crops, split: Split, cfg: dict, log=print,
     if teacher is not None and w_dir > 0:
         # Training-only head: the student's embedding, linearly mapped to the teacher's space.
         proj = torch.nn.Linear(model.embedding_dim, teacher[0].shape[1], bias=False)
+        if cfg.get("distill_basis", "learned") == "pca":
+            proj.weight.data = torch.from_numpy(teacher_basis(teacher[0][teacher[1]], model.embedding_dim).T.copy())
+            proj.weight.requires_grad_(False)
     t_target = torch.from_numpy(teacher[0]) if teacher is not None else None
     t_mask = torch.from_numpy(teacher[1]) if teacher is not None else None
     gen = torch.Generator().manual_seed(seed + 3)
@@ -83,7 +98,7 @@ def train(model: SiameseNet, crops: Crops, split: Split, cfg: dict, log=print,
     decay, no_decay = [], []
     for name, p in model.named_parameters():
         (decay if p.ndim > 1 else no_decay).append(p)
-    if proj is not None:
+    if proj is not None and proj.weight.requires_grad:
         no_decay += list(proj.parameters())
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": cfg["weight_decay"]},
                              {"params": no_decay, "weight_decay": 0.0}], lr=cfg["lr"])

@@ -18,7 +18,7 @@ import torch
 sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), "..")))
 
 from fvtrain.cli import main  # noqa: E402
-from fvtrain.data import load_crops, make_split, parse_pairs_people  # noqa: E402
+from fvtrain.data import load_crops, make_split, parse_pairs_images, parse_pairs_people  # noqa: E402
 from fvtrain.metrics import best_threshold_accuracy, roc_auc  # noqa: E402
 
 
@@ -97,6 +97,40 @@ class SmokeTest(unittest.TestCase):
                                 np.random.RandomState(1).rand(2, 1, 62, 47).astype(np.float32))
             self.assertEqual(emb.shape, (2, 32))
 
+    def test_pca_distillation_basis(self):
+        from fvtrain.train import teacher_basis
+
+        # Embeddings that live in a planted 3-d subspace of 10-d: the basis spans exactly it.
+        rng = np.random.RandomState(2)
+        planted = np.linalg.qr(rng.randn(10, 3))[0].T
+        targets = rng.randn(200, 3) @ planted
+        targets /= np.linalg.norm(targets, axis=1, keepdims=True)
+        basis = teacher_basis(targets, 3)
+        np.testing.assert_allclose(basis @ basis.T, np.eye(3), atol=1e-5)
+        np.testing.assert_allclose(np.linalg.norm(planted @ basis.T, axis=1), 1, atol=1e-5)
+        with self.assertRaises(ValueError):
+            teacher_basis(targets, 11)
+
+        with tempfile.TemporaryDirectory() as tmp:
+            crops_dir = os.path.join(tmp, "crops")
+            teacher_dir = os.path.join(tmp, "teacher")
+            out_dir = os.path.join(tmp, "model")
+            os.makedirs(crops_dir)
+            os.makedirs(teacher_dir)
+            write_fake_crops(crops_dir)
+            write_fake_teacher(teacher_dir, crops_dir)
+            args = ["--crops", crops_dir, "--out", out_dir, "--teacher", teacher_dir, "--distill-direct", "1",
+                    "--distill-basis", "pca", "--epochs", "1", "--batch-people", "4", "--per-person", "2",
+                    "--singles", "2", "--val-fraction", "0.2", "--threads", "2"]
+            self.assertEqual(main(args + ["--embedding-dim", "8"]), 0)
+            with open(os.path.join(out_dir, "training.json"), encoding="utf-8") as fh:
+                report = json.load(fh)
+            self.assertEqual(report["hyperparameters"]["distill_basis"], "pca")
+            self.assertGreater(report["history"][0]["distill_direct"], 0)
+            # A student wider than the teacher has no basis of its size: refused, not padded.
+            with self.assertRaises(ValueError):
+                main(args + ["--embedding-dim", "32"])
+
     def test_train_and_export(self):
         import onnx
 
@@ -120,9 +154,19 @@ class SmokeTest(unittest.TestCase):
             used = {crops.names[i] for i in np.concatenate([split.train_indices(), split.val_indices()])}
             self.assertNotIn("Person_00", used)
             self.assertNotIn("Single_00", used)
+            # Held-out images (e.g. a threshold set's) leave training; their people's other images stay.
+            self.assertLessEqual({("Person_01", 1), ("Person_01", 2), ("Single_01", 1)}, parse_pairs_images(pairs))
+            held = frozenset(parse_pairs_images(pairs))
+            split = make_split(crops, set(), 0.2, 0, held)
+            used = {(crops.names[i], crops.image_numbers[i])
+                    for i in np.concatenate([split.train_indices(), split.val_indices()])}
+            self.assertFalse(used & held)
+            self.assertIn(("Person_01", 3), used)
+            self.assertNotIn("Single_01", {name for name, _ in used})  # its only image was held out
 
             t0 = time.time()
             rc = main(["--crops", crops_dir, "--exclude-pairs", pairs, "--exclude-fold", "0", "--out", out_dir,
+                       "--hold-out-images", pairs,
                        "--epochs", "1", "--batch-people", "4", "--per-person", "2", "--singles", "2",
                        "--val-fraction", "0.2", "--threads", "2"])
             self.assertEqual(rc, 0)
@@ -141,6 +185,7 @@ class SmokeTest(unittest.TestCase):
             with open(os.path.join(out_dir, "training.json"), encoding="utf-8") as fh:
                 report = json.load(fh)
             self.assertEqual(report["exclusions"][0]["fold"], 0)
+            self.assertEqual(report["held_out_images"]["images"], len(held))
             self.assertEqual(len(report["history"]), 1)
             self.assertFalse(os.path.exists(os.path.join(out_dir, "manifest.json")))
 
