@@ -16,7 +16,8 @@ import torch
 
 from . import __version__
 from . import augment as aug
-from .data import concat_views, load_crops, load_mixes, load_teacher, load_views, make_split, parse_pairs_images, parse_pairs_people
+from .data import (concat_views, load_crops, load_mixes, load_teacher, load_views, make_split, parse_pairs_images,
+                   parse_pairs_people)
 from .export import (INPUT_NAME, OPSET, OUTPUT_NAME, VERIFY_TOLERANCE, WEIGHT_FORMATS, export_onnx,
                      verify_onnx)
 from .model import SiameseNet, count_flops, count_params, parse_widths

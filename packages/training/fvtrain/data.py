@@ -171,7 +171,8 @@ def assert_disjoint(crops: Crops, split: Split, excluded: set[str],
     assert not (train_names & excluded), f"excluded people in training: {sorted(train_names & excluded)[:5]}"
     assert not (val_names & excluded), f"excluded people in validation: {sorted(val_names & excluded)[:5]}"
     assert not (train_names & val_names), "validation people leaked into training"
-    used = {(crops.names[i], crops.image_numbers[i]) for i in np.concatenate([split.train_indices(), split.val_indices()])}
+    rows = np.concatenate([split.train_indices(), split.val_indices()])
+    used = {(crops.names[i], crops.image_numbers[i]) for i in rows}
     assert not (used & held_out), f"held-out images in training or validation: {sorted(used & held_out)[:5]}"
 
 
