@@ -62,18 +62,22 @@ def write_fake_teacher(directory: str, crops_dir: str, dim: int = 16) -> None:
         json.dump({"dim": dim, "count": len(rows)}, fh)
 
 
+def write_fake_teacher_run(tmp: str) -> tuple[str, str, str]:
+    """Fake crops and their teacher cache under `tmp`; returns (crops, teacher, model output) dirs."""
+    crops_dir, teacher_dir = os.path.join(tmp, "crops"), os.path.join(tmp, "teacher")
+    os.makedirs(crops_dir)
+    os.makedirs(teacher_dir)
+    write_fake_crops(crops_dir)
+    write_fake_teacher(teacher_dir, crops_dir)
+    return crops_dir, teacher_dir, os.path.join(tmp, "model")
+
+
 class SmokeTest(unittest.TestCase):
     def test_distillation(self):
         from fvtrain.data import load_teacher
 
         with tempfile.TemporaryDirectory() as tmp:
-            crops_dir = os.path.join(tmp, "crops")
-            teacher_dir = os.path.join(tmp, "teacher")
-            out_dir = os.path.join(tmp, "model")
-            os.makedirs(crops_dir)
-            os.makedirs(teacher_dir)
-            write_fake_crops(crops_dir)
-            write_fake_teacher(teacher_dir, crops_dir)
+            crops_dir, teacher_dir, out_dir = write_fake_teacher_run(tmp)
             crops = load_crops(crops_dir)
             target, mask, _ = load_teacher([teacher_dir], crops)
             self.assertEqual(int(mask.sum()), len(crops) - 1)
@@ -112,13 +116,7 @@ class SmokeTest(unittest.TestCase):
             teacher_basis(targets, 11)
 
         with tempfile.TemporaryDirectory() as tmp:
-            crops_dir = os.path.join(tmp, "crops")
-            teacher_dir = os.path.join(tmp, "teacher")
-            out_dir = os.path.join(tmp, "model")
-            os.makedirs(crops_dir)
-            os.makedirs(teacher_dir)
-            write_fake_crops(crops_dir)
-            write_fake_teacher(teacher_dir, crops_dir)
+            crops_dir, teacher_dir, out_dir = write_fake_teacher_run(tmp)
             args = ["--crops", crops_dir, "--out", out_dir, "--teacher", teacher_dir, "--distill-direct", "1",
                     "--distill-basis", "pca", "--epochs", "1", "--batch-people", "4", "--per-person", "2",
                     "--singles", "2", "--val-fraction", "0.2", "--threads", "2"]
