@@ -13,9 +13,18 @@ export function parseCli<T extends NonNullable<ParseArgsConfig['options']>>(
     }
     return values;
   } catch (error) {
-    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n\n${usage}\n`);
+    process.stderr.write(`${errorMessage(error)}\n\n${usage}\n`);
     process.exit(2);
   }
+}
+
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** fail() with an error's message, after what it concerns (e.g. a file) where given. */
+export function failWith(error: unknown, context?: string): never {
+  fail(context === undefined ? errorMessage(error) : `${context}: ${errorMessage(error)}`);
 }
 
 export function fail(message: string): never {

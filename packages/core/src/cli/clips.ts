@@ -10,7 +10,7 @@ import { FaceTracker } from '../detect/face-tracker.ts';
 import { normalizeCrop } from '../image/preprocess.ts';
 import { euclideanDistance } from '../scoring.ts';
 import { parseY4m } from '../video/y4m.ts';
-import { fail, parseCli } from './args.ts';
+import { failWith, parseCli } from './args.ts';
 
 const USAGE = `usage: npm run clips -- [--model <dir>] [--video <dir>]
   --model  model directory (default models/siamese-v3)
@@ -23,7 +23,7 @@ const args = parseCli(
 const videoDir =
   args.video ?? path.join(process.env['FV_DATA_DIR'] ?? path.resolve('../shared/data'), 'video');
 const verifier = await FaceVerifier.create({ modelDir: args.model ?? 'models/siamese-v3' }).catch(
-  (error: unknown) => fail(error instanceof Error ? error.message : String(error)),
+  (error: unknown) => failWith(error),
 );
 try {
   const reference = await verifier.embedImage(await readFile(path.join(videoDir, 'person-a_reference.jpg')));

@@ -17,7 +17,7 @@ import { readEmbeddingCache } from '../eval/embedding-cache.ts';
 import { loadModelForEval } from '../eval/load-model.ts';
 import type { PreparedCrop } from '../eval/prepared-crops.ts';
 import { renderRocSvg } from '../eval/roc-svg.ts';
-import { fail, parseCli } from './args.ts';
+import { fail, failWith, parseCli } from './args.ts';
 import { cropChoiceOf, cropSpecOfPrepared, faceSourceFor, type CropChoice } from './face-source.ts';
 import { Progress } from './progress.ts';
 import type { Embedder } from '../model/embedder.ts';
@@ -64,7 +64,7 @@ const readList = async (file: string): Promise<LfwPairList> => {
   try {
     return parsePairs(await readFile(file, 'utf8'));
   } catch (error) {
-    fail(`${file}: ${error instanceof Error ? error.message : String(error)}`);
+    failWith(error, file);
   }
 };
 const fullList = await readList(args.pairs);

@@ -6,6 +6,7 @@ import { HaarDetector } from '../detect/haar-detector.ts';
 import { isVerificationError } from '../errors.ts';
 import { extractFace } from '../face-analyzer.ts';
 import { decodeGray } from '../image/decode.ts';
+import { errorMessage } from './args.ts';
 import type { ExtractRequest, ExtractResponse, ExtractWorkerData } from './extract-pool.ts';
 
 const port = parentPort;
@@ -36,7 +37,7 @@ port.on('message', (request: ExtractRequest) => {
         id: request.id,
         ok: false,
         code,
-        message: error instanceof Error ? error.message : String(error),
+        message: errorMessage(error),
       };
     }
   })().then((response) => port.postMessage(response));

@@ -9,7 +9,7 @@ import { embedCrops } from '../eval/evaluate.ts';
 import { loadModelForEval } from '../eval/load-model.ts';
 import { readPreparedCrops } from '../eval/prepared-crops.ts';
 import { teacherFit, type FitGroup } from '../eval/teacher-fit.ts';
-import { fail, parseCli } from './args.ts';
+import { fail, failWith, parseCli } from './args.ts';
 
 const USAGE = `usage: npm run teacher-fit -- --model <dir> --crops <prepared dir> --teacher-views <dir>
                             [--exclude-pairs <pairs file>] [--json <out.json>]
@@ -43,9 +43,7 @@ interface ViewsMeta {
   dim: number;
 }
 const readOrFail = async (file: string): Promise<Buffer> =>
-  readFile(file).catch((error: unknown) =>
-    fail(`${file}: ${error instanceof Error ? error.message : String(error)}`),
-  );
+  readFile(file).catch((error: unknown) => failWith(error, file));
 
 const meta = JSON.parse(
   (await readOrFail(path.join(viewsDir, 'meta.json'))).toString('utf8'),
@@ -64,9 +62,7 @@ const teacherAll = new Float32Array(
   teacherBytes.buffer.slice(teacherBytes.byteOffset, teacherBytes.byteOffset + count! * dim! * 4),
 );
 
-const crops = await readPreparedCrops(args.crops).catch((error: unknown) =>
-  fail(`${args.crops}: ${error instanceof Error ? error.message : String(error)}`),
-);
+const crops = await readPreparedCrops(args.crops).catch((error: unknown) => failWith(error, args.crops));
 if (crops.size !== count) fail(`${args.crops} holds ${crops.size} crops, the view set ${count}`);
 
 const excluded = new Set<string>();
@@ -75,15 +71,13 @@ if (args['exclude-pairs']) {
     try {
       return parsePairs(b.toString('utf8'));
     } catch (error) {
-      fail(`${args['exclude-pairs']}: ${error instanceof Error ? error.message : String(error)}`);
+      failWith(error, args['exclude-pairs']);
     }
   });
   for (const p of list.pairs) excluded.add(p.nameA).add(p.nameB);
 }
 
-const embedder = await loadModelForEval(args.model).catch((error: unknown) =>
-  fail(`${args.model}: ${error instanceof Error ? error.message : String(error)}`),
-);
+const embedder = await loadModelForEval(args.model).catch((error: unknown) => failWith(error, args.model));
 const started = performance.now();
 const embeddings = await embedCrops(embedder, crops);
 await embedder.close();
@@ -111,7 +105,7 @@ let report;
 try {
   report = teacherFit({ student, teacher, people, fitRows, groups });
 } catch (error) {
-  fail(error instanceof Error ? error.message : String(error));
+  failWith(error);
 }
 const pct = (v: number): string => `${(v * 100).toFixed(1)}%`;
 for (const g of report) {

@@ -145,7 +145,11 @@ export function teacherFit(input: TeacherFitInput): GroupFit[] {
       total += sq(teacher[r]!, mu);
     }
     const byPerson = new Map<string, number[]>();
-    for (const r of rows) byPerson.set(people[r]!, [...(byPerson.get(people[r]!) ?? []), r]);
+    for (const r of rows) {
+      const rs = byPerson.get(people[r]!);
+      if (rs) rs.push(r);
+      else byPerson.set(people[r]!, [r]);
+    }
     const multi = [...byPerson.values()].filter((rs) => rs.length >= 2);
     let resB = 0;
     let totB = 0;
