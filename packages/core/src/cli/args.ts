@@ -1,4 +1,6 @@
+import { readFile } from 'node:fs/promises';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { parsePairs, type LfwPairList } from '../lfw/pairs.ts';
 
 /** Parses CLI flags; on a usage error prints the message and usage, then exits with status 2. */
 export function parseCli<T extends NonNullable<ParseArgsConfig['options']>>(
@@ -30,4 +32,13 @@ export function failWith(error: unknown, context?: string): never {
 export function fail(message: string): never {
   process.stderr.write(`error: ${message}\n`);
   process.exit(1);
+}
+
+/** An LFW pairs file, or fail() naming the file when it cannot be read or parsed. */
+export async function readPairsOrFail(file: string): Promise<LfwPairList> {
+  try {
+    return parsePairs(await readFile(file, 'utf8'));
+  } catch (error) {
+    failWith(error, file);
+  }
 }

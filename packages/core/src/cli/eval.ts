@@ -1,10 +1,10 @@
 // `npm run eval -- --pairs <file> --images <dir> [--model <dir>] [--json <out>] [--roc <out.png|svg>]`
 // LFW-protocol evaluation through the production pipeline (decode → detect → crop → embed).
 import { existsSync } from 'node:fs';
-import { readFile, writeFile, mkdir } from 'node:fs/promises';
+import { writeFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
-import { parsePairs, type LfwPairList } from '../lfw/pairs.ts';
+import type { LfwPairList } from '../lfw/pairs.ts';
 import { bestThreshold, rocCurve, summarize } from '../metrics.ts';
 import {
   crossValidate,
@@ -17,7 +17,7 @@ import { readEmbeddingCache } from '../eval/embedding-cache.ts';
 import { loadModelForEval } from '../eval/load-model.ts';
 import type { PreparedCrop } from '../eval/prepared-crops.ts';
 import { renderRocSvg } from '../eval/roc-svg.ts';
-import { fail, failWith, parseCli } from './args.ts';
+import { fail, parseCli, readPairsOrFail } from './args.ts';
 import { cropChoiceOf, cropSpecOfPrepared, faceSourceFor, type CropChoice } from './face-source.ts';
 import { Progress } from './progress.ts';
 import type { Embedder } from '../model/embedder.ts';
@@ -60,18 +60,11 @@ if (!imagesDir && !args.crops && !args.embeddings) fail(`--images (or LFW_DIR) i
 const modelDir = args.model ?? 'models/siamese-v1';
 const started = performance.now();
 
-const readList = async (file: string): Promise<LfwPairList> => {
-  try {
-    return parsePairs(await readFile(file, 'utf8'));
-  } catch (error) {
-    failWith(error, file);
-  }
-};
-const fullList = await readList(args.pairs);
+const fullList = await readPairsOrFail(args.pairs);
 const every = args.every ? Number(args.every) : 1;
 if (!(Number.isInteger(every) && every >= 1)) fail('--every must be a positive integer');
 const list: LfwPairList = { ...fullList, pairs: fullList.pairs.filter((_, i) => i % every === 0) };
-const thresholdList = args['threshold-from'] ? await readList(args['threshold-from']) : undefined;
+const thresholdList = args['threshold-from'] ? await readPairsOrFail(args['threshold-from']) : undefined;
 if (args.embeddings && args['fold-models']) fail('--embeddings and --fold-models exclude each other');
 if (args['fold-models'] && (list.folds < 2 || !args['fold-models'].includes('{fold}'))) {
   fail('--fold-models needs a multi-fold pairs file and a path containing {fold}');

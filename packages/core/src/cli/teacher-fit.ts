@@ -4,12 +4,11 @@
 // reported for those people and for the excluded ones.
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { parsePairs } from '../lfw/pairs.ts';
 import { embedCrops } from '../eval/evaluate.ts';
 import { loadModelForEval } from '../eval/load-model.ts';
 import { readPreparedCrops } from '../eval/prepared-crops.ts';
 import { teacherFit, type FitGroup } from '../eval/teacher-fit.ts';
-import { fail, failWith, parseCli } from './args.ts';
+import { fail, failWith, parseCli, readPairsOrFail } from './args.ts';
 
 const USAGE = `usage: npm run teacher-fit -- --model <dir> --crops <prepared dir> --teacher-views <dir>
                             [--exclude-pairs <pairs file>] [--json <out.json>]
@@ -67,13 +66,7 @@ if (crops.size !== count) fail(`${args.crops} holds ${crops.size} crops, the vie
 
 const excluded = new Set<string>();
 if (args['exclude-pairs']) {
-  const list = await readOrFail(args['exclude-pairs']).then((b) => {
-    try {
-      return parsePairs(b.toString('utf8'));
-    } catch (error) {
-      failWith(error, args['exclude-pairs']);
-    }
-  });
+  const list = await readPairsOrFail(args['exclude-pairs']);
   for (const p of list.pairs) excluded.add(p.nameA).add(p.nameB);
 }
 
