@@ -21,7 +21,7 @@ from .data import (concat_views, load_crops, load_mixes, load_teacher, load_view
 from .export import (INPUT_NAME, OPSET, OUTPUT_NAME, VERIFY_TOLERANCE, WEIGHT_FORMATS, export_onnx,
                      verify_onnx)
 from .model import SiameseNet, count_flops, count_params, parse_widths
-from .runtime import keep_freed_memory
+from .runtime import keep_freed_memory, resolve_device
 from .train import train
 
 MAX_ONNX_BYTES = 1024 * 1024
@@ -41,6 +41,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--epochs", type=int, default=24)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--device", default="cpu",
+                   help="where the network trains: cpu, or a PyTorch device such as cuda or cuda:1 (batches are "
+                        "still drawn and augmented on the CPU; the exported model is the same format)")
     p.add_argument("--widths", default="24,48,96,128",
                    help="conv stage widths: 3x3 convs, each followed by BN and ReLU, each stage by a 2x2 max "
                         "pool; '+' puts several convs in one stage (e.g. 16,32,64+64,96+96)")
@@ -98,6 +101,12 @@ def main(argv=None) -> int:
         raise SystemExit("give --teacher or --views, not both")
     started = time.time()
     torch.set_num_threads(args.threads)
+    try:
+        device = resolve_device(args.device)
+    except ValueError as err:
+        raise SystemExit(str(err)) from None
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True
     malloc_tuned = keep_freed_memory()
     seed_everything(args.seed)
     log = lambda msg: print(msg, flush=True)  # noqa: E731
@@ -176,7 +185,9 @@ def main(argv=None) -> int:
                           "mixes_of_training_faces": usable}
         log(f"mixes: {usable} of {len(mixes.crops)} blends have both faces in training; "
             f"{args.mix_per_batch} per batch")
-    result = train(model, crops, split, cfg, log, teacher, views, mixes)
+    if device.type != "cpu":
+        log(f"device: {device} ({torch.cuda.get_device_name(device) if device.type == 'cuda' else device.type})")
+    result = train(model, crops, split, cfg, log, teacher, views, mixes, device)
     best = result["history"][result["best_epoch"] - 1]
     log(f"best epoch {result['best_epoch']}: val acc {best['val_acc'] * 100:.2f}%, auc {best['val_auc']:.4f}")
 
@@ -238,6 +249,7 @@ def main(argv=None) -> int:
         "versions": {"torch": torch.__version__, "onnx": onnx.__version__, "numpy": np.__version__,
                      "python": platform.python_version()},
         "threads": args.threads,
+        "device": str(device) + (f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else ""),
         "malloc_keeps_freed_memory": malloc_tuned,
         "duration_seconds": time.time() - started,
     }

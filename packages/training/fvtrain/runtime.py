@@ -33,3 +33,22 @@ def keep_freed_memory() -> bool:
     ok = mallopt(_M_TRIM_THRESHOLD, 1 << 30) == 1 and ok
     ok = mallopt(_M_TOP_PAD, 256 * 1024 * 1024) == 1 and ok
     return ok
+
+
+def resolve_device(name: str):
+    """The PyTorch device `name` names (cpu, cuda, cuda:1, ...), or ValueError saying why it
+    cannot be used here: an unknown name, or a CUDA device this build or machine does not have."""
+    import torch
+
+    try:
+        device = torch.device(name)
+    except RuntimeError as err:
+        raise ValueError(f"--device {name}: {err}") from None
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(f"--device {name}: this PyTorch build sees no CUDA device")
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise ValueError(f"--device {name}: this machine has {torch.cuda.device_count()} CUDA device(s)")
+    elif device.type != "cpu":
+        raise ValueError(f"--device {name}: only cpu and cuda devices are supported")
+    return device

@@ -23,8 +23,10 @@ def to_input(images_u8: np.ndarray) -> torch.Tensor:
 
 @torch.no_grad()
 def embed(model: SiameseNet, images_u8: np.ndarray, batch: int = 512) -> np.ndarray:
+    """Embeddings on the device the model lives on, returned on the CPU."""
     model.eval()
-    out = [model(to_input(images_u8[i:i + batch])).numpy() for i in range(0, len(images_u8), batch)]
+    device = next(model.parameters()).device
+    out = [model(to_input(images_u8[i:i + batch]).to(device)).cpu().numpy() for i in range(0, len(images_u8), batch)]
     return np.concatenate(out) if out else np.zeros((0, model.embedding_dim), np.float32)
 
 
@@ -54,8 +56,10 @@ def teacher_basis(targets: np.ndarray, dim: int) -> np.ndarray:
 
 def train(model: SiameseNet, crops: Crops, split: Split, cfg: dict, log=print,
           teacher: tuple[np.ndarray, np.ndarray] | None = None, views: Views | None = None,
-          mixes: Mixes | None = None) -> dict:
-    """`teacher`: (L2-normalised teacher embeddings per crop row, mask of rows that have one);
+          mixes: Mixes | None = None, device: str | torch.device = "cpu") -> dict:
+    """`device`: where the model trains (the batches are drawn and augmented on the CPU, then moved
+    there); the best weights come back on the CPU for export.
+    `teacher`: (L2-normalised teacher embeddings per crop row, mask of rows that have one);
     with it, cfg's distill_relational / distill_direct weights add the distillation terms.
     `views` (rows restricted to training rows): each step, a row with views is replaced by one of
     its augmented views, drawn at random, and distils towards the teacher's embedding of that view;
@@ -63,6 +67,8 @@ def train(model: SiameseNet, crops: Crops, split: Split, cfg: dict, log=print,
     `mixes`: cfg["mix_per_batch"] blends of two training faces join each batch for the distillation
     terms only (they have no identity for the contrastive loss)."""
     seed = cfg["seed"]
+    device = torch.device(device)
+    model.to(device)
     if views is not None:
         if teacher is not None:
             raise ValueError("give a teacher cache or views, not both")
@@ -77,8 +83,9 @@ def train(model: SiameseNet, crops: Crops, split: Split, cfg: dict, log=print,
         if cfg.get("distill_basis", "learned") == "pca":
             proj.weight.data = torch.from_numpy(teacher_basis(teacher[0][teacher[1]], model.embedding_dim).T.copy())
             proj.weight.requires_grad_(False)
-    t_target = torch.from_numpy(teacher[0]) if teacher is not None else None
-    t_mask = torch.from_numpy(teacher[1]) if teacher is not None else None
+        proj.to(device)
+    t_target = torch.from_numpy(teacher[0]).to(device) if teacher is not None and views is None else None
+    t_mask = torch.from_numpy(teacher[1]).to(device) if teacher is not None and views is None else None
     gen = torch.Generator().manual_seed(seed + 3)
     view_rng = np.random.RandomState(seed + 5)
     mix_rows = np.zeros(0, dtype=np.int64)
@@ -146,17 +153,20 @@ def train(model: SiameseNet, crops: Crops, split: Split, cfg: dict, log=print,
             if n_mix:
                 pick_mix = mix_rows[view_rng.randint(0, len(mix_rows), n_mix)]
                 x = torch.cat([x, to_input(mixes.crops[pick_mix])])
-            emb_all = model(x)
+            emb_all = model(x.to(device, non_blocking=True))
             emb = emb_all[:len(rows)]
-            loss, stats = contrastive_loss(emb, torch.from_numpy(labels), cfg["margin"], cfg["hard_negatives"])
+            loss, stats = contrastive_loss(emb, torch.from_numpy(labels).to(device), cfg["margin"],
+                                           cfg["hard_negatives"])
             loss = w_con * loss
             if w_rel > 0 or w_dir > 0:
-                r = torch.from_numpy(rows)
-                tgt = t_target[r] if batch_target is None else batch_target
-                msk = t_mask[r] if batch_mask is None else batch_mask
+                if batch_target is None:
+                    r = torch.from_numpy(rows).to(device)
+                    tgt, msk = t_target[r], t_mask[r]
+                else:
+                    tgt, msk = batch_target.to(device), batch_mask.to(device)
                 if n_mix:
-                    tgt = torch.cat([tgt, torch.from_numpy(mixes.target[pick_mix])])
-                    msk = torch.cat([msk, torch.ones(n_mix, dtype=torch.bool)])
+                    tgt = torch.cat([tgt, torch.from_numpy(mixes.target[pick_mix]).to(device)])
+                    msk = torch.cat([msk, torch.ones(n_mix, dtype=torch.bool, device=device)])
                 rel, direct = distillation_loss(emb_all, proj(emb_all) if proj is not None else None, tgt, msk)
                 loss = loss + w_rel * rel + w_dir * direct
                 rel_l.append(float(rel))
@@ -190,9 +200,10 @@ def train(model: SiameseNet, crops: Crops, split: Split, cfg: dict, log=print,
             f"val acc {metrics['val_acc'] * 100:.2f}%  auc {metrics['val_auc']:.4f}  "
             f"d+ {metrics['val_pos_dist']:.3f} d- {metrics['val_neg_dist']:.3f}  "
             + (f"rel {row['distill_relational']:.4f} dir {row['distill_direct']:.4f}  " if rel_l else "")
-            + f"{row['epoch_seconds']:.0f}s (total {row['elapsed_seconds'] / 60:.1f} min)"
+            + f"{row['epoch_seconds']:.1f}s (total {row['elapsed_seconds'] / 60:.1f} min)"
             + ("  *" if best["epoch"] == epoch else ""))
     model.load_state_dict(best["state"])
+    model.to("cpu")
     return {"history": history, "best_epoch": best["epoch"], "steps_per_epoch": steps_per_epoch,
             "val_pairs": int(len(val_pairs)), "val_matched_pairs": int(val_same.sum()),
             "train_seconds": time.time() - t0}

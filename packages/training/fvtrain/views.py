@@ -28,7 +28,7 @@ from PIL import Image
 from . import augment as aug
 from .data import load_crops, parse_pairs_people
 from .model import INPUT_HEIGHT, INPUT_WIDTH
-from .runtime import keep_freed_memory
+from .runtime import keep_freed_memory, resolve_device
 from .teacher import CHIP, DIM, load_face_api_teacher
 
 # dlib's mean face, landmarks 17-67, in its unit square (the same table as packages/core's
@@ -86,29 +86,34 @@ def taps_for(scale: float) -> int:
 def warp(image: torch.Tensor, to_out: list[np.ndarray], width: int, height: int) -> torch.Tensor:
     """Warps one gray image [H,W] (float) through each image->output affine map: bilinear, edges
     repeated, each output pixel the mean of taps x taps samples over its footprint (the serving
-    warp's filter). Returns [len(to_out), height, width]."""
+    warp's filter). Returns [len(to_out), height, width] on the image's device. The maps that need
+    the same number of taps are sampled in one batch."""
     h, w = image.shape
-    outs = []
-    for m in to_out:
-        n = taps_for(math.hypot(m[0, 0], m[1, 0]))
-        inv = invert(m)
-        # Tap centres in output pixels, mapped to image coordinates (pixel i covers [i, i + 1)).
-        ox = (torch.arange(width * n, dtype=torch.float64) + 0.5) / n
-        oy = (torch.arange(height * n, dtype=torch.float64) + 0.5) / n
+    out = torch.empty((len(to_out), height, width), dtype=image.dtype, device=image.device)
+    groups: dict[int, list[int]] = {}
+    for i, m in enumerate(to_out):
+        groups.setdefault(taps_for(math.hypot(m[0, 0], m[1, 0])), []).append(i)
+    for n, members in groups.items():
+        # Tap centres in output pixels, mapped to image coordinates (pixel i covers [i, i + 1)),
+        # in float64 on the image's device.
+        ox = (torch.arange(width * n, dtype=torch.float64, device=image.device) + 0.5) / n
+        oy = (torch.arange(height * n, dtype=torch.float64, device=image.device) + 0.5) / n
         gy, gx = torch.meshgrid(oy, ox, indexing="ij")
-        px = inv[0, 0] * gx + inv[0, 1] * gy + inv[0, 2]
-        py = inv[1, 0] * gx + inv[1, 1] * gy + inv[1, 2]
-        grid = torch.stack([px / w * 2 - 1, py / h * 2 - 1], dim=-1).float().unsqueeze(0)
-        sampled = F.grid_sample(image.view(1, 1, h, w), grid, mode="bilinear", padding_mode="border",
-                                align_corners=False)
-        outs.append(F.avg_pool2d(sampled, n).view(height, width))
-    return torch.stack(outs)
+        inv = torch.from_numpy(np.stack([invert(to_out[i]) for i in members])).to(image.device)
+        inv = inv.view(len(members), 2, 3, 1, 1)
+        px = inv[:, 0, 0] * gx + inv[:, 0, 1] * gy + inv[:, 0, 2]
+        py = inv[:, 1, 0] * gx + inv[:, 1, 1] * gy + inv[:, 1, 2]
+        grid = torch.stack([px / w * 2 - 1, py / h * 2 - 1], dim=-1).float()
+        source = image.view(1, 1, h, w).expand(len(members), 1, h, w)
+        sampled = F.grid_sample(source, grid, mode="bilinear", padding_mode="border", align_corners=False)
+        out[members] = F.avg_pool2d(sampled, n).view(len(members), height, width)
+    return out
 
 
 def gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
     """Blur [N,H,W] with a separable Gaussian of `sigma` pixels, edges repeated."""
     radius = max(1, math.ceil(2.5 * sigma))
-    r = torch.arange(-radius, radius + 1, dtype=x.dtype)
+    r = torch.arange(-radius, radius + 1, dtype=x.dtype, device=x.device)
     k = torch.exp(-(r ** 2) / (2 * sigma ** 2))
     k = k / k.sum()
     y = F.pad(x.unsqueeze(1), (radius, radius, radius, radius), mode="replicate")
@@ -198,9 +203,10 @@ class ViewMaker:
             if a["blur"] > 0:
                 s = gaussian_blur(s.unsqueeze(0), a["blur"])[0]
                 t = gaussian_blur(t.unsqueeze(0), a["blur"] * ratio)[0]
-            s = s + torch.randn(s.shape, generator=gen) * a["noise"]  # sensor noise: the student's frame
+            # sensor noise: the student's frame (drawn on the CPU, so every device sees the same draws)
+            s = s + torch.randn(s.shape, generator=gen).to(s.device) * a["noise"]
             student[v], teacher[v] = s, t
-        q = lambda x: (x.clamp(0, 1) * 255).round().to(torch.uint8).numpy()  # noqa: E731
+        q = lambda x: (x.clamp(0, 1) * 255).round().to(torch.uint8).cpu().numpy()  # noqa: E731
         return q(student), q(teacher)
 
     def render(self, image: torch.Tensor, face: np.ndarray, augs: list[dict | None],
@@ -228,6 +234,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--batch", type=int, default=64, help="teacher batch")
+    p.add_argument("--device", default="cpu",
+                   help="where the warps and the teacher run: cpu, or a PyTorch device such as cuda (the random "
+                        "augmentations are drawn on the CPU either way)")
     p.add_argument("--shift", type=float, default=aug.SHIFT_PX, help="max shift, student pixels")
     p.add_argument("--rotate", type=float, default=aug.ROTATE_DEG, help="max rotation, degrees")
     p.add_argument("--scale", type=float, default=aug.SCALE, help="max relative scale change")
@@ -236,10 +245,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def load_gray(images_dir: str, name: str, number: int) -> torch.Tensor:
-    """One LFW image, gray, float 0-1, [H,W]."""
+def load_gray(images_dir: str, name: str, number: int, device: torch.device | str = "cpu") -> torch.Tensor:
+    """One LFW image, gray, float 0-1, [H,W], on `device`."""
     path = os.path.join(images_dir, name, f"{name}_{number:04d}.jpg")
-    return torch.from_numpy(np.asarray(Image.open(path).convert("L"), dtype=np.float32) / 255.0)
+    return torch.from_numpy(np.asarray(Image.open(path).convert("L"), dtype=np.float32) / 255.0).to(device)
 
 
 def augmentation_meta(args) -> dict:
@@ -262,9 +271,10 @@ def write_embedding_cache(directory: str, crops, rows: np.ndarray, emb: np.ndarr
 
 def embed_chips(teacher, chips: np.ndarray) -> np.ndarray:
     """L2-normalised teacher embeddings of gray uint8 chips [N,150,150]."""
-    x = torch.from_numpy(chips.reshape(-1, 1, CHIP, CHIP)).float().expand(-1, 3, -1, -1)
+    device = next(teacher.parameters()).device
+    x = torch.from_numpy(chips.reshape(-1, 1, CHIP, CHIP)).to(device).float().expand(-1, 3, -1, -1)
     with torch.no_grad():
-        emb = teacher(x.contiguous(memory_format=torch.channels_last)).numpy()
+        emb = teacher(x.contiguous(memory_format=torch.channels_last)).cpu().numpy()
     return emb / np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12)
 
 
@@ -285,7 +295,7 @@ def make_mixes(args, crops, rows: np.ndarray, maker: ViewMaker, teacher, landmar
         if r not in cache:
             if len(cache) > 4096:
                 cache.clear()
-            cache[r] = load_gray(args.images, crops.names[r], crops.image_numbers[r])
+            cache[r] = load_gray(args.images, crops.names[r], crops.image_numbers[r], args.device)
         return cache[r]
 
     started = time.time()
@@ -335,6 +345,15 @@ def main(argv=None) -> int:
         return 2
     keep_freed_memory()
     torch.set_num_threads(args.threads)
+    try:
+        device = resolve_device(args.device)
+    except ValueError as err:
+        print(err, file=sys.stderr)
+        return 2
+    if device.type == "cuda":
+        # The teacher is the reference: full fp32, no TF32 shortcuts in its convolutions.
+        torch.backends.cudnn.allow_tf32 = False
+        torch.backends.cuda.matmul.allow_tf32 = False
     crops = load_crops(args.crops)
     template = crops.meta.get("crop", {}).get("template")
     lm_path = os.path.join(args.crops, "landmarks.f32")
@@ -361,7 +380,7 @@ def main(argv=None) -> int:
     print(f"{len(rows)} of {n} faces, " + (f"{args.mixes} blends" if args.mixes else f"{v_count} views each") + " "
           f"({int((~np.isfinite(landmarks).all(axis=1)).sum())} box crops without trusted landmarks)", file=sys.stderr)
 
-    teacher = load_face_api_teacher(args.teacher_model).to(memory_format=torch.channels_last)
+    teacher = load_face_api_teacher(args.teacher_model).to(device, memory_format=torch.channels_last)
     rng = np.random.RandomState(args.seed)
     gen = torch.Generator().manual_seed(args.seed)
     maker = ViewMaker(template, args.shift, args.scale, args.rotate, args.blur_prob, rng)
@@ -377,7 +396,7 @@ def main(argv=None) -> int:
         batch = rows[start:start + args.batch]
         chips = np.zeros((len(batch), v_count, CHIP, CHIP), dtype=np.uint8)
         for j, r in enumerate(batch):
-            image = load_gray(args.images, crops.names[r], crops.image_numbers[r])
+            image = load_gray(args.images, crops.names[r], crops.image_numbers[r], device)
             augs = [None] + [maker.augmentation() for _ in range(v_count - 1)]
             s, t = maker.render(image, maker.face_map(landmarks[r], boxes[r]), augs, gen)
             student[:, r] = s
