@@ -192,6 +192,11 @@ def main(argv=None) -> int:
     log(f"best epoch {result['best_epoch']}: val acc {best['val_acc'] * 100:.2f}%, auc {best['val_auc']:.4f}")
 
     os.makedirs(args.out, exist_ok=True)
+    # The trained weights themselves, before any export: a machine whose exporter fails (or a later
+    # export format) can still turn them into model.onnx.
+    torch.save({"state_dict": model.state_dict(), "widths": args.widths, "head_kernel": args.head_kernel,
+                "embedding_dim": args.embedding_dim, "head": args.head, "weights": args.weights},
+               os.path.join(args.out, "model.pt"))
     onnx_path = os.path.join(args.out, "model.onnx")
     export_onnx(model, onnx_path, args.weights)
     rng = np.random.RandomState(args.seed + 4)

@@ -2,6 +2,8 @@
 onnx.checker plus a tiny NumPy interpreter of the exported graph compared with torch."""
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 import onnx
 import torch
@@ -51,12 +53,15 @@ def export_onnx(model: SiameseNet, path: str, weights: str = "fp32") -> None:
         raise ValueError(f"weights must be one of {WEIGHT_FORMATS}, not {weights!r}")
     fused = fuse_batchnorm(model)
     dummy = torch.zeros(1, 1, INPUT_HEIGHT, INPUT_WIDTH)
+    # The TorchScript exporter on every PyTorch: newer releases default to the dynamo exporter,
+    # whose graphs differ (and need opset 18).
+    legacy = {"dynamo": False} if "dynamo" in inspect.signature(torch.onnx.export).parameters else {}
     torch.onnx.export(
         fused, dummy, path,
         input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
         dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}},
         opset_version=OPSET, do_constant_folding=True,
-        training=torch.onnx.TrainingMode.EVAL,
+        training=torch.onnx.TrainingMode.EVAL, **legacy,
     )
     m = onnx.load(path)
     if weights == "fp16":

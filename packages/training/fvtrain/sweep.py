@@ -86,7 +86,10 @@ def progress(log_path: str) -> tuple[int, float | None]:
 
 
 def run(jobs: list[Job], out: str, parallel: int, deadline: float, python: str, log=print,
-        poll: float = 2.0, grace: float = 10.0) -> list[Job]:
+        poll: float = 2.0, grace: float = 10.0, epoch_seconds: float | None = None,
+        startup_seconds: float = 30.0) -> list[Job]:
+    """`epoch_seconds`: the seconds per epoch to expect (at `parallel` jobs side by side) until the
+    jobs show their own, so that even the first jobs start only if they can finish."""
     started = time.monotonic()
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     package_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -101,7 +104,9 @@ def run(jobs: list[Job], out: str, parallel: int, deadline: float, python: str, 
         rates = rates_of("running") or rates_of("done")
         startups = [j.first_epoch - j.started for j in jobs if j.first_epoch is not None]
         if not rates or not startups:
-            return None
+            if epoch_seconds is None:
+                return None
+            return job.epochs * epoch_seconds + startup_seconds
         return job.epochs * statistics.median(rates) + max(startups) + 30
 
     def stop(job: Job, state: str) -> None:
@@ -164,6 +169,11 @@ def main(argv=None) -> int:
     p.add_argument("--out", required=True, help="folder for each job's model folder and log")
     p.add_argument("--parallel", type=int, default=2)
     p.add_argument("--deadline", type=float, required=True, help="seconds from now by which every job is over")
+    p.add_argument("--epoch-seconds", type=float, default=None,
+                   help="seconds per epoch to expect until the jobs show their own (default: start the first "
+                        "jobs unconditionally)")
+    p.add_argument("--startup-seconds", type=float, default=30.0,
+                   help="seconds to expect before a job's first epoch, with --epoch-seconds")
     p.add_argument("--python", default=sys.executable)
     args = p.parse_args(argv)
     if args.parallel < 1 or args.deadline <= 0:
@@ -175,7 +185,8 @@ def main(argv=None) -> int:
         print(err, file=sys.stderr)
         return 2
     log = lambda msg: print(msg, flush=True)  # noqa: E731
-    run(jobs, args.out, args.parallel, args.deadline, args.python, log)
+    run(jobs, args.out, args.parallel, args.deadline, args.python, log, epoch_seconds=args.epoch_seconds,
+        startup_seconds=args.startup_seconds)
     summary = [{"name": j.name, "state": j.state, "returncode": j.returncode, "epochs": j.epochs,
                 "epochs_done": progress(j.log_path(args.out))[0] if j.started is not None else 0,
                 "started_s": j.started, "ended_s": j.ended, "args": j.args} for j in jobs]

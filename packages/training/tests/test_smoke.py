@@ -180,6 +180,15 @@ class SmokeTest(unittest.TestCase):
             self.assertEqual(emb.shape, (3, 48))
             np.testing.assert_allclose(np.linalg.norm(emb, axis=1), 1, atol=1e-4)
 
+            # The weights are kept as such too, and reproduce the exported model's embeddings.
+            saved = torch.load(os.path.join(out_dir, "model.pt"))
+            from fvtrain.model import SiameseNet, parse_widths
+            net = SiameseNet(parse_widths(saved["widths"]), saved["head_kernel"], saved["embedding_dim"], saved["head"])
+            net.load_state_dict(saved["state_dict"])
+            x = np.random.RandomState(1).rand(3, 1, 62, 47).astype(np.float32)
+            with torch.no_grad():
+                np.testing.assert_allclose(net.eval()(torch.from_numpy(x)).numpy(), emb, atol=1e-4)
+
             with open(os.path.join(out_dir, "training.json"), encoding="utf-8") as fh:
                 report = json.load(fh)
             self.assertEqual(report["exclusions"][0]["fold"], 0)

@@ -49,6 +49,20 @@ class SweepTest(unittest.TestCase):
                 self.assertTrue(os.path.isfile(os.path.join(out, name, "model.onnx")))
             self.assertFalse(os.path.exists(os.path.join(out, "huge")))
 
+    def test_a_prior_rate_keeps_even_the_first_jobs_from_overrunning(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            crops = os.path.join(tmp, "crops")
+            os.makedirs(crops)
+            write_fake_crops(crops)
+            jobs = self.write(tmp, [f"huge\t--crops {crops} --epochs 100000 {SMALL}",
+                                    f"small\t--crops {crops} --epochs 1 {SMALL}"])
+            out = os.path.join(tmp, "runs")
+            rc = sweep.main(["--jobs", jobs, "--out", out, "--parallel", "2", "--deadline", "120",
+                             "--epoch-seconds", "0.5", "--startup-seconds", "5"])
+            self.assertEqual(rc, 0)
+            with open(os.path.join(out, "sweep.json"), encoding="utf-8") as fh:
+                self.assertEqual([j["state"] for j in json.load(fh)], ["skipped", "done"])
+
     def test_stops_a_job_at_the_deadline(self):
         with tempfile.TemporaryDirectory() as tmp:
             crops = os.path.join(tmp, "crops")
