@@ -124,18 +124,17 @@ class ViewGeometryTest(unittest.TestCase):
             m = maker.unit_map(maker.augmentation())
             np.testing.assert_allclose(m[:, :2] @ maker.centre + m[:, 2], maker.centre, atol=1e-12)
 
-    def test_batched_warp_matches_one_map_at_a_time(self):
-        # Maps that need 1, 2 and 4 taps, interleaved: each batch of equal taps must put every
-        # output back in its own slot.
+    def test_warps_of_several_maps_match_one_map_at_a_time(self):
+        # Maps that need 1, 2 and 4 taps, interleaved: every output lands in its own slot.
         image = torch.from_numpy(gradient_image(3).astype(np.float32) / 255.0)
         maps = [np.array([[k * np.cos(a), -k * np.sin(a), 10 + a], [k * np.sin(a), k * np.cos(a), -4 - a]])
                 for k, a in ((0.3, 0.1), (1.2, -0.2), (0.55, 0.3), (0.29, -0.1), (1.0, 0.0), (0.6, 0.05))]
         self.assertEqual(sorted({views_cli.taps_for(np.hypot(m[0, 0], m[1, 0])) for m in maps}), [1, 2, 4])
-        batched = views_cli.warp(image, maps, 47, 62)
-        self.assertEqual(tuple(batched.shape), (6, 62, 47))
+        together = views_cli.warp(image, maps, 47, 62)
+        self.assertEqual(tuple(together.shape), (6, 62, 47))
         for i, m in enumerate(maps):
-            torch.testing.assert_close(batched[i], views_cli.warp(image, [m], 47, 62)[0], rtol=0, atol=1e-6)
-        self.assertGreater(float((batched[0] - batched[1]).abs().max()), 0.05)
+            torch.testing.assert_close(together[i], views_cli.warp(image, [m], 47, 62)[0], rtol=0, atol=1e-6)
+        self.assertGreater(float((together[0] - together[1]).abs().max()), 0.05)
 
     def test_refuses_a_device_it_cannot_use(self):
         with tempfile.TemporaryDirectory() as tmp:
