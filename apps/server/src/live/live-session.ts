@@ -10,6 +10,7 @@ import {
 } from '@fv/core';
 import { LIVE_LIMITS, type LiveVerdict, type ScoreMessage } from '@fv/protocol';
 import type { FrameAnalysis, FramePipeline, FrameStream } from './frame-pipeline.ts';
+import { nextRate, type RateShare } from './rate-control.ts';
 
 export interface LiveSessionOptions {
   id: string;
@@ -32,6 +33,11 @@ export interface LiveSessionOptions {
   now?: () => number;
   /** Score points kept for the operator dashboard (a ring buffer). @defaultValue 600 */
   historySize?: number;
+  /**
+   * The server's other live sessions' rates: a session held back further than the others by an
+   * overload climbs towards their median once latency is not over target (rate-control.ts).
+   */
+  rateShare?: RateShare;
 }
 
 /** Most score points a session keeps. */
@@ -108,6 +114,7 @@ export class LiveSession extends EventEmitter<{
   #historyStart = 0;
   #framesReceived = 0;
   #framesDropped = 0;
+  readonly #rateShare: RateShare | null;
   /** How frames arrive, for operators; null until the feeder says. */
   transport: FrameTransport | null = null;
 
@@ -132,6 +139,8 @@ export class LiveSession extends EventEmitter<{
     )) {
       throw new TypeError(`historySize must be an integer in [1, ${MAX_SCORE_HISTORY}]`);
     }
+    this.#rateShare = options.rateShare ?? null;
+    this.#rateShare?.set(this, this.#fps);
   }
 
   static #checkFps(fps: number): number {
@@ -202,31 +211,40 @@ export class LiveSession extends EventEmitter<{
     const requested = LiveSession.#checkFps(fps);
     this.#requestedFps = requested;
     if (this.degraded && requested > this.#fps) return;
-    this.#fps = requested;
+    this.#setFps(requested);
     this.#latencyEma = null;
   }
 
-  /** Lowers the rate while latency is over target, restores it once latency is well under. */
+  /**
+   * Lowers the rate while latency is over target, restores it once latency is well under, and lets
+   * a session left behind the others catch up (rate-control.ts).
+   */
   #adapt(endToEndMs: number): void {
     this.#latencyEma = this.#latencyEma === null ? endToEndMs : 0.3 * endToEndMs + 0.7 * this.#latencyEma;
     const now = performance.now();
     if (now - this.#lastRateChange < 1000) return;
-    let next = this.#fps;
-    let reason = '';
-    if (this.#latencyEma > this.#targetLatencyMs && this.#fps > this.#minFps) {
-      next = Math.max(this.#minFps, Math.round(this.#fps * 0.7 * 10) / 10);
-      reason = `frame→score ${Math.round(this.#latencyEma)} ms is over ${this.#targetLatencyMs} ms: analysing ${next} fps`;
-    } else if (this.#latencyEma < this.#targetLatencyMs / 3 && this.#fps < this.#requestedFps) {
-      next = Math.min(this.#requestedFps, Math.round(this.#fps * 1.25 * 10) / 10);
-      reason =
-        next === this.#requestedFps
-          ? `recovered: analysing ${next} fps`
-          : `recovering: analysing ${next} fps`;
-    }
-    if (next === this.#fps) return;
-    this.#fps = next;
+    const change = nextRate({
+      fps: this.#fps,
+      requestedFps: this.#requestedFps,
+      minFps: this.#minFps,
+      latencyEma: this.#latencyEma,
+      targetLatencyMs: this.#targetLatencyMs,
+      othersMedianFps: this.#rateShare?.medianExcept(this) ?? null,
+    });
+    if (!change || change.fps === this.#fps) return;
+    this.#setFps(change.fps);
     this.#lastRateChange = now;
-    this.emit('rate', { fps: next, requestedFps: this.#requestedFps, degraded: this.degraded, reason });
+    this.emit('rate', {
+      fps: change.fps,
+      requestedFps: this.#requestedFps,
+      degraded: this.degraded,
+      reason: change.reason,
+    });
+  }
+
+  #setFps(fps: number): void {
+    this.#fps = fps;
+    if (!this.#closed) this.#rateShare?.set(this, fps);
   }
 
   setReference(embedding: Float32Array): void {
@@ -344,6 +362,7 @@ export class LiveSession extends EventEmitter<{
     if (this.#closed) return;
     this.#closed = true;
     this.#captureNext = null;
+    this.#rateShare?.delete(this);
     this.#stream.close();
     this.emit('closed');
     this.removeAllListeners();

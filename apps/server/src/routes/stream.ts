@@ -14,6 +14,7 @@ import type {} from '@fastify/websocket';
 import type { FastifyInstance } from 'fastify';
 import type { WebSocket } from 'ws';
 import type { FramePipeline } from '../live/frame-pipeline.ts';
+import { RateShare } from '../live/rate-control.ts';
 import { LiveSession, type FrameDecision } from '../live/live-session.ts';
 import { WebRtcIngest, type WebRtcIngestOptions } from '../live/webrtc-ingest.ts';
 import type { Ingest, IsolatedWebRtc } from '../live/webrtc-isolation.ts';
@@ -69,6 +70,8 @@ function codeOf(error: unknown): ErrorCode {
  */
 export async function streamRoutes(app: FastifyInstance, options: StreamRouteOptions): Promise<void> {
   const { sessions, verifier, pipeline, metrics, threshold, access, attempts } = options;
+  // This server's live sessions' analysis rates: under overload, one left behind catches up.
+  const rateShare = new RateShare();
   const iceServers = options.iceServers ?? [];
   const mirror = options.mirror ?? null;
   const helloTimeoutMs = options.helloTimeoutMs ?? 5000;
@@ -125,6 +128,7 @@ export async function streamRoutes(app: FastifyInstance, options: StreamRouteOpt
         threshold,
         calibration: verifier.embedder.manifest.calibration,
         reference: record.reference,
+        rateShare,
       });
       live = session;
       record.live = session;
