@@ -36,7 +36,9 @@ describe('LiveSession (real detector, model and batcher)', () => {
     });
 
   it('keeps at most one frame in flight and drops frames faster than the analysis rate', async () => {
-    const s = session({ fps: 10 });
+    // The sampling grid alone: a target no analysis misses keeps backpressure (tested below) from
+    // moving the rate when a loaded machine makes the first analyses slow.
+    const s = session({ fps: 10, targetLatencyMs: 60_000 });
     const reports: FrameReport[] = [];
     s.on('score', (r) => reports.push(r));
     // Capture timestamps are explicit, so the rate rule needs no clock.
