@@ -96,18 +96,20 @@ def run(jobs: list[Job], out: str, parallel: int, deadline: float, python: str, 
     env["PYTHONPATH"] = package_root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
 
     def estimate(job: Job) -> float | None:
-        """Seconds `job` needs if started now, or None before any job has shown an epoch."""
-        def rates_of(state: str) -> list[float]:
-            return [r for j in jobs if j.state == state for r in [progress(j.log_path(out))[1]] if r is not None]
-
-        # The running jobs' latest epochs hold today's contention; finished ones are the fallback.
-        rates = rates_of("running") or rates_of("done")
+        """Seconds `job` needs if started now, or None before any job has shown its pace."""
+        # The running jobs' latest epochs hold today's contention; finished jobs' wall clock per
+        # epoch (start-up included, so on the safe side) is the fallback, also for jobs so short
+        # that they ended between two looks.
+        running = [r for j in jobs if j.state == "running" for r in [progress(j.log_path(out))[1]] if r]
         startups = [j.first_epoch - j.started for j in jobs if j.first_epoch is not None]
-        if not rates or not startups:
-            if epoch_seconds is None:
-                return None
+        if running and startups:
+            return job.epochs * statistics.median(running) + max(startups) + 30
+        finished = [(j.ended - j.started) / j.epochs for j in jobs if j.state == "done"]
+        if finished:
+            return job.epochs * statistics.median(finished) + 30
+        if epoch_seconds is not None:
             return job.epochs * epoch_seconds + startup_seconds
-        return job.epochs * statistics.median(rates) + max(startups) + 30
+        return None
 
     def stop(job: Job, state: str) -> None:
         if job.proc and job.proc.poll() is None:
