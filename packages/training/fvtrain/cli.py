@@ -25,6 +25,7 @@ from .runtime import keep_freed_memory, resolve_device
 from .train import train
 
 MAX_ONNX_BYTES = 1024 * 1024
+DEFAULT_EPOCHS = 24
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -38,7 +39,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="LFW pairs file whose images (not people) never enter training or validation, e.g. the "
                         "pairs the threshold is chosen on (repeatable)")
     p.add_argument("--out", required=True, help="output directory (model.onnx, training.json)")
-    p.add_argument("--epochs", type=int, default=24)
+    p.add_argument("--epochs", type=int, default=DEFAULT_EPOCHS)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--device", default="cpu",
@@ -185,8 +186,9 @@ def main(argv=None) -> int:
                           "mixes_of_training_faces": usable}
         log(f"mixes: {usable} of {len(mixes.crops)} blends have both faces in training; "
             f"{args.mix_per_batch} per batch")
+    device_desc = str(device) + (f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else "")
     if device.type != "cpu":
-        log(f"device: {device} ({torch.cuda.get_device_name(device) if device.type == 'cuda' else device.type})")
+        log(f"device: {device_desc}")
     result = train(model, crops, split, cfg, log, teacher, views, mixes, device)
     best = result["history"][result["best_epoch"] - 1]
     log(f"best epoch {result['best_epoch']}: val acc {best['val_acc'] * 100:.2f}%, auc {best['val_auc']:.4f}")
@@ -254,7 +256,7 @@ def main(argv=None) -> int:
         "versions": {"torch": torch.__version__, "onnx": onnx.__version__, "numpy": np.__version__,
                      "python": platform.python_version()},
         "threads": args.threads,
-        "device": str(device) + (f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else ""),
+        "device": device_desc,
         "malloc_keeps_freed_memory": malloc_tuned,
         "duration_seconds": time.time() - started,
     }

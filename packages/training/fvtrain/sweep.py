@@ -22,6 +22,8 @@ import sys
 import time
 from dataclasses import dataclass, field
 
+from .cli import DEFAULT_EPOCHS
+
 EPOCH_LINE = re.compile(r"^epoch\s+(\d+)/(\d+).*?([\d.]+)s \(total [\d.]+ min\)", re.M)
 NAME = re.compile(r"^[A-Za-z0-9._-]+$")
 
@@ -59,7 +61,7 @@ def parse_jobs(path: str) -> list[Job]:
             args = shlex.split(rest)
             if "--out" in args:
                 raise ValueError(f"{path}:{number}: give no --out; the sweep puts each job in its own folder")
-            epochs = 24
+            epochs = DEFAULT_EPOCHS
             if "--epochs" in args:
                 try:
                     epochs = int(args[args.index("--epochs") + 1])
@@ -95,20 +97,21 @@ def run(jobs: list[Job], out: str, parallel: int, deadline: float, python: str, 
     package_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     env["PYTHONPATH"] = package_root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
 
-    def estimate(job: Job) -> float | None:
-        """Seconds `job` needs if started now, or None before any job has shown its pace."""
+    def pace() -> tuple[float, float] | None:
+        """(seconds per epoch, seconds of start-up beside them) a job started now can expect, or
+        None before any job has shown its pace. Read once per look: starting a job changes neither."""
         # The running jobs' latest epochs hold today's contention; finished jobs' wall clock per
         # epoch (start-up included, so on the safe side) is the fallback, also for jobs so short
         # that they ended between two looks.
         running = [r for j in jobs if j.state == "running" for r in [progress(j.log_path(out))[1]] if r]
         startups = [j.first_epoch - j.started for j in jobs if j.first_epoch is not None]
         if running and startups:
-            return job.epochs * statistics.median(running) + max(startups) + 30
+            return statistics.median(running), max(startups) + 30
         finished = [(j.ended - j.started) / j.epochs for j in jobs if j.state == "done"]
         if finished:
-            return job.epochs * statistics.median(finished) + 30
+            return statistics.median(finished), 30
         if epoch_seconds is not None:
-            return job.epochs * epoch_seconds + startup_seconds
+            return epoch_seconds, startup_seconds
         return None
 
     def stop(job: Job, state: str) -> None:
@@ -138,10 +141,11 @@ def run(jobs: list[Job], out: str, parallel: int, deadline: float, python: str, 
                         log(f"[{now:6.0f}s] {j.name}: stopped at the deadline")
                 break
             running = sum(j.state == "running" for j in jobs)
+            expected = pace() if running < parallel else None
             for j in jobs:
                 if j.state != "waiting" or running >= parallel:
                     continue
-                need = estimate(j)
+                need = j.epochs * expected[0] + expected[1] if expected is not None else None
                 if need is not None and now + need > deadline:
                     continue  # a smaller job further down may still fit
                 os.makedirs(out, exist_ok=True)

@@ -44,7 +44,6 @@ for i in range(1, 7):
     found = re.findall(r"^epoch\s+\d+/\d+.*?([\d.]+)s \(total", open(f"{out}/smoke-{tag}-{i}.log").read(), re.M)
     if found: secs.append(float(found[-1]))
 print(f"{tag}: ok={ok}, last-epoch seconds of 6 side-by-side jobs: {secs}, median {statistics.median(secs) if secs else 'n/a'}")
-open(f"{out}/{tag}.median", "w").write(str(statistics.median(secs)) if secs and ok == "1" and len(secs) == 6 else "fail")
 open(f"{sys.argv[4]}/{tag}.median", "w").write(str(statistics.median(secs)) if secs and ok == "1" and len(secs) == 6 else "fail")
 PY
 }
