@@ -29,6 +29,6 @@ export function lfwFile(name: string, image: number): string {
 /** The default model (what the server loads unless MODEL_DIR says otherwise). */
 export const MODEL_DIR = path.join(REPO_ROOT, 'models', 'siamese-v3');
 /** Every committed model, each checked against its own manifest. */
-export const MODEL_DIRS = ['siamese-v1', 'siamese-v2', 'siamese-v3', 'siamese-v4'].map((name) =>
+export const MODEL_DIRS = ['siamese-v1', 'siamese-v2', 'siamese-v3', 'siamese-v4', 'siamese-v5'].map((name) =>
   path.join(REPO_ROOT, 'models', name),
 );
