@@ -27,7 +27,7 @@ export function lfwFile(name: string, image: number): string {
 }
 
 /** The default model (what the server loads unless MODEL_DIR says otherwise). */
-export const MODEL_DIR = path.join(REPO_ROOT, 'models', 'siamese-v3');
+export const MODEL_DIR = path.join(REPO_ROOT, 'models', 'siamese-v5');
 /** Every committed model, each checked against its own manifest. */
 export const MODEL_DIRS = ['siamese-v1', 'siamese-v2', 'siamese-v3', 'siamese-v4', 'siamese-v5'].map((name) =>
   path.join(REPO_ROOT, 'models', name),

@@ -13,7 +13,7 @@ import { parseY4m } from '../video/y4m.ts';
 import { failWith, parseCli } from './args.ts';
 
 const USAGE = `usage: npm run clips -- [--model <dir>] [--video <dir>]
-  --model  model directory (default models/siamese-v3)
+  --model  model directory (default models/siamese-v5)
   --video  folder with person-{a,b}_320x240_3s.y4m and person-a_reference.jpg
            (default: $FV_DATA_DIR/video, else ../shared/data/video)`;
 const args = parseCli(
@@ -22,7 +22,7 @@ const args = parseCli(
 );
 const videoDir =
   args.video ?? path.join(process.env['FV_DATA_DIR'] ?? path.resolve('../shared/data'), 'video');
-const verifier = await FaceVerifier.create({ modelDir: args.model ?? 'models/siamese-v3' }).catch(
+const verifier = await FaceVerifier.create({ modelDir: args.model ?? 'models/siamese-v5' }).catch(
   (error: unknown) => failWith(error),
 );
 try {
