@@ -43,6 +43,13 @@ export class VerificationError extends Error {
     );
   }
 
+  static sideTooLong(width: number, height: number, maxSide: number): VerificationError {
+    return new VerificationError(
+      'IMAGE_TOO_MANY_PIXELS',
+      `The image is ${width} × ${height} pixels; neither side may be over ${maxSide}.`,
+    );
+  }
+
   static decodeTimeout(): VerificationError {
     return new VerificationError('DECODE_TIMEOUT');
   }

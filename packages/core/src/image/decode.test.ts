@@ -93,6 +93,20 @@ describe('decodeGray', () => {
     expect(await codeOf(decodeGray(pngHeader(100, 100)))).toBe('CORRUPT_IMAGE');
   });
 
+  it('rejects a side over 16,384 px however few pixels it has, before decoding', async () => {
+    expect(await codeOf(decodeGray(pngHeader(16_777_215, 2)))).toBe('IMAGE_TOO_MANY_PIXELS');
+    // A valid 20,000 × 2 image: decodable, but over the side limit unless the caller raises it.
+    const wide = await sharp({ create: { width: 20_000, height: 2, channels: 3, background: '#808080' } })
+      .png()
+      .toBuffer();
+    const error = await decodeGray(wide).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(VerificationError);
+    expect((error as VerificationError).code).toBe('IMAGE_TOO_MANY_PIXELS');
+    expect((error as VerificationError).message).toMatch(/20000 × 2 .*16384/);
+    const image = await decodeGray(wide, { maxSide: 20_000 });
+    expect([image.width, image.height, image.data[0]]).toEqual([20_000, 2, 128]);
+  });
+
   it('sniffs formats from magic bytes only', () => {
     expect(sniffImageFormat(jpeg)).toBe('jpeg');
     expect(sniffImageFormat(pngHeader(1, 1))).toBe('png');

@@ -8,6 +8,12 @@ export interface DecodeOptions {
   maxBytes?: number;
   /** Largest accepted width × height. @defaultValue 40 megapixels */
   maxPixels?: number;
+  /**
+   * Longest accepted side. Decoders slow down with row length: a 16-million-pixel-wide PNG takes
+   * several seconds for fewer pixels than a 6000 × 6000 one decodes in well under one.
+   * @defaultValue 16,384 px
+   */
+  maxSide?: number;
   /** Decoding that takes longer than this is abandoned. @defaultValue 10 s */
   timeoutSeconds?: number;
 }
@@ -15,6 +21,7 @@ export interface DecodeOptions {
 export const DEFAULT_DECODE_OPTIONS: Required<DecodeOptions> = {
   maxBytes: 20 * 1024 * 1024,
   maxPixels: 40_000_000,
+  maxSide: 16_384,
   timeoutSeconds: 10,
 };
 
@@ -46,6 +53,13 @@ export function sniffImageFormat(bytes: Uint8Array): 'jpeg' | 'png' | 'webp' | n
   return null;
 }
 
+function checkDimensions(width: number, height: number, opts: Required<DecodeOptions>): void {
+  if (width * height > opts.maxPixels) throw VerificationError.tooManyPixels(width * height, opts.maxPixels);
+  if (Math.max(width, height) > opts.maxSide) {
+    throw VerificationError.sideTooLong(width, height, opts.maxSide);
+  }
+}
+
 /**
  * Decodes a JPEG, PNG or WebP upload to 8-bit grayscale (EXIF orientation applied, alpha dropped).
  * Every failure is a {@link VerificationError} with a code; nothing else escapes.
@@ -59,9 +73,7 @@ export async function decodeGray(input: Uint8Array, options: DecodeOptions = {})
   if (format === null) throw VerificationError.unsupportedImage();
   const header = readImageDimensions(input, format);
   if (header === null || header.width < 1 || header.height < 1) throw VerificationError.corruptImage();
-  if (header.width * header.height > opts.maxPixels) {
-    throw VerificationError.tooManyPixels(header.width * header.height, opts.maxPixels);
-  }
+  checkDimensions(header.width, header.height, opts);
 
   let meta: Metadata;
   try {
@@ -78,7 +90,7 @@ export async function decodeGray(input: Uint8Array, options: DecodeOptions = {})
   const width = meta.width ?? 0;
   const height = meta.height ?? 0;
   if (width < 1 || height < 1) throw VerificationError.corruptImage();
-  if (width * height > opts.maxPixels) throw VerificationError.tooManyPixels(width * height, opts.maxPixels);
+  checkDimensions(width, height, opts);
 
   try {
     const { data, info } = await sharp(input, {
