@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DEFAULT_MODEL_DIR } from '@fv/core';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -27,7 +28,7 @@ export function lfwFile(name: string, image: number): string {
 }
 
 /** The default model (what the server loads unless MODEL_DIR says otherwise). */
-export const MODEL_DIR = path.join(REPO_ROOT, 'models', 'siamese-v5');
+export const MODEL_DIR = DEFAULT_MODEL_DIR;
 /** Every committed model, each checked against its own manifest. */
 export const MODEL_DIRS = ['siamese-v1', 'siamese-v2', 'siamese-v3', 'siamese-v4', 'siamese-v5'].map((name) =>
   path.join(REPO_ROOT, 'models', name),

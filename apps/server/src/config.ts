@@ -1,4 +1,4 @@
-import type { EmbedderOptions, ExecutionProvider } from '@fv/core';
+import { DEFAULT_MODEL_DIR, type EmbedderOptions, type ExecutionProvider } from '@fv/core';
 import envSchema from 'env-schema';
 import { Type, type Static } from '@sinclair/typebox';
 import path from 'node:path';
@@ -9,11 +9,8 @@ const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..
 export const ConfigSchema = Type.Object({
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }),
   HOST: Type.String({ default: '0.0.0.0' }),
-  /**
-   * The embedding model; siamese-v5 (DevTest 94.40%) replaced siamese-v3 (aligned crops, 91.90%),
-   * which had replaced siamese-v2 (90.70%) and siamese-v1 (88.10%), as the default.
-   */
-  MODEL_DIR: Type.String({ default: path.join(REPO_ROOT, 'models', 'siamese-v5') }),
+  /** The embedding model's folder (the default is core's `DEFAULT_MODEL_DIR`). */
+  MODEL_DIR: Type.String({ default: DEFAULT_MODEL_DIR }),
   /** Comma-separated ONNX Runtime execution providers, e.g. `cuda,cpu` on GPU workers. */
   EXECUTION_PROVIDERS: Type.String({
     default: 'cpu',

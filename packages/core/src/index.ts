@@ -28,6 +28,7 @@ export {
   type ExecutionProvider,
 } from './model/embedder.ts';
 export { parseManifest, type ModelManifest } from './model/manifest.ts';
+export { DEFAULT_MODEL_DIR, DEFAULT_MODEL_NAME, MODELS_ROOT } from './model/default-model.ts';
 export {
   euclideanDistance,
   isMatch,

@@ -7,13 +7,14 @@ import path from 'node:path';
 import { alignFace, extractFace } from '../face-analyzer.ts';
 import { FaceVerifier } from '../face-verifier.ts';
 import { FaceTracker } from '../detect/face-tracker.ts';
+import { DEFAULT_MODEL_DIR, DEFAULT_MODEL_NAME } from '../model/default-model.ts';
 import { normalizeCrop } from '../image/preprocess.ts';
 import { euclideanDistance } from '../scoring.ts';
 import { parseY4m } from '../video/y4m.ts';
 import { failWith, parseCli } from './args.ts';
 
 const USAGE = `usage: npm run clips -- [--model <dir>] [--video <dir>]
-  --model  model directory (default models/siamese-v5)
+  --model  model directory (default models/${DEFAULT_MODEL_NAME})
   --video  folder with person-{a,b}_320x240_3s.y4m and person-a_reference.jpg
            (default: $FV_DATA_DIR/video, else ../shared/data/video)`;
 const args = parseCli(
@@ -22,7 +23,7 @@ const args = parseCli(
 );
 const videoDir =
   args.video ?? path.join(process.env['FV_DATA_DIR'] ?? path.resolve('../shared/data'), 'video');
-const verifier = await FaceVerifier.create({ modelDir: args.model ?? 'models/siamese-v5' }).catch(
+const verifier = await FaceVerifier.create({ modelDir: args.model ?? DEFAULT_MODEL_DIR }).catch(
   (error: unknown) => failWith(error),
 );
 try {
