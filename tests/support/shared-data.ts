@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_MODEL_DIR } from '@fv/core';
+import { DEFAULT_MODEL_DIR, MODELS_ROOT } from '@fv/core';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -31,5 +31,5 @@ export function lfwFile(name: string, image: number): string {
 export const MODEL_DIR = DEFAULT_MODEL_DIR;
 /** Every committed model, each checked against its own manifest. */
 export const MODEL_DIRS = ['siamese-v1', 'siamese-v2', 'siamese-v3', 'siamese-v4', 'siamese-v5'].map((name) =>
-  path.join(REPO_ROOT, 'models', name),
+  path.join(MODELS_ROOT, name),
 );
