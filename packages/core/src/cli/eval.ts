@@ -24,12 +24,14 @@ import type { Embedder } from '../model/embedder.ts';
 
 const USAGE = `usage: npm run eval -- --pairs <pairs file> --images <dir> [--model <dir>] [--json <out.json>] [--roc <out.png|svg>]
               [--threshold-from <pairs file>] [--fold-models <dir with {fold}>] [--crops <prepared dir>] [--workers N]
-              [--embeddings <cache dir>[,<cache dir>…]]
+              [--embeddings <cache dir>[,<cache dir>…]] [--folds K,K…]
   --pairs           LFW pair list: header "N" or "folds<TAB>N", then "name i j" / "name i name2 j"
   --images          LFW-layout image directory (default: $LFW_DIR)
   --model           model directory (manifest.json + weights, or a bare model.onnx) (default: models/siamese-v1)
   --threshold-from  choose the threshold on this pair list and apply it unchanged
   --fold-models     one model per fold, e.g. /tmp/v2/fold{fold} (View 2 without the tested fold's people)
+  --folds           test only these folds (0-based, e.g. 0,1,2 while the other fold models are still training);
+                    each fold's figures depend only on its own model, so they are the full run's
   --crops           reuse crops written by 'npm run prepare-crops' (same pipeline) instead of re-detecting
   --embeddings      score embeddings computed offline (e.g. the distillation teacher, packages/teacher)
                     instead of a model: directories with embeddings.f32 + index.tsv + meta.json
@@ -50,6 +52,7 @@ const args = parseCli(
     embeddings: { type: 'string' },
     workers: { type: 'string' },
     every: { type: 'string' },
+    folds: { type: 'string' },
     help: { type: 'boolean' },
   },
   USAGE,
@@ -69,11 +72,14 @@ if (args.embeddings && args['fold-models']) fail('--embeddings and --fold-models
 if (args['fold-models'] && (list.folds < 2 || !args['fold-models'].includes('{fold}'))) {
   fail('--fold-models needs a multi-fold pairs file and a path containing {fold}');
 }
+const testedFolds = args.folds === undefined ? undefined : parseFolds(args.folds, fullList.folds);
 
 // How the scored model wants its crops cut. A bare model fresh from training (no manifest yet)
 // declares nothing: it is scored on prepared crops as they were cut.
 const evalCropChoice = async (): Promise<CropChoice | undefined> => {
-  const dir = args['fold-models'] ? args['fold-models'].replaceAll('{fold}', '0') : modelDir;
+  const dir = args['fold-models']
+    ? args['fold-models'].replaceAll('{fold}', String(testedFolds?.[0] ?? 0))
+    : modelDir;
   if (!existsSync(path.join(dir, 'manifest.json')) && args.crops) {
     const spec = await cropSpecOfPrepared(args.crops);
     return spec && { modelDir: dir, spec };
@@ -135,19 +141,20 @@ const scorers: Scorer[] = [];
 let result: Record<string, unknown>;
 let rocData: PairDistances;
 if (list.folds > 1) {
-  const perFold: PairDistances[] = [];
-  for (let k = 0; k < list.folds; k++) {
-    if (args['fold-models'] || k === 0) {
+  const folds = testedFolds ?? Array.from({ length: list.folds }, (_, k) => k);
+  const perFold = new Map<number, PairDistances>();
+  for (const k of folds) {
+    if (args['fold-models'] || scorers.length === 0) {
       const dir = args['fold-models'] ? args['fold-models'].replaceAll('{fold}', String(k)) : modelDir;
       scorers.push(await loadScorer(dir));
     }
-    perFold.push(await distancesFor(scorers.at(-1)!, list));
+    perFold.set(k, await distancesFor(scorers.at(-1)!, list));
     process.stderr.write(`fold ${k + 1}/${list.folds} embedded\n`);
   }
   const fixedThreshold = thresholdList
     ? bestThreshold(await distancesFor(scorers[0]!, thresholdList)).threshold
     : undefined;
-  const report = crossValidate(list.folds, (k) => perFold[k]!, fixedThreshold);
+  const report = crossValidate(folds, (k) => perFold.get(k)!, fixedThreshold);
   result = {
     ...Object.fromEntries(
       Object.keys(report.std).flatMap((key) => [
@@ -158,15 +165,17 @@ if (list.folds > 1) {
     thresholdSource: thresholdList
       ? `best on ${path.basename(args['threshold-from']!)}`
       : `best on the other ${list.folds - 1} folds`,
-    pairs: list.pairs.length,
+    pairs: report.mean.pairs,
+    ...(testedFolds && { testedFolds, foldsInFile: list.folds }),
     folds: report.folds,
     foldModels: args['fold-models'] ?? null,
   };
   // Pool each fold's own test pairs (scored by that fold's model) for the ROC plot.
+  const tested = list.pairs.flatMap((p, i) => (perFold.has(p.fold) ? [{ p, i }] : []));
   rocData = {
-    distances: Float64Array.from(list.pairs.map((p, i) => perFold[p.fold]!.distances[i]!)),
-    same: list.pairs.map((p) => p.same),
-    folds: list.pairs.map((p) => p.fold),
+    distances: Float64Array.from(tested, ({ p, i }) => perFold.get(p.fold)!.distances[i]!),
+    same: tested.map(({ p }) => p.same),
+    folds: tested.map(({ p }) => p.fold),
   };
 } else {
   scorers.push(await loadScorer(modelDir));
@@ -210,7 +219,7 @@ const pm = (key: string): string =>
 const o = output as Record<string, unknown>;
 process.stdout.write(
   [
-    `pairs        ${String(o['pairs'])}  (${output.pairsFile}${list.folds > 1 ? `, ${list.folds} folds` : ''})`,
+    `pairs        ${String(o['pairs'])}  (${output.pairsFile}${list.folds > 1 ? `, ${testedFolds ? `folds ${testedFolds.join(',')} of ${list.folds}` : `${list.folds} folds`}` : ''})`,
     `accuracy     ${pct(o['accuracy'])}${pm('accuracy')}`,
     `auc          ${(o['auc'] as number).toFixed(4)}${o['aucStd'] !== undefined ? ` ± ${(o['aucStd'] as number).toFixed(4)}` : ''}`,
     `eer          ${pct(o['eer'])}${pm('eer')}`,
@@ -232,7 +241,7 @@ if (args.roc) {
   const svg = renderRocSvg(
     [{ label, points: rocCurve(rocData) }],
     args['fold-models']
-      ? `ROC — one model per fold, ${list.folds} folds pooled`
+      ? `ROC — one model per fold, ${testedFolds ? `folds ${testedFolds.join(',')} of ${list.folds}` : `${list.folds} folds`} pooled`
       : `ROC — ${path.basename(String(output.model))}`,
   );
   // PNG on request (by extension), rendered from the same SVG.
@@ -240,3 +249,17 @@ if (args.roc) {
   else await writeFile(args.roc, svg);
 }
 await Promise.all(scorers.map((m) => (m === CACHED ? undefined : m.close())));
+
+/** `--folds 0,3,4` → [0, 3, 4]: distinct 0-based indices of folds the pair file has. */
+function parseFolds(spec: string, folds: number): number[] {
+  if (folds < 2) fail('--folds needs a multi-fold pairs file');
+  const picked = spec.split(',').map((part) => {
+    const k = Number(part.trim());
+    if (part.trim() === '' || !Number.isInteger(k) || k < 0 || k >= folds) {
+      fail(`--folds: '${part}' is not a fold of this file (0 to ${folds - 1})`);
+    }
+    return k;
+  });
+  if (new Set(picked).size !== picked.length) fail(`--folds lists a fold twice: ${spec}`);
+  return picked.sort((a, b) => a - b);
+}
