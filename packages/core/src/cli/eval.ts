@@ -73,6 +73,7 @@ if (args['fold-models'] && (list.folds < 2 || !args['fold-models'].includes('{fo
   fail('--fold-models needs a multi-fold pairs file and a path containing {fold}');
 }
 const testedFolds = args.folds === undefined ? undefined : parseFolds(args.folds, fullList.folds);
+const foldsLabel = testedFolds ? `folds ${testedFolds.join(',')} of ${list.folds}` : `${list.folds} folds`;
 
 // How the scored model wants its crops cut. A bare model fresh from training (no manifest yet)
 // declares nothing: it is scored on prepared crops as they were cut.
@@ -219,7 +220,7 @@ const pm = (key: string): string =>
 const o = output as Record<string, unknown>;
 process.stdout.write(
   [
-    `pairs        ${String(o['pairs'])}  (${output.pairsFile}${list.folds > 1 ? `, ${testedFolds ? `folds ${testedFolds.join(',')} of ${list.folds}` : `${list.folds} folds`}` : ''})`,
+    `pairs        ${String(o['pairs'])}  (${output.pairsFile}${list.folds > 1 ? `, ${foldsLabel}` : ''})`,
     `accuracy     ${pct(o['accuracy'])}${pm('accuracy')}`,
     `auc          ${(o['auc'] as number).toFixed(4)}${o['aucStd'] !== undefined ? ` ± ${(o['aucStd'] as number).toFixed(4)}` : ''}`,
     `eer          ${pct(o['eer'])}${pm('eer')}`,
@@ -241,7 +242,7 @@ if (args.roc) {
   const svg = renderRocSvg(
     [{ label, points: rocCurve(rocData) }],
     args['fold-models']
-      ? `ROC — one model per fold, ${testedFolds ? `folds ${testedFolds.join(',')} of ${list.folds}` : `${list.folds} folds`} pooled`
+      ? `ROC — one model per fold, ${foldsLabel} pooled`
       : `ROC — ${path.basename(String(output.model))}`,
   );
   // PNG on request (by extension), rendered from the same SVG.

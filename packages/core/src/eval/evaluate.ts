@@ -112,21 +112,20 @@ export interface FoldReport {
 const METRIC_KEYS = ['accuracy', 'auc', 'eer', 'tarAtFar1e2', 'tarAtFar1e3', 'threshold'] as const;
 
 /**
- * LFW View 2 protocol: for each fold, the threshold is chosen on the other folds and accuracy is
- * measured on it. `perFold(k)` gives the distances for fold k's evaluation, letting each fold use
- * its own model (trained without that fold's people). With `fixedThreshold` every fold is measured
- * at that threshold instead (chosen elsewhere, e.g. on another pair list). `folds` is the fold count,
- * or the fold indices to test (a subset, e.g. while fold models are still being trained): each
- * tested fold's figures depend only on its own model, so a subset's folds are the full run's.
+ * LFW View 2 protocol: for each fold index in `folds`, the threshold is chosen on the other folds
+ * and accuracy is measured on it. `perFold(k)` gives the distances for fold k's evaluation, letting
+ * each fold use its own model (trained without that fold's people). With `fixedThreshold` every fold is measured
+ * at that threshold instead (chosen elsewhere, e.g. on another pair list). A subset of the folds
+ * (e.g. while fold models are still being trained) reports each of them as the full run would: a
+ * tested fold's figures depend only on its own model.
  */
 export function crossValidate(
-  folds: number | readonly number[],
+  folds: readonly number[],
   perFold: (k: number) => PairDistances,
   fixedThreshold?: number,
 ): FoldReport {
-  const tested = typeof folds === 'number' ? Array.from({ length: folds }, (_, k) => k) : folds;
   const reports: VerificationMetrics[] = [];
-  for (const k of tested) {
+  for (const k of folds) {
     const data = perFold(k);
     const test = selectFolds(data, (f) => f === k);
     const threshold = fixedThreshold ?? bestThreshold(selectFolds(data, (f) => f !== k)).threshold;
