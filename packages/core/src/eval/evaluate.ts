@@ -114,10 +114,10 @@ const METRIC_KEYS = ['accuracy', 'auc', 'eer', 'tarAtFar1e2', 'tarAtFar1e3', 'th
 /**
  * LFW View 2 protocol: for each fold index in `folds`, the threshold is chosen on the other folds
  * and accuracy is measured on it. `perFold(k)` gives the distances for fold k's evaluation, letting
- * each fold use its own model (trained without that fold's people). With `fixedThreshold` every fold is measured
- * at that threshold instead (chosen elsewhere, e.g. on another pair list). A subset of the folds
- * (e.g. while fold models are still being trained) reports each of them as the full run would: a
- * tested fold's figures depend only on its own model.
+ * each fold use its own model (trained without that fold's people). With `fixedThreshold` every
+ * fold is measured at that threshold instead (chosen elsewhere, e.g. on another pair list). A subset
+ * of the folds (e.g. while fold models are still being trained) reports each of them as the full run
+ * would: a tested fold's figures depend only on its own model.
  */
 export function crossValidate(
   folds: readonly number[],
