@@ -59,6 +59,14 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--hard-negatives", type=int, default=8, help="closest negatives per anchor in the loss (0 = all)")
     p.add_argument("--ema", type=float, default=0.0, metavar="DECAY",
                    help="validate and keep an exponential moving average of the weights (e.g. 0.998 per step; 0 = off)")
+    p.add_argument("--swa-from", default="", metavar="E[,E...]",
+                   help="stochastic weight averaging: for each epoch E, also average the weights of epochs E..last "
+                        "(BatchNorm statistics re-estimated on one epoch of training batches) as candidate swaE")
+    p.add_argument("--keep", default="best", metavar="CANDIDATE",
+                   help="which weights become model.onnx: best (best validation epoch), last (the last epoch), or "
+                        "swaE (an average from --swa-from)")
+    p.add_argument("--export-alternates", action="store_true",
+                   help="also write every other candidate as model-<candidate>.onnx, for ablations")
     p.add_argument("--val-fraction", type=float, default=0.08)
     p.add_argument("--embedding-dim", type=int, default=48)
     p.add_argument("--aug-shift", type=float, default=aug.SHIFT_PX, help="augmentation: max shift in pixels")
@@ -90,6 +98,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
+def file_digest(path: str) -> tuple[int, str]:
+    """(bytes, sha256 hex) of a file."""
+    with open(path, "rb") as fh:
+        data = fh.read()
+    return len(data), hashlib.sha256(data).hexdigest()
+
+
 def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
@@ -100,6 +115,15 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     if args.teacher and args.views:
         raise SystemExit("give --teacher or --views, not both")
+    try:
+        args.swa_from = [int(e) for e in args.swa_from.split(",") if e.strip()]
+    except ValueError:
+        raise SystemExit(f"--swa-from takes epochs separated by commas, not {args.swa_from!r}") from None
+    if any(e < 1 or e > args.epochs for e in args.swa_from):
+        raise SystemExit(f"--swa-from epochs must lie in 1..{args.epochs}")
+    known = ["best", "last"] + [f"swa{e}" for e in args.swa_from]
+    if args.keep not in known:
+        raise SystemExit(f"--keep {args.keep}: choose one of {', '.join(known)}")
     started = time.time()
     torch.set_num_threads(args.threads)
     try:
@@ -155,7 +179,7 @@ def main(argv=None) -> int:
                                          "final_lr_fraction", "weight_decay", "margin", "hard_negatives",
                                          "aug_shift", "aug_rotate", "aug_scale",
                                          "contrastive_weight", "distill_relational", "distill_direct", "ema",
-                                         "mix_per_batch", "distill_basis")}
+                                         "mix_per_batch", "distill_basis", "swa_from", "keep")}
     teacher = None
     teacher_report = None
     train_mask = split.train_mask(len(crops))
@@ -192,6 +216,9 @@ def main(argv=None) -> int:
     result = train(model, crops, split, cfg, log, teacher, views, mixes, device)
     best = result["history"][result["best_epoch"] - 1]
     log(f"best epoch {result['best_epoch']}: val acc {best['val_acc'] * 100:.2f}%, auc {best['val_auc']:.4f}")
+    kept = result["candidates"][args.keep]
+    if args.keep != "best":
+        log(f"keeping {args.keep}: val acc {kept['val_acc'] * 100:.2f}%, auc {kept['val_auc']:.4f}")
 
     os.makedirs(args.out, exist_ok=True)
     # The trained weights themselves, before any export: a machine whose exporter fails (or a later
@@ -205,13 +232,29 @@ def main(argv=None) -> int:
     sample_rows = rng.choice(len(val_rows), min(16, len(val_rows)), replace=False)
     check = verify_onnx(model, onnx_path, crops.images[val_rows[sample_rows]],
                         tolerance=VERIFY_TOLERANCE[args.weights])
-    size = os.path.getsize(onnx_path)
-    with open(onnx_path, "rb") as fh:
-        sha = hashlib.sha256(fh.read()).hexdigest()
+    size, sha = file_digest(onnx_path)
     log(f"wrote {onnx_path} ({size / 1024:.0f} KiB, ops {','.join(check['ops'])}, "
         f"max |onnx - torch| {check['max_abs_diff_vs_torch']:.2e})")
     if size > MAX_ONNX_BYTES:
         log(f"WARNING: model.onnx is larger than {MAX_ONNX_BYTES} bytes")
+
+    candidates = {}
+    for name, cand in result["candidates"].items():
+        entry = {k: v for k, v in cand.items() if k != "state"}
+        if args.export_alternates and name != args.keep:
+            alt = SiameseNet(stages, args.head_kernel, args.embedding_dim, args.head)
+            alt.load_state_dict(cand["state"])
+            alt_path = os.path.join(args.out, f"model-{name}.onnx")
+            export_onnx(alt, alt_path, args.weights)
+            alt_check = verify_onnx(alt, alt_path, crops.images[val_rows[sample_rows]],
+                                    tolerance=VERIFY_TOLERANCE[args.weights])
+            alt_size, alt_sha = file_digest(alt_path)
+            entry["onnx"] = {"file": os.path.basename(alt_path), "bytes": alt_size, "sha256": alt_sha,
+                             "max_abs_diff_vs_torch": alt_check["max_abs_diff_vs_torch"]}
+            log(f"wrote {alt_path} ({name}: val acc {cand['val_acc'] * 100:.2f}%, auc {cand['val_auc']:.4f})")
+        elif name == args.keep:
+            entry["onnx"] = {"file": "model.onnx", "bytes": size, "sha256": sha}
+        candidates[name] = entry
 
     report = {
         "tool": f"fvtrain {__version__}",
@@ -244,6 +287,8 @@ def main(argv=None) -> int:
         "history": result["history"],
         "best_epoch": result["best_epoch"],
         "best": best,
+        "kept": args.keep,
+        "candidates": candidates,
         "model": {
             "architecture": model.describe(),
             "input": {"name": INPUT_NAME, "shape": ["N", 1, 62, 47], "dtype": "float32",

@@ -117,12 +117,40 @@ def train(model: SiameseNet, crops: Crops, split: Split, cfg: dict, log=print,
         t = (step - warmup) / max(1, total_steps - warmup)
         return cfg["lr"] * (cfg["final_lr_fraction"] + (1 - cfg["final_lr_fraction"]) * 0.5 * (1 + math.cos(math.pi * t)))
 
+    def draw_inputs(rows: np.ndarray, gen: torch.Generator, view_rng: np.random.RandomState):
+        """One batch's input as training sees it: views where a row has them, augmentation where it
+        has not, blends appended; with the teacher targets of the views (None without views)."""
+        x = to_input(crops.images[rows])
+        has = views.rows[rows] if views is not None else np.zeros(len(rows), dtype=bool)
+        plain = torch.from_numpy(~has)
+        # Rows with views arrive augmented (a view); only the others are augmented here.
+        if bool(plain.any()):
+            x[plain] = augment(x[plain], gen, shift_px=cfg.get("aug_shift", SHIFT_PX),
+                               scale=cfg.get("aug_scale", SCALE), rotate_deg=cfg.get("aug_rotate", ROTATE_DEG))
+        batch_target = batch_mask = pick_mix = None
+        if views is not None:
+            pick = view_rng.randint(0, views.crops.shape[0], len(rows))
+            x[torch.from_numpy(has)] = to_input(views.crops[pick[has], rows[has]])
+            batch_target = torch.from_numpy(views.target[pick, rows])
+            batch_mask = torch.from_numpy(has)
+        if n_mix:
+            pick_mix = mix_rows[view_rng.randint(0, len(mix_rows), n_mix)]
+            x = torch.cat([x, to_input(mixes.crops[pick_mix])])
+        return x, batch_target, batch_mask, pick_mix
+
     # Exponential moving average of the weights (and BatchNorm statistics): validated, kept and
     # exported instead of the raw weights when cfg["ema"] > 0.
     ema_decay = cfg.get("ema", 0.0)
     ema = copy.deepcopy(model) if ema_decay > 0 else None
     # (average, live) tensor pairs, paired once: both state dicts hold the tensors updated in place.
     ema_pairs = list(zip(ema.state_dict().values(), model.state_dict().values())) if ema is not None else []
+
+    # Stochastic weight averaging: for each start epoch E in cfg["swa_from"], the mean of the weights
+    # at the end of epochs E..last (BatchNorm statistics re-estimated afterwards, see below).
+    swa_from = sorted(set(cfg.get("swa_from") or []))
+    if any(e < 1 or e > cfg["epochs"] for e in swa_from):
+        raise ValueError(f"swa_from epochs must lie in 1..{cfg['epochs']}")
+    swa_sums: dict[int, dict[str, torch.Tensor]] = {}
 
     history: list[dict] = []
     best = {"epoch": 0, "score": -1.0, "state": copy.deepcopy(model.state_dict())}
@@ -138,22 +166,7 @@ def train(model: SiameseNet, crops: Crops, split: Split, cfg: dict, log=print,
             lr = lr_at(step)
             for g in opt.param_groups:
                 g["lr"] = lr
-            x = to_input(crops.images[rows])
-            has = views.rows[rows] if views is not None else np.zeros(len(rows), dtype=bool)
-            plain = torch.from_numpy(~has)
-            # Rows with views arrive augmented (a view); only the others are augmented here.
-            if bool(plain.any()):
-                x[plain] = augment(x[plain], gen, shift_px=cfg.get("aug_shift", SHIFT_PX),
-                                   scale=cfg.get("aug_scale", SCALE), rotate_deg=cfg.get("aug_rotate", ROTATE_DEG))
-            batch_target = batch_mask = None
-            if views is not None:
-                pick = view_rng.randint(0, views.crops.shape[0], len(rows))
-                x[torch.from_numpy(has)] = to_input(views.crops[pick[has], rows[has]])
-                batch_target = torch.from_numpy(views.target[pick, rows])
-                batch_mask = torch.from_numpy(has)
-            if n_mix:
-                pick_mix = mix_rows[view_rng.randint(0, len(mix_rows), n_mix)]
-                x = torch.cat([x, to_input(mixes.crops[pick_mix])])
+            x, batch_target, batch_mask, pick_mix = draw_inputs(rows, gen, view_rng)
             emb_all = model(x.to(device, non_blocking=True))
             emb = emb_all[:len(rows)]
             loss, stats = contrastive_loss(emb, torch.from_numpy(labels).to(device), cfg["margin"],
@@ -197,14 +210,63 @@ def train(model: SiameseNet, crops: Crops, split: Split, cfg: dict, log=print,
         history.append(row)
         if score > best["score"]:
             best = {"epoch": epoch, "score": score, "state": copy.deepcopy(kept.state_dict())}
+        for start in swa_from:
+            if epoch >= start:
+                live = {k: v.detach().to("cpu", torch.float64) for k, v in kept.state_dict().items()
+                        if v.dtype.is_floating_point}
+                acc = swa_sums.setdefault(start, {k: torch.zeros_like(v) for k, v in live.items()})
+                for k, v in live.items():
+                    acc[k] += v
         log(f"epoch {epoch:3d}/{cfg['epochs']}  loss {row['loss']:.4f}  lr {lr:.2e}  "
             f"val acc {metrics['val_acc'] * 100:.2f}%  auc {metrics['val_auc']:.4f}  "
             f"d+ {metrics['val_pos_dist']:.3f} d- {metrics['val_neg_dist']:.3f}  "
             + (f"rel {row['distill_relational']:.4f} dir {row['distill_direct']:.4f}  " if rel_l else "")
             + f"{row['epoch_seconds']:.1f}s (total {row['elapsed_seconds'] / 60:.1f} min)"
             + ("  *" if best["epoch"] == epoch else ""))
-    model.load_state_dict(best["state"])
+    candidates = {"best": {"epoch": best["epoch"], "state": best["state"], **history[best["epoch"] - 1]},
+                  "last": {"epoch": cfg["epochs"], "state": copy.deepcopy(kept.state_dict()), **history[-1]}}
+    for start in swa_from:
+        averaged = copy.deepcopy(kept)
+        n = cfg["epochs"] - start + 1
+        state = averaged.state_dict()
+        for k, total in swa_sums[start].items():
+            state[k].copy_((total / n).to(state[k].dtype))
+        bn_batches = recompute_batchnorm(averaged, sampler, draw_inputs, seed, device)
+        metrics = evaluate(averaged, crops, val_pairs, val_same)
+        candidates[f"swa{start}"] = {"epochs": [start, cfg["epochs"]], "state": copy.deepcopy(averaged.state_dict()),
+                                     "bn_batches": bn_batches, **metrics}
+        log(f"swa from epoch {start} ({n} epochs averaged, BatchNorm re-estimated on {bn_batches} batches): "
+            f"val acc {metrics['val_acc'] * 100:.2f}%  auc {metrics['val_auc']:.4f}")
+    keep = cfg.get("keep", "best")
+    if keep not in candidates:
+        raise ValueError(f"keep={keep!r}: choose one of {', '.join(candidates)}")
+    model.load_state_dict(candidates[keep]["state"])
     model.to("cpu")
     return {"history": history, "best_epoch": best["epoch"], "steps_per_epoch": steps_per_epoch,
             "val_pairs": int(len(val_pairs)), "val_matched_pairs": int(val_same.sum()),
-            "train_seconds": time.time() - t0}
+            "train_seconds": time.time() - t0, "kept": keep,
+            "candidates": {name: {k: v for k, v in c.items()} for name, c in candidates.items()}}
+
+
+@torch.no_grad()
+def recompute_batchnorm(model: SiameseNet, sampler: PKSampler, draw_inputs, seed: int,
+                        device: torch.device) -> int:
+    """Averaged weights need their own BatchNorm statistics (the averaged running statistics belong
+    to none of the averaged networks): reset them and take the exact mean over one epoch of
+    training batches, drawn as training draws them, with generators of their own."""
+    norms = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    saved = [m.momentum for m in norms]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative average
+    model.train()
+    gen, view_rng = torch.Generator().manual_seed(seed + 11), np.random.RandomState(seed + 13)
+    batches = 0
+    for rows, _labels in sampler.epoch():
+        x = draw_inputs(rows, gen, view_rng)[0]
+        model(x.to(device, non_blocking=True))
+        batches += 1
+    for m, momentum in zip(norms, saved):
+        m.momentum = momentum
+    model.eval()
+    return batches

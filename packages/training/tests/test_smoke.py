@@ -197,6 +197,78 @@ class SmokeTest(unittest.TestCase):
             self.assertFalse(os.path.exists(os.path.join(out_dir, "manifest.json")))
 
 
+class WeightAveragingTest(unittest.TestCase):
+    CFG = {"epochs": 3, "seed": 0, "batch_people": 4, "per_person": 2, "singles": 2, "lr": 3e-3,
+           "final_lr_fraction": 0.01, "weight_decay": 0.05, "margin": 1.0, "hard_negatives": 8}
+
+    def test_average_of_epochs(self):
+        from fvtrain.model import SiameseNet, parse_widths
+        from fvtrain.train import train
+
+        with tempfile.TemporaryDirectory() as tmp:
+            write_fake_crops(tmp)
+            crops = load_crops(tmp)
+            split = make_split(crops, set(), 0.2, 0)
+            torch.manual_seed(0)
+            model = SiameseNet(parse_widths("8,16"), 3, 16)
+            per_epoch = []
+
+            def log(msg: str) -> None:  # the weights as each epoch ends (logged right after it)
+                if msg.startswith("epoch "):
+                    per_epoch.append({k: v.clone() for k, v in model.state_dict().items()})
+
+            result = train(model, crops, split, {**self.CFG, "swa_from": [2, 3], "keep": "swa2"}, log)
+        cands = result["candidates"]
+        self.assertEqual(set(cands), {"best", "last", "swa2", "swa3"})
+        self.assertEqual(len(per_epoch), 3)
+        conv = "features.0.weight"
+        # swa2 is the mean of epochs 2 and 3; swa3 of epoch 3 alone, i.e. the last weights.
+        torch.testing.assert_close(cands["swa2"]["state"][conv], (per_epoch[1][conv] + per_epoch[2][conv]) / 2)
+        torch.testing.assert_close(cands["swa3"]["state"][conv], cands["last"]["state"][conv])
+        torch.testing.assert_close(cands["last"]["state"][conv], per_epoch[2][conv])
+        self.assertFalse(torch.equal(per_epoch[1][conv], per_epoch[2][conv]))
+        # BatchNorm statistics are re-estimated over one epoch of batches, not averaged.
+        bn = "features.1.running_mean"
+        self.assertFalse(torch.allclose(cands["swa3"]["state"][bn], cands["last"]["state"][bn]))
+        self.assertEqual(int(cands["swa2"]["state"]["features.1.num_batches_tracked"]), cands["swa2"]["bn_batches"])
+        self.assertGreater(cands["swa2"]["bn_batches"], 0)
+        # The kept candidate is the one loaded into the model.
+        torch.testing.assert_close(model.state_dict()[conv], cands["swa2"]["state"][conv])
+        self.assertEqual(result["kept"], "swa2")
+        for name in cands:
+            self.assertTrue(0 <= cands[name]["val_acc"] <= 1)
+
+    def test_alternates_exported(self):
+        from fvtrain.export import run_reference
+
+        with tempfile.TemporaryDirectory() as tmp:
+            crops_dir = os.path.join(tmp, "crops")
+            os.makedirs(crops_dir)
+            write_fake_crops(crops_dir)
+            out_dir = os.path.join(tmp, "model")
+            args = ["--crops", crops_dir, "--out", out_dir, "--epochs", "2", "--batch-people", "4", "--per-person",
+                    "2", "--singles", "2", "--val-fraction", "0.2", "--threads", "2", "--widths", "8,16"]
+            for bad in (["--swa-from", "3"], ["--swa-from", "x"], ["--keep", "swa1"], ["--swa-from", "1", "--keep", "swa2"]):
+                with self.assertRaises(SystemExit):
+                    main(args + bad)
+            self.assertEqual(main(args + ["--swa-from", "1", "--keep", "swa1", "--export-alternates"]), 0)
+            with open(os.path.join(out_dir, "training.json"), encoding="utf-8") as fh:
+                report = json.load(fh)
+            self.assertEqual(report["kept"], "swa1")
+            self.assertEqual(report["hyperparameters"]["swa_from"], [1])
+            self.assertEqual(report["candidates"]["swa1"]["onnx"]["file"], "model.onnx")
+            x = np.random.RandomState(2).rand(4, 1, 62, 47).astype(np.float32)
+            outputs = {}
+            for name in ("best", "last", "swa1"):
+                entry = report["candidates"][name]
+                path = os.path.join(out_dir, entry["onnx"]["file"])
+                self.assertTrue(os.path.exists(path), path)
+                self.assertEqual(os.path.getsize(path), entry["onnx"]["bytes"])
+                outputs[name] = run_reference(path, x)
+            self.assertFalse(np.allclose(outputs["swa1"], outputs["last"], atol=1e-5))
+            self.assertFalse(os.path.exists(os.path.join(out_dir, "model-swa1.onnx")))
+
+
 class ArchitectureTest(unittest.TestCase):
     def test_stage_widths(self):
         from fvtrain.model import SiameseNet, count_params, parse_widths
