@@ -245,7 +245,7 @@ def train(model: SiameseNet, crops: Crops, split: Split, cfg: dict, log=print,
     return {"history": history, "best_epoch": best["epoch"], "steps_per_epoch": steps_per_epoch,
             "val_pairs": int(len(val_pairs)), "val_matched_pairs": int(val_same.sum()),
             "train_seconds": time.time() - t0, "kept": keep,
-            "candidates": {name: {k: v for k, v in c.items()} for name, c in candidates.items()}}
+            "candidates": candidates}
 
 
 @torch.no_grad()
