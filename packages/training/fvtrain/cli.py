@@ -226,13 +226,17 @@ def main(argv=None) -> int:
     torch.save({"state_dict": model.state_dict(), "widths": args.widths, "head_kernel": args.head_kernel,
                 "embedding_dim": args.embedding_dim, "head": args.head, "weights": args.weights},
                os.path.join(args.out, "model.pt"))
-    onnx_path = os.path.join(args.out, "model.onnx")
-    export_onnx(model, onnx_path, args.weights)
     rng = np.random.RandomState(args.seed + 4)
     sample_rows = rng.choice(len(val_rows), min(16, len(val_rows)), replace=False)
-    check = verify_onnx(model, onnx_path, crops.images[val_rows[sample_rows]],
-                        tolerance=VERIFY_TOLERANCE[args.weights])
-    size, sha = file_digest(onnx_path)
+
+    def export_checked(net: SiameseNet, path: str) -> tuple[dict, int, str]:
+        """Export, check the graph against torch on validation crops; (check, bytes, sha256)."""
+        export_onnx(net, path, args.weights)
+        checked = verify_onnx(net, path, crops.images[val_rows[sample_rows]], tolerance=VERIFY_TOLERANCE[args.weights])
+        return (checked, *file_digest(path))
+
+    onnx_path = os.path.join(args.out, "model.onnx")
+    check, size, sha = export_checked(model, onnx_path)
     log(f"wrote {onnx_path} ({size / 1024:.0f} KiB, ops {','.join(check['ops'])}, "
         f"max |onnx - torch| {check['max_abs_diff_vs_torch']:.2e})")
     if size > MAX_ONNX_BYTES:
@@ -245,10 +249,7 @@ def main(argv=None) -> int:
             alt = SiameseNet(stages, args.head_kernel, args.embedding_dim, args.head)
             alt.load_state_dict(cand["state"])
             alt_path = os.path.join(args.out, f"model-{name}.onnx")
-            export_onnx(alt, alt_path, args.weights)
-            alt_check = verify_onnx(alt, alt_path, crops.images[val_rows[sample_rows]],
-                                    tolerance=VERIFY_TOLERANCE[args.weights])
-            alt_size, alt_sha = file_digest(alt_path)
+            alt_check, alt_size, alt_sha = export_checked(alt, alt_path)
             entry["onnx"] = {"file": os.path.basename(alt_path), "bytes": alt_size, "sha256": alt_sha,
                              "max_abs_diff_vs_torch": alt_check["max_abs_diff_vs_torch"]}
             log(f"wrote {alt_path} ({name}: val acc {cand['val_acc'] * 100:.2f}%, auc {cand['val_auc']:.4f})")

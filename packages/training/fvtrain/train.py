@@ -150,6 +150,10 @@ def train(model: SiameseNet, crops: Crops, split: Split, cfg: dict, log=print,
     swa_from = sorted(set(cfg.get("swa_from") or []))
     if any(e < 1 or e > cfg["epochs"] for e in swa_from):
         raise ValueError(f"swa_from epochs must lie in 1..{cfg['epochs']}")
+    keep = cfg.get("keep", "best")
+    known = ["best", "last"] + [f"swa{e}" for e in swa_from]
+    if keep not in known:  # refused before training, not after it
+        raise ValueError(f"keep={keep!r}: choose one of {', '.join(known)}")
     swa_sums: dict[int, dict[str, torch.Tensor]] = {}
 
     history: list[dict] = []
@@ -210,10 +214,10 @@ def train(model: SiameseNet, crops: Crops, split: Split, cfg: dict, log=print,
         history.append(row)
         if score > best["score"]:
             best = {"epoch": epoch, "score": score, "state": copy.deepcopy(kept.state_dict())}
-        for start in swa_from:
-            if epoch >= start:
-                live = {k: v.detach().to("cpu", torch.float64) for k, v in kept.state_dict().items()
-                        if v.dtype.is_floating_point}
+        if swa_from and epoch >= swa_from[0]:
+            live = {k: v.detach().to("cpu", torch.float64) for k, v in kept.state_dict().items()
+                    if v.dtype.is_floating_point}
+            for start in (e for e in swa_from if epoch >= e):
                 acc = swa_sums.setdefault(start, {k: torch.zeros_like(v) for k, v in live.items()})
                 for k, v in live.items():
                     acc[k] += v
@@ -237,9 +241,6 @@ def train(model: SiameseNet, crops: Crops, split: Split, cfg: dict, log=print,
                                      "bn_batches": bn_batches, **metrics}
         log(f"swa from epoch {start} ({n} epochs averaged, BatchNorm re-estimated on {bn_batches} batches): "
             f"val acc {metrics['val_acc'] * 100:.2f}%  auc {metrics['val_auc']:.4f}")
-    keep = cfg.get("keep", "best")
-    if keep not in candidates:
-        raise ValueError(f"keep={keep!r}: choose one of {', '.join(candidates)}")
     model.load_state_dict(candidates[keep]["state"])
     model.to("cpu")
     return {"history": history, "best_epoch": best["epoch"], "steps_per_epoch": steps_per_epoch,

@@ -217,6 +217,9 @@ class WeightAveragingTest(unittest.TestCase):
                 if msg.startswith("epoch "):
                     per_epoch.append({k: v.clone() for k, v in model.state_dict().items()})
 
+            with self.assertRaises(ValueError):  # no average starts at epoch 1
+                train(model, crops, split, {**self.CFG, "swa_from": [2, 3], "keep": "swa1"}, log)
+            self.assertEqual(per_epoch, [])  # refused before any training
             result = train(model, crops, split, {**self.CFG, "swa_from": [2, 3], "keep": "swa2"}, log)
         cands = result["candidates"]
         self.assertEqual(set(cands), {"best", "last", "swa2", "swa3"})
