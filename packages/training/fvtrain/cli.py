@@ -16,8 +16,8 @@ import torch
 
 from . import __version__
 from . import augment as aug
-from .data import (concat_views, load_crops, load_mixes, load_teacher, load_views, make_split, parse_pairs_images,
-                   parse_pairs_people)
+from .data import (concat_views, excluded_people, load_crops, load_mixes, load_teacher, load_views, make_split,
+                   parse_pairs_images)
 from .export import (INPUT_NAME, OPSET, OUTPUT_NAME, VERIFY_TOLERANCE, WEIGHT_FORMATS, export_onnx,
                      verify_onnx)
 from .model import SiameseNet, count_flops, count_params, parse_widths
@@ -136,21 +136,10 @@ def main(argv=None) -> int:
     seed_everything(args.seed)
     log = lambda msg: print(msg, flush=True)  # noqa: E731
 
-    excluded: set[str] = set()
-    exclusions = []
-    for path in args.exclude_pairs:
-        try:
-            people = parse_pairs_people(path, args.exclude_fold)
-            fold = args.exclude_fold
-        except ValueError as err:
-            if args.exclude_fold is not None and "has no folds" in str(err):
-                people, fold = parse_pairs_people(path), None
-            else:
-                raise
-        exclusions.append({"file": os.path.abspath(path), "fold": fold, "people": len(people)})
-        excluded |= people
-    if args.exclude_fold is not None and all(e["fold"] is None for e in exclusions):
-        raise SystemExit("--exclude-fold given but no --exclude-pairs file has folds")
+    try:
+        excluded, exclusions = excluded_people(args.exclude_pairs, args.exclude_fold)
+    except ValueError as err:
+        raise SystemExit(str(err)) from None
 
     crops = load_crops(args.crops)
     held_out = frozenset().union(*(parse_pairs_images(path) for path in args.hold_out_images))

@@ -103,6 +103,25 @@ def parse_pairs_people(path: str, fold: int | None = None) -> set[str]:
     return {name for pair in parse_pairs(path, fold) for name, _ in pair}
 
 
+def excluded_people(paths: list[str], fold: int | None = None) -> tuple[set[str], list[dict]]:
+    """The people of the pairs files `paths` (of fold `fold` only, in files that have folds; whole
+    in files without), and one record per file. A fold that no file has is refused."""
+    excluded: set[str] = set()
+    exclusions = []
+    for path in paths:
+        try:
+            people, file_fold = parse_pairs_people(path, fold), fold
+        except ValueError as err:
+            if fold is None or "has no folds" not in str(err):
+                raise
+            people, file_fold = parse_pairs_people(path), None
+        exclusions.append({"file": os.path.abspath(path), "fold": file_fold, "people": len(people)})
+        excluded |= people
+    if fold is not None and all(e["fold"] is None for e in exclusions):
+        raise ValueError("--exclude-fold given but no --exclude-pairs file has folds")
+    return excluded, exclusions
+
+
 def parse_pairs_images(path: str) -> set[tuple[str, int]]:
     """Every (person, image number) an LFW pairs file compares."""
     return {entry for pair in parse_pairs(path) for entry in pair}

@@ -111,8 +111,27 @@ def _maxpool(x, kernel, strides, pads, ceil_mode):
     return out
 
 
-def run_reference(model_path: str, x: np.ndarray) -> np.ndarray:
-    m = onnx.load(model_path)
+def _quantize(x, scale, zero_point):
+    """QuantizeLinear with a per-tensor scale: round half to even, saturate to the zero point's type."""
+    info = np.iinfo(zero_point.dtype)
+    return np.clip(np.rint(x / scale) + zero_point, info.min, info.max).astype(zero_point.dtype)
+
+
+def _dequantize(q, scale, zero_point, axis):
+    """DequantizeLinear, per tensor or (1-D scale) per slice along `axis`."""
+    scale, zero_point = np.asarray(scale, np.float64), np.asarray(zero_point, np.float64)
+    if scale.ndim == 1:
+        shape = [1] * q.ndim
+        shape[axis] = -1
+        scale, zero_point = scale.reshape(shape), zero_point.reshape(shape)
+    return (q.astype(np.float64) - zero_point) * scale
+
+
+def run_reference(model_path: str | onnx.ModelProto, x: np.ndarray,
+                  trace: dict[str, np.ndarray] | None = None) -> np.ndarray:
+    """The graph's output for input `x`, computed in float64; `trace`, when given, receives every
+    tensor the graph computes (by name)."""
+    m = onnx.load(model_path) if isinstance(model_path, str) else model_path
     env: dict[str, np.ndarray] = {t.name: numpy_helper.to_array(t) for t in m.graph.initializer}
     env[m.graph.input[0].name] = x.astype(np.float64)
     for node in m.graph.node:
@@ -149,11 +168,19 @@ def run_reference(model_path: str, x: np.ndarray) -> np.ndarray:
             out = ins[0].sum(axis=axes, keepdims=bool(a.get("keepdims", 1)))
         elif op == "Cast":
             out = ins[0].astype(np.float64)
+        elif op == "Identity":
+            out = ins[0]
+        elif op == "QuantizeLinear":
+            out = _quantize(ins[0], float(ins[1]), ins[2])
+        elif op == "DequantizeLinear":
+            out = _dequantize(ins[0], ins[1], ins[2], a.get("axis", 1))
         elif op == "Constant":
             out = numpy_helper.to_array(a["value"])
         else:
             raise NotImplementedError(f"reference interpreter has no {op}")
         env[node.output[0]] = out
+    if trace is not None:
+        trace.update(env)
     return env[m.graph.output[0].name].astype(np.float32)
 
 
