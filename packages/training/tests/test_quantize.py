@@ -58,8 +58,13 @@ class QuantizedGraphTest(unittest.TestCase):
         ops = [n.op_type for n in quant.graph.node]
         self.assertEqual(ops.count("Conv"), 5)  # the 4 feature convs and the embedding conv, none lost
         self.assertNotIn("Cast", ops)  # the fp16 weights were read through their Casts and dropped
-        # Every ReLU output and every max pool of one is on a uint8 grid: input + 4 ReLUs + 3 pools.
-        self.assertEqual(ops.count("QuantizeLinear"), 1 + 4 + 3)
+        # On a uint8 grid: the input, 4 ReLU outputs, 3 stage pools, the embedding conv's output and
+        # its global max pool; the last two signed, with zero point 128.
+        self.assertEqual(ops.count("QuantizeLinear"), 1 + 4 + 3 + 1 + 1)
+        zero_points = [int(numpy_helper.to_array(t)) for t in quant.graph.initializer
+                       if t.name.endswith("_zero_point") and t.data_type == onnx.TensorProto.UINT8]
+        self.assertEqual(sorted(zero_points), [0] * 8 + [128] * 2)
+        self.assertNotIn("QuantizeLinear", ops[ops.index("Flatten"):])  # the L2 normalisation stays float
         inits = {t.name: numpy_helper.to_array(t) for t in quant.graph.initializer}
         weights = [v for k, v in inits.items() if k.endswith("_weight_q")]
         self.assertEqual(len(weights), 5)
@@ -114,18 +119,20 @@ class QuantizedGraphTest(unittest.TestCase):
                 quantize_model(model, ranges, bits)
         with self.assertRaisesRegex(QuantizeError, "calibration range"):
             quantize_model(model, {}, 7)
-        # A conv fed by another conv's raw output has no uint8 grid to read.
+        # A conv fed by a sum of ReLU outputs has no uint8 grid to read.
         x = helper.make_tensor_value_info("input", onnx.TensorProto.FLOAT, ["N", 1, 62, 47])
         y = helper.make_tensor_value_info("embedding", onnx.TensorProto.FLOAT, ["N", 2, 62, 47])
         w = numpy_helper.from_array(np.ones((2, 1, 3, 3), np.float32), "w")
         w2 = numpy_helper.from_array(np.ones((2, 2, 3, 3), np.float32), "w2")
         b = numpy_helper.from_array(np.zeros(2, np.float32), "b")
-        chained = helper.make_model(helper.make_graph(
+        summed = helper.make_model(helper.make_graph(
             [helper.make_node("Conv", ["input", "w", "b"], ["c1"], pads=[1, 1, 1, 1]),
-             helper.make_node("Conv", ["c1", "w2", "b"], ["embedding"], pads=[1, 1, 1, 1])],
+             helper.make_node("Relu", ["c1"], ["r"]),
+             helper.make_node("Add", ["r", "r"], ["sum"]),
+             helper.make_node("Conv", ["sum", "w2", "b"], ["embedding"], pads=[1, 1, 1, 1])],
             "g", [x], [y], [w, w2, b]), opset_imports=[helper.make_opsetid("", 13)])
         with self.assertRaisesRegex(QuantizeError, "not on a uint8 grid"):
-            quantize_model(chained, {}, 7)
+            quantize_model(summed, {"r": 1.0, "embedding": 1.0}, 7)
 
 
 class QuantizeCliTest(unittest.TestCase):
