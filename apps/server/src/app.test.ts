@@ -29,7 +29,7 @@ describe('HTTP API', () => {
 
   it('GET /healthz and /readyz', async () => {
     expect((await app.inject('/healthz')).json()).toEqual({ status: 'ok' });
-    expect((await app.inject('/readyz')).json()).toMatchObject({ status: 'ready', model: 'siamese-v5' });
+    expect((await app.inject('/readyz')).json()).toMatchObject({ status: 'ready', model: 'siamese-v5-int8' });
   });
 
   it('reports itself unready (503) once it keeps too many closed WebRTC peers, so it is recycled', async () => {
@@ -56,7 +56,7 @@ describe('HTTP API', () => {
     const res = await app.inject({ method: 'POST', url: '/v1/verify', ...multipart({ a: same1, b: same2 }) });
     expect(res.statusCode).toBe(200);
     const body = res.json();
-    expect(body).toMatchObject({ threshold: verifier.threshold, model: 'siamese-v5' });
+    expect(body).toMatchObject({ threshold: verifier.threshold, model: 'siamese-v5-int8' });
     expect(body.matched).toBe(body.distance <= body.threshold);
     expect(body.faces.a.count).toBeGreaterThanOrEqual(1);
   });

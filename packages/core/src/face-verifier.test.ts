@@ -22,7 +22,7 @@ describe('FaceVerifier.verifyPair (the seed Match as a library call)', () => {
     expect(result.similarity).toBeLessThanOrEqual(1);
     expect(result.faces.a).toMatchObject({ count: 1, width: 250, height: 250 });
     expect(result.faces.a.box!.width).toBeGreaterThan(80);
-    expect(result.model).toBe('siamese-v5');
+    expect(result.model).toBe('siamese-v5-int8');
   });
 
   it('matches an image with itself at distance 0 with high similarity', async () => {
