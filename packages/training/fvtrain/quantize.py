@@ -30,7 +30,6 @@ checks the quantised graph against the float one (float64 reference interpreter,
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import sys
@@ -39,6 +38,7 @@ import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
+from .cli import file_digest
 from .data import excluded_people, load_crops
 from .export import INPUT_NAME, run_reference
 
@@ -54,10 +54,6 @@ REFERENCE_BATCH = 64
 
 class QuantizeError(ValueError):
     pass
-
-
-def _attrs(node: onnx.NodeProto) -> dict:
-    return {a.name: helper.get_attribute_value(a) for a in node.attribute}
 
 
 def _aliases(graph: onnx.GraphProto) -> tuple[dict[str, np.ndarray], set[str]]:
@@ -198,24 +194,27 @@ def parse_args(argv=None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def _digest(path: str) -> tuple[int, str]:
-    with open(path, "rb") as fh:
-        data = fh.read()
-    return len(data), hashlib.sha256(data).hexdigest()
-
-
 def main(argv=None) -> int:
     args = parse_args(argv)
     if args.calibration_faces < 1:
         raise SystemExit("--calibration-faces must be at least 1")
+    if not 2 <= args.weight_bits <= 8:
+        raise SystemExit(f"--weight-bits must lie in 2..8, not {args.weight_bits}")
     if os.path.abspath(args.out) == os.path.abspath(args.model):
         raise SystemExit("--out must not overwrite --model")
     try:
         excluded, exclusions = excluded_people(args.exclude_pairs, args.exclude_fold)
     except ValueError as err:
         raise SystemExit(str(err)) from None
-    model = onnx.load(args.model)
-    crops = load_crops(args.crops)
+    try:
+        model = onnx.load(args.model)
+        onnx.checker.check_model(model)
+    except Exception as err:  # a missing file, or bytes that are not an ONNX graph
+        raise SystemExit(f"cannot read {args.model} as an ONNX model: {err}") from None
+    try:
+        crops = load_crops(args.crops)
+    except (OSError, ValueError) as err:
+        raise SystemExit(f"cannot read the crops in {args.crops}: {err}") from None
     pool = np.array([i for i, name in enumerate(crops.names) if name not in excluded and crops.detected[i]])
     if len(pool) < args.calibration_faces + CHECK_FACES:
         raise SystemExit(f"only {len(pool)} detected faces outside the excluded people; "
@@ -234,8 +233,8 @@ def main(argv=None) -> int:
     out_dir = os.path.dirname(os.path.abspath(args.out))
     os.makedirs(out_dir, exist_ok=True)
     onnx.save(quant, args.out)
-    size, sha = _digest(args.out)
-    src_size, src_sha = _digest(args.model)
+    size, sha = file_digest(args.out)
+    src_size, src_sha = file_digest(args.model)
     report = {
         "command": " ".join([sys.executable, "-m", "fvtrain.quantize"] + (sys.argv[1:] if argv is None else list(argv))),
         "source": {"file": os.path.abspath(args.model), "bytes": src_size, "sha256": src_sha},

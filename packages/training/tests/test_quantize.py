@@ -170,6 +170,15 @@ class QuantizeCliTest(unittest.TestCase):
                 main(args[:-1] + ["0"])
             with self.assertRaisesRegex(SystemExit, "no --exclude-pairs file has folds"):
                 main(args + ["--exclude-fold", "3"])
+            with self.assertRaisesRegex(SystemExit, "2..8"):
+                main(args + ["--weight-bits", "9"])
+            with open(os.path.join(tmp, "junk.onnx"), "wb") as fh:
+                fh.write(b"not a graph")
+            for bad in ("junk.onnx", "missing.onnx"):
+                with self.assertRaisesRegex(SystemExit, "as an ONNX model"):
+                    main(["--model", os.path.join(tmp, bad), "--crops", crops, "--out", out])
+            with self.assertRaisesRegex(SystemExit, "cannot read the crops"):
+                main(["--model", model, "--crops", os.path.join(tmp, "nowhere"), "--out", out])
 
 
 if __name__ == "__main__":
