@@ -20,8 +20,7 @@ runs of `npm run bench:compare`).
 Weights use 7 bits (|q| <= 63) by default, not 8: onnxruntime's x86 integer kernels without VNNI
 (AVX2 only, as on the CPUs this project runs on) add pairs of uint8 x int8 products into int16
 with saturation (vpmaddubsw), and 255 x 127 x 2 overflows it; 255 x 63 x 2 does not. Measured on
-siamese-v5 (DevTest, embedding conv output left in float): 8-bit weights 91.70%, 7-bit 94.40% (the
-float model's figure).
+siamese-v5 (DevTest): 8-bit weights 91.70%, 7-bit 94.80% (the float model: 94.40%).
 
 Calibration faces are drawn from the crops of people outside every --exclude-pairs file, so a
 model evaluated on those pairs never had its scales set on their faces; a second, disjoint draw

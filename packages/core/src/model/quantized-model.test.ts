@@ -16,7 +16,7 @@ const INT8_DIR = path.join(MODELS_ROOT, 'siamese-v5-int8');
 // float64 reference interpreter. This checks what serving runs: onnxruntime's fused integer
 // kernels on this CPU. With 8-bit weights those kernels' int16 sums saturate on AVX2 CPUs: on these
 // 35 faces the min cosine was 0.915 (mean 0.980) although the reference interpreter gives 0.9989,
-// and DevTest fell to 91.7%; the committed 7-bit weights give 0.9987 (mean 0.9993).
+// and DevTest fell to 91.4%; the committed 7-bit weights give 0.9987 (mean 0.9993).
 describe('siamese-v5-int8 under onnxruntime', () => {
   let float: Embedder;
   let int8: Embedder;
