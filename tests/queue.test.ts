@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { Embedder, FACE_PIXELS } from '@fv/core';
+import path from 'node:path';
+import { Embedder, FACE_PIXELS, MODELS_ROOT } from '@fv/core';
 import { InferenceWorker, QueueEmbedder } from '@fv/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestRedis } from './support/redis-server.ts';
@@ -23,7 +24,12 @@ describe('QueueEmbedder and InferenceWorker against a real redis-server', () => 
   it('returns the same embeddings as the model, in order, for a packed job', async () => {
     const queueName = `q-${randomUUID().slice(0, 8)}`;
     const worker = new InferenceWorker(embedder, { redisUrl: redis.url, queueName, maxBatch: 8 });
-    const gateway = await QueueEmbedder.create({ redisUrl: redis.url, queueName, timeoutMs: 5000 });
+    const gateway = await QueueEmbedder.create({
+      redisUrl: redis.url,
+      queueName,
+      timeoutMs: 5000,
+      model: embedder.manifest.sha256,
+    });
     try {
       await worker.waitUntilReady();
       const crops = [crop(1), crop(2), crop(3)];
@@ -31,6 +37,36 @@ describe('QueueEmbedder and InferenceWorker against a real redis-server', () => 
       const { normalizeCrop } = await import('@fv/core');
       const direct = await embedder.embed(crops.map(normalizeCrop));
       viaQueue.forEach((e, i) => e.forEach((v, j) => expect(v).toBeCloseTo(direct[i]![j]!, 5)));
+    } finally {
+      await gateway.close();
+      await worker.close();
+    }
+  });
+
+  it('a worker serving other weights refuses the job instead of embedding it', async () => {
+    const queueName = `q-${randomUUID().slice(0, 8)}`;
+    // The gateway's threshold and references belong to the float model; the worker serves int8.
+    const float = await Embedder.load(path.join(MODELS_ROOT, 'siamese-v5'), { intraOpThreads: 1 });
+    const floatSha = float.manifest.sha256;
+    await float.close();
+    expect(floatSha).not.toBe(embedder.manifest.sha256);
+    const worker = new InferenceWorker(embedder, { redisUrl: redis.url, queueName });
+    const jobs: { refused: boolean; faces: number }[] = [];
+    worker.on('job', (j) => jobs.push(j));
+    const gateway = await QueueEmbedder.create({
+      redisUrl: redis.url,
+      queueName,
+      timeoutMs: 5000,
+      model: floatSha,
+    });
+    try {
+      await worker.waitUntilReady();
+      const refused = await gateway.embed([crop(1), crop(2)]).catch((e: unknown) => e);
+      expect(refused).toMatchObject({ code: 'INFERENCE_FAILED' });
+      expect(String((refused as Error).cause)).toMatch(
+        /model-mismatch: the worker serves model [0-9a-f]{12}/,
+      );
+      expect(jobs).toEqual([expect.objectContaining({ refused: true, faces: 2 })]);
     } finally {
       await gateway.close();
       await worker.close();

@@ -200,6 +200,7 @@ export async function buildApp({ config, verifier, logger }: AppOptions): Promis
         redisUrl: config.REDIS_URL,
         queueName: config.QUEUE_NAME,
         timeoutMs: config.FRAME_TIMEOUT_MS,
+        model: ownVerifier.embedder.manifest.sha256,
       })
     : null;
   const localWorker =

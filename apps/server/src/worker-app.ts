@@ -46,7 +46,7 @@ export async function buildWorkerApp({
   });
   const faces = new Counter({
     name: 'fv_worker_faces_total',
-    help: 'Faces embedded (expired: dropped at their deadline)',
+    help: 'Faces embedded (expired: dropped at their deadline; refused: the job named other model weights)',
     labelNames: ['outcome'] as const,
     registers: [registry],
   });
@@ -56,7 +56,7 @@ export async function buildWorkerApp({
   });
   worker.on('job', (j) => {
     queueSeconds.observe(j.queueMs / 1000);
-    faces.inc({ outcome: j.expired ? 'expired' : 'embedded' }, j.faces);
+    faces.inc({ outcome: j.expired ? 'expired' : j.refused ? 'refused' : 'embedded' }, j.faces);
   });
   await worker.waitUntilReady();
 

@@ -25,25 +25,29 @@ export interface InferenceWorkerOptions {
  * The inference side of distributed mode. Open-source BullMQ has no batch consumption (that is
  * BullMQ Pro), so the worker takes up to `maxBatch` jobs concurrently and feeds every crop into
  * one dynamic batcher: jobs from many gateways share model runs. Expired jobs are dropped, and
- * each result goes to the owning gateway's channel only.
+ * each result goes to the owning gateway's channel only. A job that names other model weights than
+ * this worker's (a gateway and a worker on different `MODEL_DIR`s) is refused, not embedded.
  *
  * @fires batch — a {@link BatchReport} per model run
- * @fires job — `{ faces, queueMs, expired }` per job
+ * @fires job — `{ faces, queueMs, expired, refused }` per job
  */
 export class InferenceWorker extends EventEmitter<{
   batch: [BatchReport];
-  job: [{ faces: number; queueMs: number; expired: boolean }];
+  job: [{ faces: number; queueMs: number; expired: boolean; refused: boolean }];
 }> {
   readonly #worker: Worker<EmbedJobData>;
   readonly #publisher: Redis;
   readonly #batcher: DynamicBatcher<Uint8Array, Float32Array>;
   readonly #queueName: string;
+  /** sha256 of the weights this worker serves. */
+  readonly #model: string;
   #closing: Promise<void> | null = null;
 
   constructor(embedder: Embedder, options: InferenceWorkerOptions) {
     super();
     const maxBatch = options.maxBatch ?? 64;
     this.#queueName = options.queueName ?? 'fv-embed';
+    this.#model = embedder.manifest.sha256;
     this.#batcher = new DynamicBatcher((crops) => embedder.embed(crops.map(normalizeCrop)), {
       maxBatch,
       maxWaitMs: options.maxWaitMs ?? 4,
@@ -64,17 +68,28 @@ export class InferenceWorker extends EventEmitter<{
   }
 
   async #process(job: Job<EmbedJobData>): Promise<void> {
-    const { gateway, crops, count, deadline } = job.data;
+    const { gateway, crops, count, deadline, model } = job.data;
     const jobId = job.id ?? '';
     const channel = resultChannel(this.#queueName, gateway);
     const queueMs = Date.now() - job.timestamp;
     if (Date.now() > deadline) {
-      this.emit('job', { faces: count, queueMs, expired: true });
+      this.emit('job', { faces: count, queueMs, expired: true, refused: false });
       const result: EmbedResult = {
         jobId,
         ok: false,
         reason: 'expired',
         message: 'deadline passed in the queue',
+      };
+      await this.#publisher.publish(channel, JSON.stringify(result));
+      return;
+    }
+    if (model !== undefined && model !== this.#model) {
+      this.emit('job', { faces: count, queueMs, expired: false, refused: true });
+      const result: EmbedResult = {
+        jobId,
+        ok: false,
+        reason: 'model-mismatch',
+        message: `the worker serves model ${this.#model.slice(0, 12)}…, the gateway expects ${String(model).slice(0, 12)}…`,
       };
       await this.#publisher.publish(channel, JSON.stringify(result));
       return;
@@ -91,7 +106,7 @@ export class InferenceWorker extends EventEmitter<{
         message: error instanceof Error ? error.message : String(error),
       };
     }
-    this.emit('job', { faces: count, queueMs, expired: false });
+    this.emit('job', { faces: count, queueMs, expired: false, refused: false });
     await this.#publisher.publish(channel, JSON.stringify(result));
   }
 

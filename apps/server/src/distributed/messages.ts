@@ -9,12 +9,18 @@ export interface EmbedJobData {
   count: number;
   /** Epoch ms after which the result is worthless; workers drop the job. */
   deadline: number;
+  /**
+   * sha256 of the model weights the gateway's threshold and enrolled references belong to: a worker
+   * serving other weights refuses the job instead of returning embeddings from another space.
+   * Absent: any model (jobs from gateways that predate the field).
+   */
+  model?: string;
 }
 
 /** Published on the gateway's channel when a job is done (or dropped). */
 export type EmbedResult =
   | { jobId: string; ok: true; embeddings: string; size: number }
-  | { jobId: string; ok: false; reason: 'expired' | 'failed'; message: string };
+  | { jobId: string; ok: false; reason: 'expired' | 'failed' | 'model-mismatch'; message: string };
 
 export const resultChannel = (prefix: string, gateway: string): string => `${prefix}:results:${gateway}`;
 

@@ -24,6 +24,12 @@ export interface QueueEmbedderOptions {
    * of piling up in Redis while no worker keeps up. @defaultValue 5000
    */
   maxWaiting?: number;
+  /**
+   * sha256 of the model weights this gateway's threshold and references belong to; every job
+   * carries it and workers serving other weights refuse the job (`INFERENCE_FAILED`,
+   * "model-mismatch"). Absent: jobs name no model and any worker embeds them.
+   */
+  model?: string;
 }
 
 /**
@@ -37,6 +43,7 @@ export class QueueEmbedder {
   readonly queueName: string;
   readonly timeoutMs: number;
   readonly maxWaiting: number;
+  readonly model: string | undefined;
   /** Queue depth from the latest poll (every 500 ms). */
   depth = 0;
   readonly #depthTimer: ReturnType<typeof setInterval>;
@@ -48,11 +55,15 @@ export class QueueEmbedder {
   >();
   #closed = false;
 
-  private constructor(options: Required<QueueEmbedderOptions>, subscriber: Redis) {
+  private constructor(
+    options: Required<Omit<QueueEmbedderOptions, 'model'>> & QueueEmbedderOptions,
+    subscriber: Redis,
+  ) {
     this.gatewayId = options.gatewayId;
     this.queueName = options.queueName;
     this.timeoutMs = options.timeoutMs;
     this.maxWaiting = options.maxWaiting;
+    this.model = options.model;
     this.#subscriber = subscriber;
     this.#queue = new Queue<EmbedJobData>(options.queueName, {
       connection: redisOptionsFromUrl(options.redisUrl),
@@ -81,7 +92,7 @@ export class QueueEmbedder {
   }
 
   static async create(options: QueueEmbedderOptions): Promise<QueueEmbedder> {
-    const opts: Required<QueueEmbedderOptions> = {
+    const opts: Required<Omit<QueueEmbedderOptions, 'model'>> & QueueEmbedderOptions = {
       queueName: 'fv-embed',
       timeoutMs: 1000,
       gatewayId: randomUUID(),
@@ -120,7 +131,13 @@ export class QueueEmbedder {
     try {
       await this.#queue.add(
         'embed',
-        { gateway: this.gatewayId, crops: packCrops(crops), count: crops.length, deadline },
+        {
+          gateway: this.gatewayId,
+          crops: packCrops(crops),
+          count: crops.length,
+          deadline,
+          ...(this.model !== undefined && { model: this.model }),
+        },
         { jobId },
       );
     } catch (cause) {
