@@ -169,12 +169,15 @@ def quantize_model(model: onnx.ModelProto, ranges: dict[str, float],
     return out_model
 
 
-def compare(float_model: onnx.ModelProto, quant_model: onnx.ModelProto, faces_u8: np.ndarray) -> dict:
+def _reference_embeddings(model: onnx.ModelProto, faces_u8: np.ndarray) -> np.ndarray:
     x = faces_u8.astype(np.float32)[:, None] / 255.0
-    a = np.concatenate([run_reference(float_model, x[i:i + REFERENCE_BATCH]) for i in range(0, len(x), REFERENCE_BATCH)])
-    b = np.concatenate([run_reference(quant_model, x[i:i + REFERENCE_BATCH]) for i in range(0, len(x), REFERENCE_BATCH)])
+    return np.concatenate([run_reference(model, x[i:i + REFERENCE_BATCH]) for i in range(0, len(x), REFERENCE_BATCH)])
+
+
+def compare(float_model: onnx.ModelProto, quant_model: onnx.ModelProto, faces_u8: np.ndarray) -> dict:
+    a, b = _reference_embeddings(float_model, faces_u8), _reference_embeddings(quant_model, faces_u8)
     cos = (a * b).sum(axis=1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
-    return {"faces": int(len(x)), "min_cosine": float(cos.min()), "mean_cosine": float(cos.mean()),
+    return {"faces": int(len(faces_u8)), "min_cosine": float(cos.min()), "mean_cosine": float(cos.mean()),
             "max_abs_diff": float(np.abs(a - b).max())}
 
 

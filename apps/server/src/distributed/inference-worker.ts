@@ -72,41 +72,32 @@ export class InferenceWorker extends EventEmitter<{
     const jobId = job.id ?? '';
     const channel = resultChannel(this.#queueName, gateway);
     const queueMs = Date.now() - job.timestamp;
-    if (Date.now() > deadline) {
-      this.emit('job', { faces: count, queueMs, expired: true, refused: false });
-      const result: EmbedResult = {
-        jobId,
-        ok: false,
-        reason: 'expired',
-        message: 'deadline passed in the queue',
-      };
-      await this.#publisher.publish(channel, JSON.stringify(result));
-      return;
-    }
-    if (model !== undefined && model !== this.#model) {
-      this.emit('job', { faces: count, queueMs, expired: false, refused: true });
-      const result: EmbedResult = {
+    const expired = Date.now() > deadline;
+    const refused = !expired && model !== undefined && model !== this.#model;
+    let result: EmbedResult;
+    if (expired) {
+      result = { jobId, ok: false, reason: 'expired', message: 'deadline passed in the queue' };
+    } else if (refused) {
+      result = {
         jobId,
         ok: false,
         reason: 'model-mismatch',
         message: `the worker serves model ${this.#model.slice(0, 12)}…, the gateway expects ${String(model).slice(0, 12)}…`,
       };
-      await this.#publisher.publish(channel, JSON.stringify(result));
-      return;
+    } else {
+      try {
+        const embeddings = await Promise.all(unpackCrops(crops, count).map((c) => this.#batcher.submit(c)));
+        result = { jobId, ok: true, ...packEmbeddings(embeddings) };
+      } catch (error) {
+        result = {
+          jobId,
+          ok: false,
+          reason: 'failed',
+          message: error instanceof Error ? error.message : String(error),
+        };
+      }
     }
-    let result: EmbedResult;
-    try {
-      const embeddings = await Promise.all(unpackCrops(crops, count).map((c) => this.#batcher.submit(c)));
-      result = { jobId, ok: true, ...packEmbeddings(embeddings) };
-    } catch (error) {
-      result = {
-        jobId,
-        ok: false,
-        reason: 'failed',
-        message: error instanceof Error ? error.message : String(error),
-      };
-    }
-    this.emit('job', { faces: count, queueMs, expired: false, refused: false });
+    this.emit('job', { faces: count, queueMs, expired, refused });
     await this.#publisher.publish(channel, JSON.stringify(result));
   }
 

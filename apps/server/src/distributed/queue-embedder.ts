@@ -32,6 +32,9 @@ export interface QueueEmbedderOptions {
   model?: string;
 }
 
+/** The options with their defaults filled in (`model` stays optional). */
+type ResolvedOptions = Required<Omit<QueueEmbedderOptions, 'model'>> & QueueEmbedderOptions;
+
 /**
  * The gateway side of distributed mode: each call enqueues one BullMQ job holding a micro-batch
  * of crops (the FramePipeline's batcher collects them), and resolves when the worker's result
@@ -55,10 +58,7 @@ export class QueueEmbedder {
   >();
   #closed = false;
 
-  private constructor(
-    options: Required<Omit<QueueEmbedderOptions, 'model'>> & QueueEmbedderOptions,
-    subscriber: Redis,
-  ) {
+  private constructor(options: ResolvedOptions, subscriber: Redis) {
     this.gatewayId = options.gatewayId;
     this.queueName = options.queueName;
     this.timeoutMs = options.timeoutMs;
@@ -92,7 +92,7 @@ export class QueueEmbedder {
   }
 
   static async create(options: QueueEmbedderOptions): Promise<QueueEmbedder> {
-    const opts: Required<Omit<QueueEmbedderOptions, 'model'>> & QueueEmbedderOptions = {
+    const opts: ResolvedOptions = {
       queueName: 'fv-embed',
       timeoutMs: 1000,
       gatewayId: randomUUID(),
