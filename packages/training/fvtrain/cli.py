@@ -95,6 +95,11 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="the direct term's projection: learned (a training-only linear map), or pca (fixed: the "
                         "teacher's principal directions on the training rows, so the student's own embedding "
                         "space, the one served, is pulled onto the teacher's)")
+    p.add_argument("--distill-proxies", type=float, default=0.0,
+                   help="weight of KL(teacher || student) between softmaxes over every training person's teacher "
+                        "centroid (the student through the direct term's projection)")
+    p.add_argument("--proxy-scale", type=float, default=32.0,
+                   help="the proxy term's softmax scale (inverse temperature) on cosines")
     return p.parse_args(argv)
 
 
@@ -119,6 +124,10 @@ def main(argv=None) -> int:
         args.swa_from = [int(e) for e in args.swa_from.split(",") if e.strip()]
     except ValueError:
         raise SystemExit(f"--swa-from takes epochs separated by commas, not {args.swa_from!r}") from None
+    if args.distill_proxies < 0 or args.proxy_scale <= 0:
+        raise SystemExit("--distill-proxies must be >= 0 and --proxy-scale > 0")
+    if args.distill_proxies > 0 and not (args.teacher or args.views):
+        raise SystemExit("--distill-proxies needs --teacher or --views: its targets are the teacher's")
     if any(e < 1 or e > args.epochs for e in args.swa_from):
         raise SystemExit(f"--swa-from epochs must lie in 1..{args.epochs}")
     known = ["best", "last"] + [f"swa{e}" for e in args.swa_from]
@@ -168,7 +177,8 @@ def main(argv=None) -> int:
                                          "final_lr_fraction", "weight_decay", "margin", "hard_negatives",
                                          "aug_shift", "aug_rotate", "aug_scale",
                                          "contrastive_weight", "distill_relational", "distill_direct", "ema",
-                                         "mix_per_batch", "distill_basis", "swa_from", "keep")}
+                                         "mix_per_batch", "distill_basis", "swa_from", "keep",
+                                         "distill_proxies", "proxy_scale")}
     teacher = None
     teacher_report = None
     train_mask = split.train_mask(len(crops))
@@ -273,7 +283,10 @@ def main(argv=None) -> int:
                 f"all positive pairs, {args.hard_negatives or 'all'} hardest negatives per anchor"
                 + (f"; + {args.distill_relational} x relational distillation (squared error of pairwise "
                    f"distances vs the L2-normalised teacher) + {args.distill_direct} x (1 - cos(linear "
-                   f"projection of the embedding ({args.distill_basis}), teacher embedding))" if args.teacher or args.views else ""),
+                   f"projection of the embedding ({args.distill_basis}), teacher embedding))" if args.teacher or args.views else "")
+                + (f" + {args.distill_proxies} x KL(teacher || student) of softmaxes at scale {args.proxy_scale:g} "
+                   "over every training person's teacher centroid" if args.distill_proxies and (args.teacher or args.views)
+                   else ""),
         "history": result["history"],
         "best_epoch": result["best_epoch"],
         "best": best,

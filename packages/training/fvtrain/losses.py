@@ -64,3 +64,19 @@ def distillation_loss(emb: torch.Tensor, proj: torch.Tensor | None, teacher: tor
         p = p / torch.sqrt((p * p).sum(dim=1, keepdim=True) + 1e-8)
         direct = (1 - (p * t).sum(dim=1)).mean()
     return relational, direct
+
+
+def proxy_distillation_loss(proj: torch.Tensor, teacher: torch.Tensor, proxies: torch.Tensor, scale: float,
+                            mask: torch.Tensor) -> torch.Tensor:
+    """Where the teacher puts a face among every training person: KL(teacher || student) between
+    softmaxes of `scale` x cosine against `proxies` (one L2-normalised teacher centroid per person,
+    [P, D]), the student's side through the direct term's projection `proj`. The teacher's own
+    distribution is its answer to "whose face is this"; matching it asks the student for the
+    teacher's neighbourhood of each face among all people at once, not only within a batch."""
+    if not bool(mask.any()):
+        return proj.sum() * 0
+    p = proj[mask]
+    p = p / torch.sqrt((p * p).sum(dim=1, keepdim=True) + 1e-8)
+    log_s = torch.log_softmax(scale * (p @ proxies.t()), dim=1)
+    log_t = torch.log_softmax(scale * (teacher[mask] @ proxies.t()), dim=1)
+    return (log_t.exp() * (log_t - log_s)).sum(dim=1).mean()

@@ -11,7 +11,7 @@ import torch
 
 from .augment import ROTATE_DEG, SCALE, SHIFT_PX, augment
 from .data import Crops, Mixes, PKSampler, Split, Views, make_val_pairs
-from .losses import contrastive_loss, distillation_loss
+from .losses import contrastive_loss, distillation_loss, proxy_distillation_loss
 from .metrics import best_threshold_accuracy, roc_auc
 from .model import SiameseNet
 
@@ -54,6 +54,24 @@ def teacher_basis(targets: np.ndarray, dim: int) -> np.ndarray:
     return vt[:dim].astype(np.float32)
 
 
+def person_proxies(split: Split, targets: np.ndarray, has: np.ndarray) -> np.ndarray:
+    """One L2-normalised teacher centroid per training person (people with several images, then
+    single-image people), from `targets` [N, D] (one teacher embedding per crop row, e.g. the mean
+    over its views) on the rows where `has` is set; people without such a row get none."""
+    people = [np.asarray(rows, dtype=np.int64) for rows in split.train_people]
+    people += [np.array([r], dtype=np.int64) for r in split.single_indices]
+    centroids = []
+    for rows in people:
+        rows = rows[has[rows]]
+        if len(rows):
+            t = targets[rows] / np.maximum(np.linalg.norm(targets[rows], axis=1, keepdims=True), 1e-12)
+            c = t.mean(axis=0)
+            centroids.append(c / max(float(np.linalg.norm(c)), 1e-12))
+    if len(centroids) < 2:
+        raise ValueError("the proxy term needs teacher embeddings of at least 2 training people")
+    return np.stack(centroids).astype(np.float32)
+
+
 def train(model: SiameseNet, crops: Crops, split: Split, cfg: dict, log=print,
           teacher: tuple[np.ndarray, np.ndarray] | None = None, views: Views | None = None,
           mixes: Mixes | None = None, device: str | torch.device = "cpu") -> dict:
@@ -65,7 +83,9 @@ def train(model: SiameseNet, crops: Crops, split: Split, cfg: dict, log=print,
     its augmented views, drawn at random, and distils towards the teacher's embedding of that view;
     rows without views are augmented here and have no teacher target.
     `mixes`: cfg["mix_per_batch"] blends of two training faces join each batch for the distillation
-    terms only (they have no identity for the contrastive loss)."""
+    terms only (they have no identity for the contrastive loss).
+    cfg["distill_proxies"] > 0 adds `proxy_distillation_loss` against every training person's teacher
+    centroid at cfg["proxy_scale"], on the rows the direct term sees (blends included)."""
     seed = cfg["seed"]
     device = torch.device(device)
     model.to(device)
@@ -76,14 +96,20 @@ def train(model: SiameseNet, crops: Crops, split: Split, cfg: dict, log=print,
     w_con = cfg.get("contrastive_weight", 1.0)
     w_rel = cfg.get("distill_relational", 0.0) if teacher is not None else 0.0
     w_dir = cfg.get("distill_direct", 0.0) if teacher is not None else 0.0
+    w_proxy = cfg.get("distill_proxies", 0.0) if teacher is not None else 0.0
     proj = None
-    if teacher is not None and w_dir > 0:
+    if teacher is not None and (w_dir > 0 or w_proxy > 0):
         # Training-only head: the student's embedding, linearly mapped to the teacher's space.
         proj = torch.nn.Linear(model.embedding_dim, teacher[0].shape[1], bias=False)
         if cfg.get("distill_basis", "learned") == "pca":
             proj.weight.data = torch.from_numpy(teacher_basis(teacher[0][teacher[1]], model.embedding_dim).T.copy())
             proj.weight.requires_grad_(False)
         proj.to(device)
+    proxies = None
+    if w_proxy > 0:
+        per_row = views.target.mean(axis=0) if views is not None else teacher[0]
+        proxies = torch.from_numpy(person_proxies(split, per_row, teacher[1])).to(device)
+        log(f"proxy term: {proxies.shape[0]} training people's teacher centroids, scale {cfg['proxy_scale']:g}")
     t_target = torch.from_numpy(teacher[0]).to(device) if teacher is not None and views is None else None
     t_mask = torch.from_numpy(teacher[1]).to(device) if teacher is not None and views is None else None
     gen = torch.Generator().manual_seed(seed + 3)
@@ -165,7 +191,7 @@ def train(model: SiameseNet, crops: Crops, split: Split, cfg: dict, log=print,
     for epoch in range(1, cfg["epochs"] + 1):
         model.train()
         te = time.time()
-        losses, pos_d, neg_d, rel_l, dir_l = [], [], [], [], []
+        losses, pos_d, neg_d, rel_l, dir_l, proxy_l = [], [], [], [], [], []
         for rows, labels in sampler.epoch():
             lr = lr_at(step)
             for g in opt.param_groups:
@@ -176,7 +202,7 @@ def train(model: SiameseNet, crops: Crops, split: Split, cfg: dict, log=print,
             loss, stats = contrastive_loss(emb, torch.from_numpy(labels).to(device), cfg["margin"],
                                            cfg["hard_negatives"])
             loss = w_con * loss
-            if w_rel > 0 or w_dir > 0:
+            if w_rel > 0 or w_dir > 0 or w_proxy > 0:
                 if batch_target is None:
                     r = torch.from_numpy(rows).to(device)
                     tgt, msk = t_target[r], t_mask[r]
@@ -185,8 +211,13 @@ def train(model: SiameseNet, crops: Crops, split: Split, cfg: dict, log=print,
                 if n_mix:
                     tgt = torch.cat([tgt, torch.from_numpy(mixes.target[pick_mix]).to(device)])
                     msk = torch.cat([msk, torch.ones(n_mix, dtype=torch.bool, device=device)])
-                rel, direct = distillation_loss(emb_all, proj(emb_all) if proj is not None else None, tgt, msk)
+                projected = proj(emb_all) if proj is not None else None
+                rel, direct = distillation_loss(emb_all, projected, tgt, msk)
                 loss = loss + w_rel * rel + w_dir * direct
+                if proxies is not None:
+                    by_proxy = proxy_distillation_loss(projected, tgt, proxies, cfg["proxy_scale"], msk)
+                    loss = loss + w_proxy * by_proxy
+                    proxy_l.append(float(by_proxy))
                 rel_l.append(float(rel))
                 dir_l.append(float(direct))
             opt.zero_grad(set_to_none=True)
@@ -210,6 +241,7 @@ def train(model: SiameseNet, crops: Crops, split: Split, cfg: dict, log=print,
                "train_pos_dist": float(np.mean(pos_d)), "train_neg_dist": float(np.mean(neg_d)),
                **({"distill_relational": float(np.mean(rel_l)), "distill_direct": float(np.mean(dir_l))}
                   if rel_l else {}),
+               **({"distill_proxies": float(np.mean(proxy_l))} if proxy_l else {}),
                **metrics, "epoch_seconds": time.time() - te, "elapsed_seconds": time.time() - t0}
         history.append(row)
         if score > best["score"]:
@@ -225,6 +257,7 @@ def train(model: SiameseNet, crops: Crops, split: Split, cfg: dict, log=print,
             f"val acc {metrics['val_acc'] * 100:.2f}%  auc {metrics['val_auc']:.4f}  "
             f"d+ {metrics['val_pos_dist']:.3f} d- {metrics['val_neg_dist']:.3f}  "
             + (f"rel {row['distill_relational']:.4f} dir {row['distill_direct']:.4f}  " if rel_l else "")
+            + (f"proxy {row['distill_proxies']:.4f}  " if proxy_l else "")
             + f"{row['epoch_seconds']:.1f}s (total {row['elapsed_seconds'] / 60:.1f} min)"
             + ("  *" if best["epoch"] == epoch else ""))
     candidates = {"best": {"epoch": best["epoch"], "state": best["state"], **history[best["epoch"] - 1]},

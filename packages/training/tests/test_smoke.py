@@ -129,6 +129,53 @@ class SmokeTest(unittest.TestCase):
             with self.assertRaises(ValueError):
                 main(args + ["--embedding-dim", "32"])
 
+    def test_proxy_distillation(self):
+        from fvtrain.data import Split
+        from fvtrain.losses import proxy_distillation_loss
+        from fvtrain.train import person_proxies
+
+        # Centroids: the mean of each person's normalised rows, normalised; rows without a target
+        # are skipped and a person with none gets no centroid.
+        targets = np.array([[2, 0], [0, 3], [1, 1], [5, 0], [0, 1]], dtype=np.float32)
+        has = np.array([True, True, False, True, False])
+        split = Split(train_people=[[0, 1], [2, 3]], train_people_names=["A", "B"],
+                      single_indices=np.array([4]), val_people=[], val_people_names=[], excluded_people_in_crops=0)
+        proxies = person_proxies(split, targets, has)
+        np.testing.assert_allclose(proxies, [[2 ** -0.5, 2 ** -0.5], [1, 0]], atol=1e-6)
+        with self.assertRaises(ValueError):
+            person_proxies(split, targets, np.array([True, False, False, False, False]))
+
+        # Zero when the student's projection points where the teacher does, positive and with a
+        # gradient otherwise; masked rows do not count.
+        rng = np.random.RandomState(3)
+        cents = torch.nn.functional.normalize(torch.from_numpy(rng.randn(20, 8).astype(np.float32)), dim=1)
+        teacher = torch.nn.functional.normalize(torch.from_numpy(rng.randn(6, 8).astype(np.float32)), dim=1)
+        mask = torch.tensor([True, True, True, True, False, False])
+        self.assertAlmostEqual(float(proxy_distillation_loss(teacher * 3, teacher, cents, 16.0, mask)), 0, places=5)
+        student = torch.from_numpy(rng.randn(6, 8).astype(np.float32)).requires_grad_(True)
+        loss = proxy_distillation_loss(student, teacher, cents, 16.0, mask)
+        self.assertGreater(float(loss), 0.01)
+        loss.backward()
+        self.assertGreater(float(student.grad[:4].abs().sum()), 0)
+        self.assertEqual(float(student.grad[4:].abs().sum()), 0)
+        self.assertEqual(float(proxy_distillation_loss(student, teacher, cents, 16.0, torch.zeros(6, dtype=torch.bool))), 0)
+
+        with tempfile.TemporaryDirectory() as tmp:
+            crops_dir, teacher_dir, out_dir = write_fake_teacher_run(tmp)
+            args = ["--crops", crops_dir, "--out", out_dir, "--teacher", teacher_dir, "--distill-proxies", "2",
+                    "--proxy-scale", "16", "--epochs", "1", "--batch-people", "4", "--per-person", "2",
+                    "--singles", "2", "--val-fraction", "0.2", "--threads", "2"]
+            self.assertEqual(main(args), 0)
+            with open(os.path.join(out_dir, "training.json"), encoding="utf-8") as fh:
+                report = json.load(fh)
+            self.assertEqual(report["hyperparameters"]["distill_proxies"], 2)
+            self.assertGreater(report["history"][0]["distill_proxies"], 0)
+            self.assertIn("teacher centroid", report["loss"])
+            with self.assertRaises(SystemExit):
+                main(["--crops", crops_dir, "--out", out_dir, "--distill-proxies", "1", "--epochs", "1"])
+            with self.assertRaises(SystemExit):
+                main(args + ["--proxy-scale", "0"])
+
     def test_train_and_export(self):
         import onnx
 
