@@ -285,8 +285,7 @@ def main(argv=None) -> int:
                    f"distances vs the L2-normalised teacher) + {args.distill_direct} x (1 - cos(linear "
                    f"projection of the embedding ({args.distill_basis}), teacher embedding))" if args.teacher or args.views else "")
                 + (f" + {args.distill_proxies} x KL(teacher || student) of softmaxes at scale {args.proxy_scale:g} "
-                   "over every training person's teacher centroid" if args.distill_proxies and (args.teacher or args.views)
-                   else ""),
+                   "over every training person's teacher centroid" if args.distill_proxies else ""),
         "history": result["history"],
         "best_epoch": result["best_epoch"],
         "best": best,

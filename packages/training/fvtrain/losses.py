@@ -5,6 +5,11 @@ from __future__ import annotations
 import torch
 
 
+def unit_rows(x: torch.Tensor) -> torch.Tensor:
+    """Each row scaled to unit length (a row of zeros stays finite)."""
+    return x / torch.sqrt((x * x).sum(dim=1, keepdim=True) + 1e-8)
+
+
 def pairwise_distance(emb: torch.Tensor) -> torch.Tensor:
     """Euclidean distances between L2-normalised embeddings: sqrt(2 - 2 cos)."""
     cos = emb @ emb.t()
@@ -60,9 +65,7 @@ def distillation_loss(emb: torch.Tensor, proj: torch.Tensor | None, teacher: tor
     if proj is None:
         direct = emb.sum() * 0
     else:
-        p = proj[mask]
-        p = p / torch.sqrt((p * p).sum(dim=1, keepdim=True) + 1e-8)
-        direct = (1 - (p * t).sum(dim=1)).mean()
+        direct = (1 - (unit_rows(proj[mask]) * t).sum(dim=1)).mean()
     return relational, direct
 
 
@@ -75,8 +78,6 @@ def proxy_distillation_loss(proj: torch.Tensor, teacher: torch.Tensor, proxies: 
     teacher's neighbourhood of each face among all people at once, not only within a batch."""
     if not bool(mask.any()):
         return proj.sum() * 0
-    p = proj[mask]
-    p = p / torch.sqrt((p * p).sum(dim=1, keepdim=True) + 1e-8)
-    log_s = torch.log_softmax(scale * (p @ proxies.t()), dim=1)
+    log_s = torch.log_softmax(scale * (unit_rows(proj[mask]) @ proxies.t()), dim=1)
     log_t = torch.log_softmax(scale * (teacher[mask] @ proxies.t()), dim=1)
     return (log_t.exp() * (log_t - log_s)).sum(dim=1).mean()
