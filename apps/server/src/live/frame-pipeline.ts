@@ -21,7 +21,7 @@ export interface FrameAnalysis {
   readonly faceCount: number;
   readonly box: Rect | null;
   readonly quality: QualityFlag[];
-  /** Embedding of the largest face, or null without a face. */
+  /** Embedding of the subject's face (the detector's first), or null without a face. */
   readonly embedding: Float32Array | null;
   readonly detectMs: number;
   readonly embedMs: number;

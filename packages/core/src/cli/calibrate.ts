@@ -15,7 +15,7 @@ import { Embedder } from '../model/embedder.ts';
 import { parseManifest, type ModelManifest } from '../model/manifest.ts';
 import { fitLogisticCalibration } from '../scoring.ts';
 import { fail, parseCli } from './args.ts';
-import { cropChoiceOf, cropSpecOfPrepared, faceSourceFor } from './face-source.ts';
+import { cropChoiceOf, cropSpecOfPrepared, faceSourceFor, subjectOfPrepared } from './face-source.ts';
 import { defaultAlignedCrop } from '../align/face-aligner.ts';
 import { Progress } from './progress.ts';
 
@@ -146,7 +146,12 @@ const manifest: ModelManifest = {
   },
   preprocessing: {
     decode: 'sharp → 8-bit grayscale',
-    detector: { cascade: 'haarcascade_frontalface_default.xml', ...DEFAULT_HAAR_DETECTOR_OPTIONS },
+    detector: {
+      cascade: 'haarcascade_frontalface_default.xml',
+      ...DEFAULT_HAAR_DETECTOR_OPTIONS,
+      // The rule the calibration crops were cut with, when they were prepared earlier.
+      subject: args.crops ? await subjectOfPrepared(args.crops) : DEFAULT_HAAR_DETECTOR_OPTIONS.subject,
+    },
     crop: align
       ? {
           mode: align.spec.mode,

@@ -18,7 +18,14 @@ import { loadModelForEval } from '../eval/load-model.ts';
 import type { PreparedCrop } from '../eval/prepared-crops.ts';
 import { renderRocSvg } from '../eval/roc-svg.ts';
 import { fail, parseCli, readPairsOrFail } from './args.ts';
-import { cropChoiceOf, cropSpecOfPrepared, faceSourceFor, type CropChoice } from './face-source.ts';
+import { DEFAULT_HAAR_DETECTOR_OPTIONS } from '../detect/haar-detector.ts';
+import {
+  cropChoiceOf,
+  cropSpecOfPrepared,
+  faceSourceFor,
+  subjectOfPrepared,
+  type CropChoice,
+} from './face-source.ts';
 import { Progress } from './progress.ts';
 import type { Embedder } from '../model/embedder.ts';
 
@@ -210,6 +217,10 @@ const output = {
   pairsFile: path.basename(args.pairs),
   ...(every > 1 && { every }),
   source: args.embeddings ? 'embedding cache' : args.crops ? 'prepared crops (same pipeline)' : 'pipeline',
+  // Which detected face was the subject (the crops' own rule; the embedding cache's producer chose its own).
+  ...(!args.embeddings && {
+    subject: args.crops ? await subjectOfPrepared(args.crops) : DEFAULT_HAAR_DETECTOR_OPTIONS.subject,
+  }),
   seconds: Math.round((performance.now() - started) / 100) / 10,
 };
 const pct = (v: unknown): string => (typeof v === 'number' ? `${(v * 100).toFixed(2)}%` : '-');

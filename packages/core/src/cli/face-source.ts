@@ -28,6 +28,17 @@ export async function cropSpecOfPrepared(dir: string): Promise<AlignedCropSpec |
   return spec;
 }
 
+/**
+ * Which detected face a `prepare` directory's crops were cut around (see
+ * `HaarDetectorOptions.subject`); directories written before the option existed used `largest`.
+ */
+export async function subjectOfPrepared(dir: string): Promise<'centre' | 'largest'> {
+  const meta = JSON.parse(await readFile(path.join(dir, 'meta.json'), 'utf8')) as {
+    detector?: { subject?: unknown };
+  };
+  return meta.detector?.subject === 'centre' ? 'centre' : 'largest';
+}
+
 function sameAlignment(a: AlignedCropSpec, b: AlignedCropSpec): boolean {
   const key = (s: AlignedCropSpec): string =>
     JSON.stringify([s.landmarks.sha256, s.landmarks.region, s.template, s.maxScaleRatio]);

@@ -11,13 +11,15 @@ import { fail, parseCli } from './args.ts';
 import { extractFaces } from './extract-pool.ts';
 import { Progress } from './progress.ts';
 
-const USAGE = `usage: npm run prepare-crops -- --images <dir> --out <dir> [--align <landmarks.onnx>] [--workers N] [--limit N]
+const USAGE = `usage: npm run prepare-crops -- --images <dir> --out <dir> [--align <landmarks.onnx>] [--workers N] [--limit N] [--subject centre|largest]
   --images   LFW-layout directory Name/Name_NNNN.jpg (default: $LFW_DIR)
   --out      output directory for crops.u8, index.tsv, boxes.tsv (face box per crop), meta.json
   --align    landmark-aligned crops (siamese-v3 and later) with this landmark net; meta.json records
              the crop spec that the model's manifest must repeat, and landmarks.f32 holds each
              crop's 68 landmarks (float32, count × 68 × (x, y) image pixels; NaN where the
              landmarks disagreed with the box and the crop is a box crop)
+  --subject  which detected face is the subject (default: centre, as served; largest: the rule
+             before 2026-12, to reproduce older crops)
   --workers  worker threads (default: number of cores)
   --limit    only the first N images (for smoke runs)`;
 
@@ -28,6 +30,7 @@ const args = parseCli(
     align: { type: 'string' },
     workers: { type: 'string' },
     limit: { type: 'string' },
+    subject: { type: 'string' },
     help: { type: 'boolean' },
   },
   USAGE,
@@ -38,6 +41,10 @@ if (!args.out) fail(`--out is required\n\n${USAGE}`);
 const workers = args.workers ? Number(args.workers) : undefined;
 if (workers !== undefined && !(Number.isInteger(workers) && workers > 0))
   fail('--workers must be a positive integer');
+
+const subject = args.subject ?? DEFAULT_HAAR_DETECTOR_OPTIONS.subject;
+if (subject !== 'centre' && subject !== 'largest') fail('--subject must be centre or largest');
+const detectorOptions = { ...DEFAULT_HAAR_DETECTOR_OPTIONS, subject };
 
 let images = await listLfwImages(imagesDir);
 if (args.limit) images = images.slice(0, Number(args.limit));
@@ -67,6 +74,7 @@ const results = await extractFaces(
   images.map((i) => i.file),
   {
     ...(workers !== undefined && { workers }),
+    detector: { subject },
     align,
     onResult: (r) => {
       if (r.ok && r.detected) detected++;
@@ -111,7 +119,7 @@ const meta = {
   layout: 'uint8 row-major, count × height × width',
   normalisation: 'x / 255',
   source: path.resolve(imagesDir),
-  detector: { ...DEFAULT_HAAR_DETECTOR_OPTIONS, cascade: 'haarcascade_frontalface_default.xml' },
+  detector: { ...detectorOptions, cascade: 'haarcascade_frontalface_default.xml' },
   crop: align
     ? { ...align.spec, fallbackBoxFraction: FALLBACK_BOX_FRACTION }
     : { ...CROP_MARGIN, fallbackBoxFraction: FALLBACK_BOX_FRACTION },

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lfwFile } from '../../../../tests/support/shared-data.ts';
 import { decodeGray } from '../image/decode.ts';
 import { padImage, resampleRegion, type GrayImage } from '../image/gray-image.ts';
-import { HaarDetector, liveOpenCvObjects } from './haar-detector.ts';
+import { HaarDetector, liveOpenCvObjects, subjectFirst } from './haar-detector.ts';
 
 const SAMPLES: [string, number][] = [
   ['Aaron_Peirsol', 1],
@@ -46,6 +46,28 @@ describe('HaarDetector on real LFW faces', () => {
     expect(faces.length).toBeGreaterThanOrEqual(2);
     expect(faces[0]!.width).toBeGreaterThan(faces[1]!.width);
     expect(faces[0]!.x + faces[0]!.width / 2).toBeLessThan(250);
+  });
+
+  it('puts the face at the centre first, ahead of a larger face beside it (subject: centre)', async () => {
+    const base = images.get('Aaron_Peirsol')!;
+    // The face on the left, and a 0.75× copy of it in the middle of the canvas.
+    const wide = { width: 600, height: 250, data: new Uint8Array(600 * 250).fill(128) };
+    const small = resampleRegion(base, { x: 0, y: 0, width: 250, height: 250 }, 188, 188);
+    for (let y = 0; y < 250; y++) wide.data.set(base.data.subarray(y * 250, (y + 1) * 250), y * 600);
+    for (let y = 0; y < 188; y++) wide.data.set(small.subarray(y * 188, (y + 1) * 188), (y + 31) * 600 + 206);
+    const centred = detector.detect(wide).faces;
+    expect(centred.length).toBeGreaterThanOrEqual(2);
+    const first = centred[0]!;
+    expect(Math.abs(first.x + first.width / 2 - 300)).toBeLessThan(first.width / 4);
+    expect(first.width).toBeLessThan(Math.max(...centred.map((f) => f.width)));
+    const largest = await HaarDetector.create({ subject: 'largest' });
+    try {
+      const faces = largest.detect(wide).faces;
+      expect(faces[0]!.width).toBe(Math.max(...faces.map((f) => f.width)));
+      expect(faces[0]!.x + faces[0]!.width).toBeLessThan(300);
+    } finally {
+      largest.close();
+    }
   });
 
   it('finds a face that fills the whole frame only thanks to padding', async () => {
@@ -120,5 +142,29 @@ describe('FaceTracker (region-of-interest search between full searches)', () => 
     } finally {
       detector.close();
     }
+  });
+});
+
+describe('subjectFirst', () => {
+  const box = (x: number, y: number, side: number) => ({ x, y, width: side, height: side });
+
+  it('ranks faces by how far their centre is from the point, in their own widths', () => {
+    const big = box(0, 0, 80); // centre (40, 40): 1.06 widths from (100, 100)
+    const mid = box(75, 70, 60); // centre (105, 100): 0.08 widths
+    const small = box(95, 95, 20); // centre (105, 105): 0.35 widths
+    const tiny = box(150, 150, 10); // 8.5 widths
+    expect(subjectFirst([small, tiny, big, mid], 'centre', 100, 100)).toEqual([mid, small, big, tiny]);
+    expect(subjectFirst([small, tiny, big, mid], 'largest', 100, 100)).toEqual([big, mid, small, tiny]);
+  });
+
+  it('breaks ties by size, and keeps an empty list empty', () => {
+    const a = box(90, 90, 20);
+    const b = box(80, 80, 40);
+    expect(subjectFirst([a, b], 'centre', 100, 100)).toEqual([b, a]);
+    expect(subjectFirst([], 'centre', 100, 100)).toEqual([]);
+  });
+
+  it('refuses an unknown rule at construction', async () => {
+    await expect(HaarDetector.create({ subject: 'left' as 'centre' })).rejects.toThrow(/subject/);
   });
 });
