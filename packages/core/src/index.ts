@@ -78,7 +78,7 @@ export {
   type FaceTrackerOptions,
   type TrackedDetection,
 } from './detect/face-tracker.ts';
-export { startTsWorker } from './worker/ts-worker.ts';
+export { loaderArgs, siblingEntry, startWorker } from './worker/worker-entry.ts';
 export {
   alignmentTransform,
   applySimilarity,

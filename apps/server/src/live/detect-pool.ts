@@ -1,6 +1,7 @@
 import type { Worker } from 'node:worker_threads';
 import {
-  startTsWorker,
+  siblingEntry,
+  startWorker,
   type AlignedCropSpec,
   type GrayImage,
   type HaarDetectorOptions,
@@ -74,7 +75,7 @@ export class DetectPool {
     if (!(Number.isInteger(size) && size >= 1)) throw new TypeError('size must be an integer ≥ 1');
     const slots = await Promise.all(
       Array.from({ length: size }, async () => {
-        const worker = startTsWorker(new URL('./detect-worker.ts', import.meta.url), {
+        const worker = startWorker(siblingEntry('detect-worker', import.meta.url), {
           detector,
           align,
         } satisfies DetectWorkerData);

@@ -1,5 +1,5 @@
 import { fork, type ChildProcess } from 'node:child_process';
-import { VerificationError } from '@fv/core';
+import { VerificationError, loaderArgs, siblingEntry } from '@fv/core';
 import type { IceCandidateMessage, WebRtcIngestOptions } from './webrtc-ingest.ts';
 
 /** What the gateway asks the WebRTC host process. */
@@ -76,8 +76,9 @@ export class IsolatedWebRtc {
   }
 
   #spawn(): ChildProcess {
-    const child = fork(new URL('./webrtc-host.ts', import.meta.url), {
-      execArgv: ['--import', import.meta.resolve('tsx')],
+    const entry = siblingEntry('webrtc-host', import.meta.url);
+    const child = fork(entry, {
+      execArgv: loaderArgs(entry),
       serialization: 'advanced',
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });

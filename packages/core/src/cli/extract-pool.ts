@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import type { AlignedCropSpec } from '../align/face-aligner.ts';
 import type { HaarDetectorOptions } from '../detect/haar-detector.ts';
 import type { Rect } from '../image/gray-image.ts';
-import { startTsWorker } from '../worker/ts-worker.ts';
+import { siblingEntry, startWorker } from '../worker/worker-entry.ts';
 
 export interface ExtractRequest {
   readonly id: number;
@@ -54,7 +54,7 @@ export async function extractFaces(
   const count = Math.max(1, Math.min(workers, files.length));
   const runOne = (): Promise<void> =>
     new Promise((resolve, reject) => {
-      const worker = startTsWorker(new URL('./extract-worker.ts', import.meta.url), {
+      const worker = startWorker(siblingEntry('extract-worker', import.meta.url), {
         detector,
         align,
       } satisfies ExtractWorkerData);

@@ -1,17 +1,30 @@
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /**
- * The model the service loads unless configured otherwise. siamese-v5-int8 (siamese-v5 quantised
- * to int8: DevTest 94.80%, the seed network's throughput) replaced siamese-v5 (94.40%, 80-85% of
- * it on this project's current CPUs), which had replaced siamese-v3 (aligned crops, 91.90%),
- * siamese-v2 (90.70%) and siamese-v1 (88.10%). A default switch is this one edit (plus the tests
- * that name the model they expect).
+ * The model the service serves, and the one `npm run eval`, `bench` and `calibrate` use unless told
+ * otherwise: siamese-v5-int8 (its card, models/siamese-v5-int8/README.md, holds its figures and how
+ * to reproduce it). Serving another model is this one edit (plus the tests that name the model they
+ * expect).
  */
 export const DEFAULT_MODEL_NAME = 'siamese-v5-int8';
 
-/** The committed models' folder, `models/` at the repository root. */
-export const MODELS_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../../models');
+/**
+ * The committed models' folder, `models/` at the repository root: the nearest folder above this
+ * module that holds the default model. Searched rather than counted in `..`s, because this module
+ * runs from its source file (tests, CLIs) and bundled into apps/server/dist (`npm start`).
+ */
+export const MODELS_ROOT = findModelsRoot(path.dirname(fileURLToPath(import.meta.url)));
 
 /** Absolute path of {@link DEFAULT_MODEL_NAME}'s folder. */
 export const DEFAULT_MODEL_DIR = path.join(MODELS_ROOT, DEFAULT_MODEL_NAME);
+
+function findModelsRoot(start: string): string {
+  for (let dir = start; ; dir = path.dirname(dir)) {
+    const candidate = path.join(dir, 'models');
+    if (existsSync(path.join(candidate, DEFAULT_MODEL_NAME, 'manifest.json'))) return candidate;
+    // Not found: name the place it was expected, so the load error says where to look.
+    if (path.dirname(dir) === dir) return path.resolve(start, '../../../../models');
+  }
+}
