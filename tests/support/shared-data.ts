@@ -30,11 +30,4 @@ export function lfwFile(name: string, image: number): string {
 /** The default model (what the server loads unless MODEL_DIR says otherwise). */
 export const MODEL_DIR = DEFAULT_MODEL_DIR;
 /** Every committed model, each checked against its own manifest. */
-export const MODEL_DIRS = [
-  'siamese-v1',
-  'siamese-v2',
-  'siamese-v3',
-  'siamese-v4',
-  'siamese-v5',
-  'siamese-v5-int8',
-].map((name) => path.join(MODELS_ROOT, name));
+export const MODEL_DIRS = ['siamese-v1', 'siamese-v5-int8'].map((name) => path.join(MODELS_ROOT, name));

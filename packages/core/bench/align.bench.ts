@@ -6,6 +6,7 @@
 import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import {
+  DEFAULT_MODEL_NAME,
   Embedder,
   FaceAligner,
   HaarDetector,
@@ -17,7 +18,7 @@ import {
   type Rect,
 } from '../src/index.ts';
 
-const [boxDir = 'models/siamese-v2', alignedDir = 'models/siamese-v3'] = process.argv.slice(2);
+const [boxDir = 'models/siamese-v1', alignedDir = `models/${DEFAULT_MODEL_NAME}`] = process.argv.slice(2);
 const ROUNDS = Number(process.env['BENCH_RUNS'] ?? 9);
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 1);
 const LFW = process.env['LFW_DIR'] ?? path.resolve('../shared/data/lfw');

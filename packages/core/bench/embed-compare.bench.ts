@@ -3,11 +3,11 @@
 // machine whose load drifts affects every model alike. Prints medians and the ratio to the first
 // model. Never run in CI.
 import path from 'node:path';
-import { FACE_PIXELS } from '../src/index.ts';
+import { DEFAULT_MODEL_DIR, FACE_PIXELS } from '../src/index.ts';
 import { loadModelForEval } from '../src/eval/load-model.ts';
 
 const dirs = process.argv.slice(2);
-if (dirs.length === 0) dirs.push('models/siamese-v1');
+if (dirs.length === 0) dirs.push(DEFAULT_MODEL_DIR);
 const ROUNDS = Number(process.env['BENCH_RUNS'] ?? 9);
 const SECONDS_PER_RUN = Number(process.env['BENCH_SECONDS'] ?? 1);
 const median = (xs: number[]): number => {

@@ -4,10 +4,10 @@
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { Embedder, FACE_PIXELS } from '../src/index.ts';
+import { DEFAULT_MODEL_DIR, Embedder, FACE_PIXELS } from '../src/index.ts';
 import { matmulModel } from './matmul-onnx.ts';
 
-const modelDir = process.argv[2] ?? process.env['MODEL_DIR'] ?? path.resolve('models/siamese-v1');
+const modelDir = process.argv[2] ?? process.env['MODEL_DIR'] ?? DEFAULT_MODEL_DIR;
 const RUNS = Number(process.env['BENCH_RUNS'] ?? 5);
 const SECONDS_PER_RUN = Number(process.env['BENCH_SECONDS'] ?? 1);
 const median = (xs: number[]): number => {

@@ -1,4 +1,4 @@
-// The teacher for siamese-v2/v3's distillation: face-api's dlib-derived ResNet (150×150 RGB → 128-d)
+// The distillation teacher: face-api's dlib-derived ResNet (150×150 RGB → 128-d)
 // and its 68-point landmark net, run on TensorFlow.js's WASM backend. Offline tooling only: the
 // server never loads this package.
 import { createRequire } from 'node:module';

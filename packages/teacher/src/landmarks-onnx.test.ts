@@ -1,4 +1,4 @@
-// The serving landmark net (models/siamese-v3/landmarks.onnx, converted by fvtrain.landmarks) must
+// The serving landmark net (models/siamese-v5-int8/landmarks.onnx, converted by fvtrain.landmarks) must
 // compute what face-api's own faceLandmark68Net computes on tfjs.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -20,7 +20,7 @@ describe('landmarks.onnx reproduces face-api faceLandmark68Net', () => {
   let session: ort.InferenceSession;
   beforeAll(async () => {
     teacher = await loadTeacher();
-    session = await ort.InferenceSession.create(path.join(REPO_ROOT, 'models/siamese-v3/landmarks.onnx'));
+    session = await ort.InferenceSession.create(path.join(REPO_ROOT, 'models/siamese-v5-int8/landmarks.onnx'));
   });
   afterAll(() => session.release());
 

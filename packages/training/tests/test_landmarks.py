@@ -16,7 +16,7 @@ from fvtrain.landmarks import build  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 FACE_API_MODELS = os.path.join(ROOT, "node_modules", "@vladmandic", "face-api", "model")
-COMMITTED = os.path.join(ROOT, "models", "siamese-v3", "landmarks.onnx")
+COMMITTED = os.path.join(ROOT, "models", "siamese-v5-int8", "landmarks.onnx")
 
 
 class LandmarkExportTest(unittest.TestCase):

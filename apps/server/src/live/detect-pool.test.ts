@@ -41,7 +41,7 @@ describe('DetectPool (detection on worker threads)', () => {
   });
 
   it('cuts the aligned crops a model that takes them needs, as the main thread would', async () => {
-    const modelDir = path.join(REPO_ROOT, 'models', 'siamese-v3');
+    const modelDir = path.join(REPO_ROOT, 'models', 'siamese-v5-int8');
     const sha = createHash('sha256')
       .update(readFileSync(path.join(modelDir, 'landmarks.onnx')))
       .digest('hex');

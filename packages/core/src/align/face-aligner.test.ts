@@ -12,7 +12,7 @@ import { cropFace } from '../image/preprocess.ts';
 import { FaceAligner, alignedCropSpec, defaultAlignedCrop } from './face-aligner.ts';
 import { applySimilarity, templatePoints, warpSimilarity } from './similarity.ts';
 
-const MODEL_DIR = path.join(REPO_ROOT, 'models', 'siamese-v3');
+const MODEL_DIR = path.join(REPO_ROOT, 'models', 'siamese-v5-int8');
 
 /** The image rotated by `degrees` about its centre (edges repeated). */
 function rotate(image: GrayImage, degrees: number): GrayImage {

@@ -18,9 +18,11 @@ import { fail, parseCli } from './args.ts';
 import { cropChoiceOf, cropSpecOfPrepared, faceSourceFor, subjectOfPrepared } from './face-source.ts';
 import { defaultAlignedCrop } from '../align/face-aligner.ts';
 import { Progress } from './progress.ts';
+import { DEFAULT_MODEL_DIR, DEFAULT_MODEL_NAME } from '../model/default-model.ts';
 
-const USAGE = `usage: npm run calibrate -- --model <dir> --pairs <pairs file> [--images <dir> | --crops <dir>] [--metrics name=file.json ...]
-  --model    directory with model.onnx (and training.json from training)
+const USAGE = `usage: npm run calibrate -- [--model <dir>] --pairs <pairs file> [--images <dir> | --crops <dir>] [--metrics name=file.json ...]
+  --model    directory with model.onnx (and training.json from training) (default: the served model,
+             models/${DEFAULT_MODEL_NAME})
   --pairs    pair list the threshold and similarity calibration are fitted on (pairsDevTrain.txt)
   --images   LFW-layout images (default: $LFW_DIR); or --crops, crops from 'npm run prepare-crops'
   --align    the model takes landmark-aligned crops, cut with <model>/landmarks.onnx (implied when the
@@ -40,11 +42,12 @@ const args = parseCli(
   },
   USAGE,
 );
-if (!args.model || !args.pairs) fail(`--model and --pairs are required\n\n${USAGE}`);
+if (!args.pairs) fail(`--pairs is required\n\n${USAGE}`);
+const modelDir = args.model ?? DEFAULT_MODEL_DIR;
 const imagesDir = args.images ?? process.env['LFW_DIR'];
 if (!imagesDir && !args.crops) fail(`--images (or LFW_DIR) or --crops is required\n\n${USAGE}`);
 
-const modelFile = path.join(args.model, 'model.onnx');
+const modelFile = path.join(modelDir, 'model.onnx');
 const weights = await readFile(modelFile);
 const list = parsePairs(await readFile(args.pairs, 'utf8'));
 const keys = pairImageKeys(list.pairs);
@@ -57,18 +60,17 @@ const sha256Of = async (file: string): Promise<string | undefined> =>
         .digest('hex')
     : undefined;
 const preparedSpec = args.crops ? await cropSpecOfPrepared(args.crops) : undefined;
-let align =
-  (await cropChoiceOf(args.model)) ?? (preparedSpec && { modelDir: args.model, spec: preparedSpec });
+let align = (await cropChoiceOf(modelDir)) ?? (preparedSpec && { modelDir, spec: preparedSpec });
 if (align) {
-  const file = path.join(args.model, align.spec.landmarks.file);
+  const file = path.join(modelDir, align.spec.landmarks.file);
   const sha = (await sha256Of(file)) ?? 'missing';
   if (sha !== align.spec.landmarks.sha256)
     fail(`${file}: not the landmark net the crops were aligned with (${sha})`);
 } else if (args.align) {
-  const file = path.join(args.model, 'landmarks.onnx');
+  const file = path.join(modelDir, 'landmarks.onnx');
   const sha = await sha256Of(file);
   if (sha === undefined) fail(`--align needs the landmark net at ${file}`);
-  align = { modelDir: args.model, spec: defaultAlignedCrop('landmarks.onnx', sha) };
+  align = { modelDir, spec: defaultAlignedCrop('landmarks.onnx', sha) };
 }
 const source = await faceSourceFor({ crops: args.crops, images: imagesDir, align });
 const progress = new Progress('faces', keys.length);
@@ -100,12 +102,12 @@ const operatingPoints = Object.fromEntries(
   }),
 );
 
-const manifestPath = path.join(args.model, 'manifest.json');
+const manifestPath = path.join(modelDir, 'manifest.json');
 const previous = existsSync(manifestPath)
   ? (JSON.parse(await readFile(manifestPath, 'utf8')) as Partial<ModelManifest>)
   : {};
-const training = existsSync(path.join(args.model, 'training.json'))
-  ? (JSON.parse(await readFile(path.join(args.model, 'training.json'), 'utf8')) as Record<string, unknown>)
+const training = existsSync(path.join(modelDir, 'training.json'))
+  ? (JSON.parse(await readFile(path.join(modelDir, 'training.json'), 'utf8')) as Record<string, unknown>)
   : previous.training;
 const metrics: Record<string, unknown> = { ...(previous.metrics ?? {}) };
 metrics['calibration'] = {
@@ -125,7 +127,7 @@ for (const spec of args.metrics ?? []) {
 }
 
 const manifest: ModelManifest = {
-  name: args.name ?? previous.name ?? path.basename(path.resolve(args.model)),
+  name: args.name ?? previous.name ?? path.basename(path.resolve(modelDir)),
   file: 'model.onnx',
   sha256: createHash('sha256').update(weights).digest('hex'),
   bytes: weights.length,

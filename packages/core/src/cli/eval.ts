@@ -27,6 +27,7 @@ import {
   type CropChoice,
 } from './face-source.ts';
 import { Progress } from './progress.ts';
+import { DEFAULT_MODEL_DIR, DEFAULT_MODEL_NAME } from '../model/default-model.ts';
 import type { Embedder } from '../model/embedder.ts';
 
 const USAGE = `usage: npm run eval -- --pairs <pairs file> --images <dir> [--model <dir>] [--json <out.json>] [--roc <out.png|svg>]
@@ -34,7 +35,7 @@ const USAGE = `usage: npm run eval -- --pairs <pairs file> --images <dir> [--mod
               [--embeddings <cache dir>[,<cache dir>…]] [--folds K,K…]
   --pairs           LFW pair list: header "N" or "folds<TAB>N", then "name i j" / "name i name2 j"
   --images          LFW-layout image directory (default: $LFW_DIR)
-  --model           model directory (manifest.json + weights, or a bare model.onnx) (default: models/siamese-v1)
+  --model           model directory (manifest.json + weights, or a bare model.onnx) (default: the served model, models/${DEFAULT_MODEL_NAME})
   --threshold-from  choose the threshold on this pair list and apply it unchanged
   --fold-models     one model per fold, e.g. /tmp/v2/fold{fold} (View 2 without the tested fold's people)
   --folds           test only these folds (0-based, e.g. 0,1,2 while the other fold models are still training);
@@ -67,7 +68,7 @@ const args = parseCli(
 if (!args.pairs) fail(`--pairs is required\n\n${USAGE}`);
 const imagesDir = args.images ?? process.env['LFW_DIR'];
 if (!imagesDir && !args.crops && !args.embeddings) fail(`--images (or LFW_DIR) is required\n\n${USAGE}`);
-const modelDir = args.model ?? 'models/siamese-v1';
+const modelDir = args.model ?? DEFAULT_MODEL_DIR;
 const started = performance.now();
 
 const fullList = await readPairsOrFail(args.pairs);

@@ -93,7 +93,7 @@ describe('prepare CLI (training crops) and serving produce identical crops', () 
 
   it('with --align, cuts the landmark-aligned crops the serving path cuts, and records the spec', async () => {
     const out = path.join(dir, 'aligned');
-    const landmarks = path.join(REPO_ROOT, 'models', 'siamese-v3', 'landmarks.onnx');
+    const landmarks = path.join(REPO_ROOT, 'models', 'siamese-v5-int8', 'landmarks.onnx');
     const args = ['--import', 'tsx', 'packages/core/src/cli/prepare.ts', '--images', path.join(dir, 'lfw')];
     await run(process.execPath, [...args, '--out', out, '--workers', '2', '--align', landmarks], {
       cwd: REPO_ROOT,
