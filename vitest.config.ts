@@ -8,6 +8,7 @@ export default defineConfig({
     maxWorkers: 2,
     testTimeout: 60_000,
     setupFiles: ['tests/support/collect-garbage.ts'],
+    globalSetup: ['tests/support/build-server.ts'],
     hookTimeout: 120_000,
   },
 });

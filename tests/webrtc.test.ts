@@ -3,6 +3,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NetNamespace } from './support/netns.ts';
 import { REPO_ROOT, sharedDataDir } from './support/shared-data.ts';
+import { SERVER_COMMAND } from './support/server-process.ts';
 
 const video = (name: string): string => path.join(sharedDataDir(), 'video', name);
 
@@ -21,7 +22,7 @@ describe('live verification over real WebRTC (server and Node client peer in a n
   beforeAll(async () => {
     ns = new NetNamespace();
     serverUrl = `http://${ns.innerAddress}:18181`;
-    server = ns.spawn(process.execPath, ['--import', 'tsx', 'apps/server/src/server.ts'], {
+    server = ns.spawn(SERVER_COMMAND[0], SERVER_COMMAND[1], {
       cwd: REPO_ROOT,
       env: { PORT: '18181', HOST: ns.innerAddress, LOG_LEVEL: 'warn' },
     });

@@ -2,6 +2,15 @@ import type { ChildProcess } from 'node:child_process';
 import type { NetNamespace } from './netns.ts';
 import { REPO_ROOT } from './shared-data.ts';
 
+/**
+ * How suites start the server as its own process: the build `npm start` runs (made once per test
+ * run by tests/support/build-server.ts), under plain `node`, argv relative to the repository root.
+ */
+export const SERVER_COMMAND: readonly [string, string[]] = [
+  process.execPath,
+  ['--enable-source-maps', 'apps/server/dist/server.js'],
+];
+
 /** Collects a child's output and resolves with its exit code. */
 export function run(child: ChildProcess): Promise<{ code: number | null; out: string }> {
   let out = '';
@@ -17,7 +26,7 @@ export async function startServer(
   env: NodeJS.ProcessEnv,
 ): Promise<{ url: string; stop: () => Promise<void> }> {
   const url = `http://${ns.innerAddress}:${port}`;
-  const child = ns.spawn(process.execPath, ['--import', 'tsx', 'apps/server/src/server.ts'], {
+  const child = ns.spawn(SERVER_COMMAND[0], SERVER_COMMAND[1], {
     cwd: REPO_ROOT,
     env: { PORT: String(port), HOST: ns.innerAddress, LOG_LEVEL: 'warn', ...env },
   });
