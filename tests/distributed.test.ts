@@ -12,6 +12,7 @@ import type { ServerMessage } from '@fv/protocol';
 import { connect, multipart, streamJpeg, type Inbox } from './support/live-client.ts';
 import { TestRedis } from './support/redis-server.ts';
 import { MODEL_DIR, REPO_ROOT, sharedDataDir } from './support/shared-data.ts';
+import { SERVER_COMMAND } from './support/server-process.ts';
 
 const video = (name: string): string => path.join(sharedDataDir(), 'video', name);
 
@@ -23,7 +24,7 @@ interface WorkerProcess {
 
 /** An inference worker process (ROLE=worker), ready once its HTTP side listens. */
 async function startWorker(redisUrl: string, queueName: string): Promise<WorkerProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'apps/server/src/server.ts'], {
+  const child = spawn(SERVER_COMMAND[0], SERVER_COMMAND[1], {
     cwd: REPO_ROOT,
     env: {
       ...process.env,
@@ -53,6 +54,20 @@ async function startWorker(redisUrl: string, queueName: string): Promise<WorkerP
     void exited.then((code) => reject(new Error(`worker exited with ${code}:\n${log}`)));
   });
   return { child, url, exited };
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** A process's state letter from /proc (`T`: stopped by a signal). */
+const processState = (pid: number): string => {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0]!;
+};
+
+/** Stops a process (SIGSTOP) and resolves once the kernel has stopped it: it runs nothing until SIGCONT. */
+async function freeze(pid: number): Promise<void> {
+  process.kill(pid, 'SIGSTOP');
+  while (processState(pid) !== 'T') await sleep(1);
 }
 
 async function facesEmbedded(worker: WorkerProcess): Promise<number> {
@@ -124,16 +139,28 @@ describe('distributed mode: gateway → BullMQ/Redis → two worker processes', 
     return { sessionId, token, socket, inbox, welcome };
   };
 
-  /** Streams `clip` `loops` times, calling `during` after the first second; returns scores and errors. */
+  /**
+   * Streams `clip` `loops` times, calling `during` after the first second; returns scores and errors,
+   * and when each arrived.
+   */
   const streamWith = async (
     clip: string,
     loops: number,
     during: () => Promise<void>,
-  ): Promise<{ verdicts: string[]; errors: string[]; scoreTimes: number[]; sessionId: string }> => {
+  ): Promise<{
+    verdicts: string[];
+    errors: string[];
+    scoreTimes: number[];
+    errorTimes: number[];
+    sessionId: string;
+  }> => {
     const { sessionId, socket, inbox } = await open();
     const scoreTimes: number[] = [];
+    const errorTimes: number[] = [];
     socket.on('message', (d: Buffer) => {
-      if (d.toString().startsWith('{"type":"score"')) scoreTimes.push(Date.now());
+      const text = d.toString();
+      if (text.startsWith('{"type":"score"')) scoreTimes.push(Date.now());
+      else if (text.startsWith('{"type":"error"')) errorTimes.push(Date.now());
     });
     const streaming = (async () => {
       for (let i = 0; i < loops; i++) await streamJpeg(socket, video(clip));
@@ -147,6 +174,7 @@ describe('distributed mode: gateway → BullMQ/Redis → two worker processes', 
       verdicts: inbox.messages.flatMap((m) => (m.type === 'score' ? [m.verdict] : [])),
       errors: inbox.messages.flatMap((m) => (m.type === 'error' ? [m.code] : [])),
       scoreTimes,
+      errorTimes,
       sessionId,
     };
   };
@@ -236,15 +264,101 @@ describe('distributed mode: gateway → BullMQ/Redis → two worker processes', 
     expect(JSON.parse(shared['lastScore']!)).toMatchObject({ verdict: 'matched' });
   });
 
-  it('a worker killed mid-stream loses only its in-flight frames: they time out and the session goes on', async () => {
+  it('a worker killed while it holds a job loses only that job: its frame times out at the gateway and the session goes on', async () => {
     const victim = await startWorker(redis.url, queueName);
-    const { verdicts, errors } = await streamWith('person-a_320x240_3s.y4m', 2, async () => {
-      victim.child.kill('SIGKILL');
-      await victim.exited;
+    // BullMQ's own keys (default prefix): the jobs workers hold, and each job's data and lock.
+    const activeKey = `bull:${queueName}:active`;
+    const jobKey = (id: string): string => `bull:${queueName}:${id}`;
+    const client = new Redis(redis.url);
+    // Every result any worker publishes, by job id: a job already answered is not lost by a kill.
+    const answered = new Map<string, { ok: boolean }>();
+    const results = new Redis(redis.url);
+    results.on('pmessage', (_pattern: string, _channel: string, text: string) => {
+      const result = JSON.parse(text) as { jobId: string; ok: boolean };
+      answered.set(result.jobId, result);
     });
-    expect(errors.every((c) => c === 'INFERENCE_FAILED')).toBe(true);
-    expect(verdicts.length).toBeGreaterThanOrEqual(20);
-    expect(verdicts.at(-1)).toBe('matched');
+    await results.psubscribe(`${queueName}:results:*`);
+    // The other workers are stopped (SIGSTOP: they run nothing, so they take no job) until the kill,
+    // leaving the victim the only consumer: any job active meanwhile is the victim's.
+    const standing = workers.filter((w) => w.child.exitCode === null);
+    let held: { id: string; deadline: number; count: number; lock: string | null }[] = [];
+    let killedAt = 0;
+    try {
+      for (let i = 0; i < 50 && (await client.llen(activeKey)) > 0; i++) await sleep(100);
+      for (const w of standing) await freeze(w.child.pid!);
+      expect(await client.llen(activeKey), 'jobs held by the stopped workers').toBe(0);
+      const { verdicts, errors, scoreTimes, errorTimes } = await streamWith(
+        'person-a_320x240_3s.y4m',
+        3,
+        async () => {
+          // The stopped workers each took one job's wake-up signal with them, so the first jobs
+          // wait for the victim's next poll and time out; start once the victim embeds.
+          const giveUp = Date.now() + 15_000;
+          while ((await facesEmbedded(victim)) === 0) {
+            if (Date.now() > giveUp) throw new Error('the victim embedded nothing');
+            await sleep(50);
+          }
+          // Stop the victim at random moments until it is caught holding a job it has not answered
+          // and whose frame the gateway still waits for, then kill it there: it dies holding that job.
+          while (held.length === 0) {
+            if (Date.now() > giveUp) throw new Error('the victim was never caught holding a job');
+            await sleep(Math.random() * 20);
+            await freeze(victim.child.pid!);
+            // Results it published before it stopped reach the subscriber before the job list is read.
+            await sleep(20);
+            const active = await client.lrange(activeKey, 0, -1);
+            await sleep(20);
+            const jobs = await Promise.all(
+              active
+                .filter((id) => !answered.has(id))
+                .map(async (id) => {
+                  const [data, lock] = await Promise.all([
+                    client.hget(jobKey(id), 'data'),
+                    client.get(`${jobKey(id)}:lock`),
+                  ]);
+                  const { deadline, count } = JSON.parse(data!) as { deadline: number; count: number };
+                  return { id, deadline, count, lock };
+                }),
+            );
+            held = jobs.filter((job) => job.deadline > Date.now() + 100);
+            if (held.length === 0) victim.child.kill('SIGCONT');
+          }
+          victim.child.kill('SIGKILL');
+          await victim.exited;
+          killedAt = Date.now();
+          for (const w of standing) w.child.kill('SIGCONT');
+        },
+      );
+
+      expect(held.length).toBeGreaterThanOrEqual(1);
+      for (const job of held) {
+        // A job the victim had taken (locked by its worker) with at least one frame's crop in it...
+        expect(job.lock, `job ${job.id} has no lock`).toEqual(expect.any(String));
+        expect(job.count).toBeGreaterThanOrEqual(1);
+        // ...that no other worker answered (jobs are never retried: a late frame is worthless)...
+        expect(answered.has(job.id), `job ${job.id} was answered`).toBe(false);
+        // ...so the gateway gave it up at its deadline: a coded, non-fatal error reached the session.
+        expect(
+          errorTimes.filter((t) => t >= job.deadline - 5 && t < job.deadline + 2000),
+          `no error at job ${job.id}'s deadline`,
+        ).toHaveLength(1);
+      }
+      // Only the held jobs' frames were lost after the kill; every error is INFERENCE_FAILED.
+      expect(errorTimes.filter((t) => t > killedAt)).toHaveLength(held.length);
+      expect(new Set(errors)).toEqual(new Set(['INFERENCE_FAILED']));
+      // The session goes on with the other workers.
+      expect(scoreTimes.filter((t) => t > killedAt).length).toBeGreaterThanOrEqual(5);
+      expect(verdicts.length).toBeGreaterThanOrEqual(20);
+      expect(verdicts.at(-1)).toBe('matched');
+    } finally {
+      for (const w of standing) w.child.kill('SIGCONT');
+      if (victim.child.exitCode === null && victim.child.signalCode === null) {
+        victim.child.kill('SIGKILL');
+        await victim.exited;
+      }
+      results.disconnect();
+      client.disconnect();
+    }
   });
 
   it('a worker shuts down gracefully on SIGTERM (exit 0) and the other keeps serving', async () => {

@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import path from 'node:path';
-import { Embedder, FACE_PIXELS, MODELS_ROOT } from '@fv/core';
+import { Embedder, FACE_PIXELS } from '@fv/core';
 import { InferenceWorker, QueueEmbedder } from '@fv/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestRedis } from './support/redis-server.ts';
-import { MODEL_DIR } from './support/shared-data.ts';
+import { MODEL_DIR, MODEL_DIRS } from './support/shared-data.ts';
 
 const crop = (seed: number): Uint8Array =>
   Uint8Array.from({ length: FACE_PIXELS }, (_, i) => (i * 7 + seed) % 256);
@@ -36,7 +35,14 @@ describe('QueueEmbedder and InferenceWorker against a real redis-server', () => 
       const viaQueue = await gateway.embed(crops);
       const { normalizeCrop } = await import('@fv/core');
       const direct = await embedder.embed(crops.map(normalizeCrop));
-      viaQueue.forEach((e, i) => e.forEach((v, j) => expect(v).toBeCloseTo(direct[i]![j]!, 5)));
+      expect(viaQueue).toHaveLength(crops.length);
+      expect(direct).toHaveLength(crops.length);
+      // Three different crops, three different embeddings: a swapped order would show.
+      expect(new Set(direct.map((e) => e.join(','))).size).toBe(crops.length);
+      viaQueue.forEach((e, i) => {
+        expect(e).toHaveLength(embedder.manifest.output.size);
+        e.forEach((v, j) => expect(v).toBeCloseTo(direct[i]![j]!, 5));
+      });
     } finally {
       await gateway.close();
       await worker.close();
@@ -45,11 +51,14 @@ describe('QueueEmbedder and InferenceWorker against a real redis-server', () => 
 
   it('a worker serving other weights refuses the job instead of embedding it', async () => {
     const queueName = `q-${randomUUID().slice(0, 8)}`;
-    // The gateway's threshold and references belong to the float model; the worker serves int8.
-    const float = await Embedder.load(path.join(MODELS_ROOT, 'siamese-v5'), { intraOpThreads: 1 });
-    const floatSha = float.manifest.sha256;
-    await float.close();
-    expect(floatSha).not.toBe(embedder.manifest.sha256);
+    // The gateway's threshold and references belong to another committed model; the worker serves
+    // the default one.
+    const otherDir = MODEL_DIRS.find((dir) => dir !== MODEL_DIR);
+    expect(otherDir, 'a second committed model').toBeTypeOf('string');
+    const other = await Embedder.load(otherDir!, { intraOpThreads: 1 });
+    const otherSha = other.manifest.sha256;
+    await other.close();
+    expect(otherSha).not.toBe(embedder.manifest.sha256);
     const worker = new InferenceWorker(embedder, { redisUrl: redis.url, queueName });
     const jobs: { refused: boolean; faces: number }[] = [];
     worker.on('job', (j) => jobs.push(j));
@@ -57,7 +66,7 @@ describe('QueueEmbedder and InferenceWorker against a real redis-server', () => 
       redisUrl: redis.url,
       queueName,
       timeoutMs: 5000,
-      model: floatSha,
+      model: otherSha,
     });
     try {
       await worker.waitUntilReady();

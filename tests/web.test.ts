@@ -279,13 +279,21 @@ describe('web app in headless Chromium (server and browsers in a network namespa
     await intruder.goto(`${otherHost}/?embed=${encodeURIComponent(`${server.url}${other.embedPath}`)}`);
     await new Promise((r) => setTimeout(r, 8000));
     expect(await hostEvents(intruder)).toEqual([]);
-    const framed = intruder.frames().find((f) => f.url().includes('/embed'));
-    expect(
-      await framed
-        ?.locator('fv-verify')
-        .count()
-        .catch(() => 0),
-    ).toBeFalsy();
+    // The host page did point its iframe at the embed page...
+    const iframe = intruder.locator('iframe#fv-frame');
+    expect(await iframe.getAttribute('src')).toBe(`${server.url}${other.embedPath}`);
+    // ...and the browser did not show it there (Chromium shows an error page in its place): no embed
+    // page, no widget in the frame...
+    const framed = intruder.frames().filter((f) => f.parentFrame() === intruder.mainFrame());
+    expect(framed).toHaveLength(1);
+    expect(framed[0]!.url()).not.toContain('/embed');
+    expect(await framed[0]!.locator('fv-verify').count()).toBe(0);
+    // ...so the session was never started, let alone decided.
+    const intruderView = (await (await fetch(`${server.url}/v1/sessions/${other.sessionId}`)).json()) as {
+      state: string;
+      framesAnalysed: number;
+    };
+    expect(intruderView).toMatchObject({ state: 'created', framesAnalysed: 0 });
     await intruder.close();
   }, 120_000);
 

@@ -7,7 +7,10 @@ import { cropFace, fallbackFaceBox } from './image/preprocess.ts';
 export interface FaceCrop {
   /** 62×47 grayscale bytes, row-major. */
   readonly crop: Uint8Array;
-  /** The box the crop was cut around (the largest face, or the centred fallback). */
+  /**
+   * The box the crop was cut around: the subject's face (the detector's first, by default the one
+   * nearest the image centre; see `HaarDetectorOptions.subject`), or the centred fallback.
+   */
   readonly box: Rect;
   /** Whether the box came from the detector (false: centred fallback). */
   readonly detected: boolean;
@@ -17,9 +20,11 @@ export interface FaceCrop {
 }
 
 /**
- * detect → largest face → crop. `detector` is a {@link HaarDetector} (full search) or a per-stream
- * `FaceTracker` (region-of-interest search between full searches). With `fallback` (the evaluation protocol and training data), an
- * image without a detected face is cropped around the centre instead of being rejected.
+ * detect → the subject's face (the detector's first: by default the one nearest the image centre,
+ * see `HaarDetectorOptions.subject`) → crop. `detector` is a {@link HaarDetector} (full search) or
+ * a per-stream `FaceTracker` (region-of-interest search between full searches). With `fallback`
+ * (the evaluation protocol and training data), an image without a detected face is cropped around
+ * the centre instead of being rejected.
  */
 export function extractFace(
   detector: { detect(image: GrayImage): Detection & { faceCount?: number } },
@@ -27,13 +32,13 @@ export function extractFace(
   { fallback = false } = {},
 ): FaceCrop | null {
   const detection = detector.detect(image);
-  const largest = detection.faces[0];
-  if (largest === undefined && !fallback) return null;
-  const box = largest ?? fallbackFaceBox(image);
+  const subject = detection.faces[0];
+  if (subject === undefined && !fallback) return null;
+  const box = subject ?? fallbackFaceBox(image);
   return {
     crop: cropFace(image, box),
     box,
-    detected: largest !== undefined,
+    detected: subject !== undefined,
     faceCount: detection.faceCount ?? detection.faces.length,
     cascadeMs: detection.cascadeMs,
   };

@@ -10,9 +10,12 @@ export type FaceBox = Static<typeof FaceBoxSchema>;
 
 /** What the pipeline found in one image of a pair. */
 export const FaceReportSchema = Type.Object({
-  /** Number of faces the detector found (0 means the centred fallback crop was used). */
+  /** Number of faces the detector found (an image without a face is refused with `NO_FACE`). */
   count: Type.Integer({ minimum: 0 }),
-  /** The face used for the embedding: the largest one, or null when none was found. */
+  /**
+   * The face used for the embedding: the one nearest the image centre (distance measured in face
+   * widths), which need not be the largest. Null only when no face was found.
+   */
   box: Type.Union([FaceBoxSchema, Type.Null()]),
   width: Type.Integer({ minimum: 1 }),
   height: Type.Integer({ minimum: 1 }),

@@ -152,11 +152,6 @@ export class QueueEmbedder {
     return unpackEmbeddings(outcome.embeddings, outcome.size, crops.length);
   }
 
-  /** Jobs waiting in the queue (for backpressure and metrics). */
-  waiting(): Promise<number> {
-    return this.#queue.getWaitingCount();
-  }
-
   /** Fails pending calls, closes the queue and the subscriber. Idempotent. */
   async close(): Promise<void> {
     if (this.#closed) return;

@@ -198,7 +198,6 @@ export class FvMatch extends LitElement {
 
   #faceNote(face: FaceReport | undefined): string {
     if (!face) return '';
-    if (face.count === 0) return 'No face detected: the centre of the photo was compared.';
     if (face.count > 1)
       return `${face.count} faces found: the one nearest the centre (outlined) was compared.`;
     return 'Face found (outlined).';

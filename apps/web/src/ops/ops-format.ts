@@ -23,15 +23,6 @@ export const TRANSPORT_WORDS: Record<Exclude<OpsTransport, null>, string> = {
   jpeg: 'JPEG',
 };
 
-/** Verdict colours on white, each at least 4.5:1. */
-export const VERDICT_COLOURS: Record<LiveVerdict, string> = {
-  pending: '#4a5261',
-  matched: '#1b7f3b',
-  not_matched: '#b3261e',
-  no_face: '#8a4b00',
-  multiple_faces: '#8a4b00',
-};
-
 export const formatDistance = (value: number | null): string => (value === null ? '—' : value.toFixed(3));
 
 /** `42 s`, `3 min 05 s`, `1 h 02 min`. */

@@ -35,9 +35,10 @@ describe('HaarDetector on real LFW faces', () => {
     expect(face.height).toBeCloseTo(face.width, 6);
   });
 
-  it('sorts faces largest first and maps boxes back to full resolution', () => {
+  it('puts the subject first and maps boxes back to full resolution', () => {
     const base = images.get('Aaron_Peirsol')!;
-    // The face, and a 0.75× copy of it on the right: two detections, the big one first.
+    // The face, and a 0.75× copy of it on the right: two detections, the big one first (both are off
+    // centre, the big one by fewer of its own widths).
     const wide = { width: 500, height: 250, data: new Uint8Array(500 * 250).fill(128) };
     const small = resampleRegion(base, { x: 0, y: 0, width: 250, height: 250 }, 188, 188);
     for (let y = 0; y < 250; y++) wide.data.set(base.data.subarray(y * 250, (y + 1) * 250), y * 500);

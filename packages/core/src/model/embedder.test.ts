@@ -1,11 +1,14 @@
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as ort from 'onnxruntime-node';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { MODEL_DIR } from '../../../../tests/support/shared-data.ts';
 import { VerificationError } from '../errors.ts';
 import { FACE_PIXELS } from '../image/preprocess.ts';
 import { Embedder } from './embedder.ts';
+
+const distance = (a: Float32Array, b: Float32Array): number => Math.hypot(...a.map((v, i) => v - b[i]!));
 
 const face = (seed: number): Float32Array =>
   Float32Array.from({ length: FACE_PIXELS }, (_, i) => ((i * 7 + seed * 13) % 256) / 255);
@@ -29,20 +32,40 @@ describe('Embedder (committed model)', () => {
   });
 
   it('gives the same embedding for a face alone or inside a batch', async () => {
-    const [alone] = await embedder.embed([face(5)]);
+    const alone = await embedder.embed([face(5)]);
     const batch = await embedder.embed([face(4), face(5), face(6)]);
-    for (let i = 0; i < alone!.length; i++) expect(batch[1]![i]).toBeCloseTo(alone![i]!, 5);
+    expect(alone).toHaveLength(1);
+    expect(batch).toHaveLength(3);
+    expect(alone[0]).toHaveLength(embedder.manifest.output.size);
+    expect(batch[1]).toHaveLength(embedder.manifest.output.size);
+    alone[0]!.forEach((v, i) => expect(batch[1]![i]).toBeCloseTo(v, 5));
+    // Its neighbours in the batch are other faces, with other embeddings.
+    expect(distance(batch[0]!, batch[1]!)).toBeGreaterThan(1e-3);
+    expect(distance(batch[2]!, batch[1]!)).toBeGreaterThan(1e-3);
   });
 
   it('splits batches larger than maxBatch and keeps the order', async () => {
     const small = await Embedder.load(MODEL_DIR, { maxBatch: 2, intraOpThreads: 1 });
+    // Sessions are instances of the class behind `InferenceSession` (its type shows only the factory).
+    const sessionClass = ort.InferenceSession as unknown as { prototype: ort.InferenceSession };
+    const run = vi.spyOn(sessionClass.prototype, 'run');
     try {
       const inputs = [face(1), face(2), face(3), face(4), face(5)];
       const split = await small.embed(inputs);
+      // One model run per slice of at most maxBatch faces, in order.
+      const runSizes = run.mock.calls.map(([feeds]) => Object.values(feeds)[0]!.dims[0]);
+      expect(runSizes).toEqual([2, 2, 1]);
+      run.mockRestore();
       const whole = await embedder.embed(inputs);
-      split.forEach((e, i) => expect(e[0]).toBeCloseTo(whole[i]![0]!, 5));
+      expect(split).toHaveLength(inputs.length);
+      expect(whole).toHaveLength(inputs.length);
+      split.forEach((e, i) => {
+        expect(e).toHaveLength(embedder.manifest.output.size);
+        e.forEach((v, j) => expect(v).toBeCloseTo(whole[i]![j]!, 5));
+      });
       expect(await small.embed([])).toEqual([]);
     } finally {
+      run.mockRestore();
       await small.close();
     }
   });
