@@ -1,24 +1,26 @@
 import { ERROR_CODES, type ErrorCode } from '@fv/protocol';
 import { VerificationError } from '@fv/core';
 import type { FastifyError, FastifyInstance } from 'fastify';
+import { bodyError, installClientErrorHandler } from './body-errors.ts';
 
 function body(code: ErrorCode, message: string): { error: { code: ErrorCode; message: string } } {
   return { error: { code, message } };
 }
 
-/** Maps every failure to `{error: {code, message}}` with the code's HTTP status; never leaks stacks. */
+/**
+ * Maps every failure to `{error: {code, message}}` with the code's HTTP status; never leaks stacks.
+ * A malformed body (its framing, content type, multipart structure, JSON) is a coded 4xx, also
+ * when Node's HTTP parser refuses the request before Fastify sees it (see body-errors.ts).
+ */
 export function installErrorHandler(app: FastifyInstance): void {
+  installClientErrorHandler(app);
   app.setErrorHandler((error: FastifyError | VerificationError | Error, request, reply) => {
     if (error instanceof VerificationError) {
       return reply.status(error.httpStatus).send(body(error.code, error.message));
     }
+    const refused = bodyError(error, { request });
+    if (refused) return reply.status(refused.httpStatus).send(body(refused.code, refused.message));
     const fastifyError = error as FastifyError;
-    if (
-      fastifyError.code === 'FST_REQ_FILE_TOO_LARGE' ||
-      fastifyError.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
-    ) {
-      return reply.status(413).send(body('IMAGE_TOO_LARGE', 'The upload exceeds the size limit.'));
-    }
     if (
       fastifyError.validation ||
       (fastifyError.statusCode !== undefined &&

@@ -12,6 +12,16 @@ export const ERROR_CODES = {
     ws: 4415,
     message: 'The file is not a supported image (JPEG, PNG or WebP).',
   },
+  /** The request body's Content-Type or Content-Encoding is not one the route reads. */
+  UNSUPPORTED_MEDIA_TYPE: {
+    http: 415,
+    ws: 4415,
+    message: 'The body has a content type or encoding this endpoint does not accept.',
+  },
+  /** The HTTP request's header block is over the server's limit (Node's 16 KB). */
+  HEADERS_TOO_LARGE: { http: 431, ws: 4431, message: 'The request headers are too large.' },
+  /** The HTTP request (its headers or body) did not arrive within the server's time limit. */
+  REQUEST_TIMEOUT: { http: 408, ws: 4408, message: 'The request did not arrive in time.' },
   CORRUPT_IMAGE: { http: 422, ws: 4422, message: 'The image could not be decoded.' },
   IMAGE_TOO_LARGE: { http: 413, ws: 4413, message: 'The image exceeds the size limit.' },
   IMAGE_TOO_MANY_PIXELS: {
@@ -28,7 +38,6 @@ export const ERROR_CODES = {
   QUEUE_FULL: { http: 503, ws: 4503, message: 'The server is at capacity; try again shortly.' },
   UNAUTHORIZED: { http: 401, ws: 4401, message: 'The token is missing, invalid or already used.' },
   SESSION_EXPIRED: { http: 410, ws: 4410, message: 'The session has expired.' },
-  NOT_ENROLLED: { http: 409, ws: 4409, message: 'No reference face is enrolled for this session yet.' },
   HELLO_TIMEOUT: { http: 408, ws: 4408, message: 'No hello message arrived in time.' },
   WEBRTC_UNAVAILABLE: {
     http: 501,
@@ -53,6 +62,11 @@ export const ERROR_CODES = {
     http: 429,
     ws: 4429,
     message: 'Frames arrive faster than the session allows; extra frames are dropped.',
+  },
+  MESSAGE_RATE_EXCEEDED: {
+    http: 429,
+    ws: 4429,
+    message: 'This socket sent messages faster than its budget allows; it is closed.',
   },
   TOO_MANY_ATTEMPTS: {
     http: 429,

@@ -2,8 +2,9 @@ import { ErrorBodySchema, VerdictSchema } from '@fv/protocol';
 import { VerificationError, type FaceVerifier } from '@fv/core';
 import { Type } from '@sinclair/typebox';
 import type { RateLimitOptions } from '@fastify/rate-limit';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, RequestPayload } from 'fastify';
 import type { AccessControl } from '../access.ts';
+import { bodyError, checkBodyFraming } from '../body-errors.ts';
 import type { Tenant } from '../tenants.ts';
 import type { RedisSessionMirror } from '../distributed/session-mirror.ts';
 import type { SessionManager } from '../live/session-manager.ts';
@@ -68,7 +69,27 @@ export function meanEmbedding(embeddings: Float32Array[]): Float32Array {
   return out;
 }
 
+/** What `POST /v1/sessions` reads (a body of any other type or encoding is 415). */
+const ACCEPTS = ['multipart/form-data'] as const;
+
 async function readReferences(
+  request: FastifyRequest,
+  maxBytes: number,
+): Promise<{ images: Buffer[]; ttl?: number; origins: string[] }> {
+  try {
+    return await readParts(request, maxBytes);
+  } catch (error) {
+    // A truncated or malformed form (busboy's errors, the part limits) is the client's: 4xx.
+    throw (
+      bodyError(error, {
+        hint: `Send up to ${MAX_REFERENCES} reference files, ttlSeconds and up to ${MAX_ORIGINS} allowedOrigin fields.`,
+        request,
+      }) ?? error
+    );
+  }
+}
+
+async function readParts(
   request: FastifyRequest,
   maxBytes: number,
 ): Promise<{ images: Buffer[]; ttl?: number; origins: string[] }> {
@@ -185,35 +206,81 @@ export async function sessionRoutes(
     });
   };
 
-  const schema = { response: { 201: CreatedSchema, '4xx': ErrorBodySchema, '5xx': ErrorBodySchema } };
+  const schema = {
+    description: `Multipart form: 0–${MAX_REFERENCES} \`reference\` images (at most ${maxImageBytes} bytes each; their mean embedding is the reference, or the stream enrols one), optional \`ttlSeconds\`, and 0–${MAX_ORIGINS} \`allowedOrigin\` fields naming the sites that may frame the embed page. Returns the single-use browser token for the stream's hello.`,
+    // Documentation only (openapi.ts): a `body` schema would have Fastify refuse multipart.
+    documentedBody: {
+      content: {
+        'multipart/form-data': {
+          schema: {
+            type: 'object',
+            properties: {
+              reference: {
+                type: 'array',
+                maxItems: MAX_REFERENCES,
+                items: { type: 'string', format: 'binary' },
+              },
+              ttlSeconds: { type: 'integer', minimum: 1 },
+              allowedOrigin: {
+                type: 'array',
+                maxItems: MAX_ORIGINS,
+                items: { type: 'string', format: 'uri' },
+              },
+            },
+          },
+        },
+      },
+    },
+    response: { 201: CreatedSchema, '4xx': ErrorBodySchema, '5xx': ErrorBodySchema },
+  };
+  // Then the framing, still before the body is read: its encoding and content type.
+  const preParsing = async (
+    request: FastifyRequest,
+    _reply: FastifyReply,
+    payload: RequestPayload,
+  ): Promise<RequestPayload> => {
+    checkBodyFraming(request, ACCEPTS);
+    return payload;
+  };
   // Authentication comes first, before any upload is read.
   app.post(
     '/v1/sessions',
     {
-      schema,
+      schema: { ...schema, summary: 'Create a live session', tags: ['sessions'], security: [{ apiKey: [] }] },
       ...routeConfig,
       onRequest: async (request) => {
         tenantOf.set(request, access.tenant(request));
       },
+      preParsing,
     },
     create,
   );
   app.post(
     '/v1/demo/sessions',
     {
-      schema,
+      schema: { ...schema, summary: 'Create a live session (demo page)', tags: ['demo'] },
       ...routeConfig,
       onRequest: async (request) => {
         tenantOf.set(request, access.demoTenant(request));
         demo.add(request);
       },
+      preParsing,
     },
     create,
   );
 
   app.get<{ Params: { id: string } }>(
     '/v1/sessions/:id',
-    { schema: { response: { 200: SessionViewSchema, '4xx': ErrorBodySchema } }, ...routeConfig },
+    {
+      schema: {
+        summary: 'A session’s result',
+        description: 'The server’s own result for the session: the authority, never the browser’s.',
+        tags: ['sessions'],
+        security: [{ apiKey: [] }],
+        response: { 200: SessionViewSchema, '4xx': ErrorBodySchema },
+      },
+      ...routeConfig,
+    },
     async (request) => {
       const tenant = access.tenant(request);
       // Distributed mode: the gateway that streams the session writes its results to Redis, so

@@ -1,8 +1,9 @@
-import { VerifyResultSchema, ErrorBodySchema, type VerifyJsonBody } from '@fv/protocol';
+import { VerifyResultSchema, ErrorBodySchema, VerifyJsonBodySchema, type VerifyJsonBody } from '@fv/protocol';
 import { VerificationError, type FaceVerifier } from '@fv/core';
 import type { RateLimitOptions } from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AccessControl } from '../access.ts';
+import { bodyError, checkBodyFraming } from '../body-errors.ts';
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
@@ -16,7 +17,19 @@ function decodeBase64(field: 'a' | 'b', value: string, maxBytes: number): Buffer
   return Buffer.from(clean, 'base64');
 }
 
+/** What the route reads: multipart files, or JSON (a body of any other type or encoding is 415). */
+const ACCEPTS = ['multipart/form-data', 'application/json'] as const;
+
 async function readMultipart(request: FastifyRequest, maxBytes: number): Promise<{ a: Buffer; b: Buffer }> {
+  try {
+    return await readParts(request, maxBytes);
+  } catch (error) {
+    // A truncated or malformed form (busboy's errors, the part limits) is the client's: 4xx.
+    throw bodyError(error, { hint: 'Send multipart files a and b.', request }) ?? error;
+  }
+}
+
+async function readParts(request: FastifyRequest, maxBytes: number): Promise<{ a: Buffer; b: Buffer }> {
   const files: Partial<Record<'a' | 'b', Buffer>> = {};
   for await (const part of request.parts({ limits: { fileSize: maxBytes, files: 2, fields: 0, parts: 2 } })) {
     if (part.type !== 'file' || (part.fieldname !== 'a' && part.fieldname !== 'b')) {
@@ -66,10 +79,35 @@ export async function verifyRoutes(
         onRequest: async (request) => {
           authorize(request);
         },
+        // Then the framing, still before the body is read: its encoding and content type.
+        preParsing: async (request, _reply, payload) => {
+          checkBodyFraming(request, ACCEPTS);
+          return payload;
+        },
         ...(rateLimit && { config: { rateLimit } }),
         // Two base64 images plus JSON overhead; multipart parts are limited per file instead.
         bodyLimit: Math.ceil((2 * maxImageBytes * 4) / 3) + 4096,
         schema: {
+          summary: url === '/v1/verify' ? 'Verify two images' : 'Verify two images (demo page)',
+          description: `Two images (JPEG, PNG or WebP, at most ${maxImageBytes} bytes each) as multipart files \`a\` and \`b\`, or as JSON with both base64-encoded: the embedding distance, the verdict at the model's threshold, and the face used in each image.`,
+          tags: url === '/v1/verify' ? ['verify'] : ['demo'],
+          ...(url === '/v1/verify' && { security: [{ apiKey: [] }] }),
+          // Documentation only (openapi.ts): a `body` schema would have Fastify refuse multipart.
+          documentedBody: {
+            content: {
+              'multipart/form-data': {
+                schema: {
+                  type: 'object',
+                  required: ['a', 'b'],
+                  properties: {
+                    a: { type: 'string', format: 'binary' },
+                    b: { type: 'string', format: 'binary' },
+                  },
+                },
+              },
+              'application/json': { schema: VerifyJsonBodySchema },
+            },
+          },
           response: { 200: VerifyResultSchema, '4xx': ErrorBodySchema, '5xx': ErrorBodySchema },
         },
       },
