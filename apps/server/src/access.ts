@@ -25,6 +25,8 @@ export interface AccessOptions {
   publicOrigin: string | null;
   /** How long an operator stays signed in. @defaultValue 8 h */
   opsSessionSeconds?: number;
+  /** Hex SHA-256 of the `/metrics` bearer token; null: none (see {@link AccessControl.authorizeMetrics}). */
+  metricsTokenSha256?: string | null;
 }
 
 const OPS_COOKIE = 'fv_ops';
@@ -50,7 +52,7 @@ export class AccessControl {
   readonly #demo: Tenant | null;
 
   constructor(options: AccessOptions) {
-    this.#options = { opsSessionSeconds: 8 * 3600, ...options };
+    this.#options = { opsSessionSeconds: 8 * 3600, metricsTokenSha256: null, ...options };
     this.open = options.tenants === null;
     if (options.demoTenant !== null && options.tenants) {
       this.#demo = options.tenants.get(options.demoTenant);
@@ -60,6 +62,10 @@ export class AccessControl {
     }
     if (options.opsTokenSha256 !== null && !/^[0-9a-f]{64}$/.test(options.opsTokenSha256)) {
       throw new Error('OPS_TOKEN_SHA256 must be 64 lowercase hex characters (sha256 of the operator token)');
+    }
+    const metricsToken = this.#options.metricsTokenSha256;
+    if (metricsToken !== null && !/^[0-9a-f]{64}$/.test(metricsToken)) {
+      throw new Error('METRICS_TOKEN_SHA256 must be 64 lowercase hex characters (sha256 of the token)');
     }
   }
 
@@ -113,6 +119,54 @@ export class AccessControl {
     const expected = this.#options.opsTokenSha256;
     if (!expected) return false;
     return timingSafeEqual(sha256(token), Buffer.from(expected, 'hex'));
+  }
+
+  /** Whether `/metrics` has a bearer token of its own (`METRICS_TOKEN_SHA256`). */
+  get metricsTokenRequired(): boolean {
+    return this.#options.metricsTokenSha256 !== null;
+  }
+
+  /**
+   * `/metrics`: with a configured token, `Authorization: Bearer <token>` (compared in constant time,
+   * as hashes) wherever it is served; without one, open — the app serves it without a token only in
+   * open mode or on the internal METRICS_PORT listener (see app.ts).
+   */
+  authorizeMetrics(request: FastifyRequest): void {
+    const expected = this.#options.metricsTokenSha256;
+    if (expected === null) return;
+    const token = /^Bearer (\S{1,512})$/.exec(request.headers.authorization ?? '')?.[1];
+    if (token === undefined) {
+      throw new VerificationError(
+        'UNAUTHORIZED',
+        'The metrics need their bearer token (Authorization: Bearer …).',
+      );
+    }
+    if (!timingSafeEqual(sha256(token), Buffer.from(expected, 'hex'))) {
+      throw new VerificationError('UNAUTHORIZED', 'Wrong metrics token.');
+    }
+  }
+
+  /**
+   * The API reference (`/docs`, `/openapi.json`, `/asyncapi.json`) follows the API's own rules. Open
+   * mode: public, like the API. With tenants, for the two kinds of caller the API has: a tenant's
+   * API key (`Authorization: Bearer …`, for tooling and code generators; a wrong key is refused as
+   * on any tenant route), or a signed-in operator's session cookie (the browser UI: sign in at
+   * `/ops`, then open `/docs`). Browsers' single-use session tokens and the demo's same-origin pages
+   * grant nothing here: the reference is for integrators and operators, not end users.
+   */
+  authorizeDocs(request: FastifyRequest): void {
+    if (this.open) return;
+    if (request.headers.authorization !== undefined) {
+      this.tenant(request);
+      return;
+    }
+    if (cookie(request, OPS_COOKIE) === null) {
+      throw new VerificationError(
+        'UNAUTHORIZED',
+        'The API reference needs a tenant API key (Authorization: Bearer …) or an operator sign-in (/ops).',
+      );
+    }
+    this.authorizeOps(request);
   }
 
   #opsSignature(expiresAt: number): string {

@@ -4,7 +4,12 @@ import rateLimit from '@fastify/rate-limit';
 import websocket from '@fastify/websocket';
 import { FaceVerifier, VerificationError } from '@fv/core';
 import { LIVE_LIMITS, PROTOCOL_VERSION } from '@fv/protocol';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, {
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  type FastifyServerOptions,
+} from 'fastify';
 import { embedderOptions, parseIceServers, type Config } from './config.ts';
 import { AccessControl } from './access.ts';
 import { AttemptLimiter } from './attempts.ts';
@@ -25,6 +30,15 @@ import { sessionRoutes } from './routes/sessions.ts';
 import { streamRoutes } from './routes/stream.ts';
 import { verifyRoutes } from './routes/verify.ts';
 import { webRoutes } from './routes/web.ts';
+import {
+  docsRoutes,
+  healthzSchema,
+  metricsSchema,
+  opsLoginDocs,
+  opsSessionSchema,
+  readyzSchema,
+  registerOpenApi,
+} from './openapi.ts';
 
 const hashKey = (value: string): string => createHash('sha256').update(value).digest('hex').slice(0, 32);
 
@@ -36,6 +50,42 @@ function resolveLiveThreshold(verifier: FaceVerifier, point: Config['LIVE_OPERAT
     throw new Error(`LIVE_OPERATING_POINT=${point}: the model manifest has no such operating point`);
   }
   return op.threshold;
+}
+
+const metricsListeners = new WeakMap<FastifyInstance, FastifyInstance>();
+
+/** The internal `/metrics` listener of an app built with METRICS_PORT (tests read its address). */
+export function metricsListenerOf(app: FastifyInstance): FastifyInstance | undefined {
+  return metricsListeners.get(app);
+}
+
+/**
+ * `/metrics` alone on its own listener (METRICS_HOST:METRICS_PORT), where a private-network
+ * Prometheus scrapes it and the public one never sees it. It binds when the app gets ready (on
+ * listen), so a taken port stops start-up, and closes with the app.
+ */
+function serveMetricsInternally(
+  app: FastifyInstance,
+  port: number,
+  host: string,
+  authorize: (request: FastifyRequest) => Promise<void>,
+  send: (reply: FastifyReply) => Promise<string>,
+): void {
+  // Warnings and errors only: no log line per scrape.
+  const internal = Fastify({ loggerInstance: app.log.child({ listener: 'metrics' }, { level: 'warn' }) });
+  installErrorHandler(internal);
+  internal.get('/metrics', { onRequest: authorize }, (_request, reply) => send(reply));
+  metricsListeners.set(app, internal);
+  let listening: Promise<string> | null = null;
+  let closing: Promise<void> | null = null;
+  app.addHook('onReady', async () => {
+    app.log.info({ address: await (listening ??= internal.listen({ port, host })) }, 'metrics listener');
+  });
+  app.addHook('onClose', async () => {
+    if (!listening) return;
+    await listening.catch(() => undefined);
+    await (closing ??= internal.close());
+  });
 }
 
 export interface AppOptions {
@@ -62,6 +112,7 @@ export async function buildApp({ config, verifier, logger }: AppOptions): Promis
     demoTenant: config.DEMO_TENANT ?? null,
     opsTokenSha256: config.OPS_TOKEN_SHA256 ?? null,
     publicOrigin: config.PUBLIC_ORIGIN ?? null,
+    metricsTokenSha256: config.METRICS_TOKEN_SHA256 ?? null,
   });
   // Logs never carry credentials: keys, cookies, and tokens in query strings — whatever logger
   // options the caller passes.
@@ -85,6 +136,8 @@ export async function buildApp({ config, verifier, logger }: AppOptions): Promis
     trustProxy: config.TRUST_PROXY,
   });
   installErrorHandler(app);
+  // Before any route: the API reference documents the routes it sees being added.
+  await registerOpenApi(app, { open: access.open });
   if (access.open) {
     app.log.warn('open mode: no TENANTS_FILE, so no API keys are required (development and demo only)');
   }
@@ -110,14 +163,19 @@ export async function buildApp({ config, verifier, logger }: AppOptions): Promis
   const mode = config.REDIS_URL ? `distributed (${config.ROLE})` : 'embedded';
   /** Closed WebRTC peers kept alive, here and in the WebRTC host (see webrtc-ingest.ts). */
   const keptPeers = (): number => retainedPeers() + (webrtc?.served ?? 0);
-  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/healthz', { schema: healthzSchema }, async () => ({ status: 'ok' }));
   // Unready once too many closed WebRTC peers are kept (see webrtc-ingest.ts): the load balancer
   // stops sending sessions and the orchestrator replaces the process after it drains.
-  app.get('/readyz', async (_request, reply) => {
+  // With tenants the answer is the status alone: the load balancer needs only that (and the status
+  // code), while the model, threshold, auth mode and peer count would tell anyone on the internet
+  // what they are up against. Operators read those from /metrics and the dashboard.
+  app.get('/readyz', { schema: readyzSchema }, async (_request, reply) => {
     const kept = keptPeers();
     const recycle = kept >= config.WEBRTC_RECYCLE_AFTER;
+    const status = recycle ? 'recycle' : 'ready';
+    if (!access.open) return reply.status(recycle ? 503 : 200).send({ status });
     return reply.status(recycle ? 503 : 200).send({
-      status: recycle ? 'recycle' : 'ready',
+      status,
       mode,
       model: ownVerifier.embedder.manifest.name,
       threshold: ownVerifier.threshold,
@@ -267,7 +325,7 @@ export async function buildApp({ config, verifier, logger }: AppOptions): Promis
     authorize: (request) => access.authorizeOps(request),
   });
   // The dashboard page asks first, so it can show the sign-in instead of a failing feed.
-  app.get('/v1/ops/session', async (request, reply) => {
+  app.get('/v1/ops/session', { schema: opsSessionSchema }, async (request, reply) => {
     access.authorizeOps(request);
     return reply.status(204).send();
   });
@@ -275,6 +333,7 @@ export async function buildApp({ config, verifier, logger }: AppOptions): Promis
     '/v1/ops/login',
     {
       schema: {
+        ...opsLoginDocs,
         body: {
           type: 'object',
           required: ['token'],
@@ -291,11 +350,27 @@ export async function buildApp({ config, verifier, logger }: AppOptions): Promis
     },
   );
   await app.register(webRoutes, { distDir: config.WEB_DIST_DIR, sessions, mirror });
-  app.get('/metrics', async (_request, reply) => {
+  await app.register(docsRoutes, {
+    authorize: (request) => access.authorizeDocs(request),
+    ownOrigin: (request) => access.ownOrigin(request),
+  });
+  const sendMetrics = async (reply: FastifyReply): Promise<string> => {
     metrics.retainedPeers.set(keptPeers());
     metrics.webrtcHostCrashes.set(webrtc?.crashes ?? 0);
     void reply.header('content-type', metrics.registry.contentType);
     return metrics.registry.metrics();
-  });
+  };
+  // The metrics tell session and error counts and rates: never to just anyone on a tenant
+  // deployment. A token, when configured, is needed wherever they are served.
+  const authorizeMetrics = async (request: FastifyRequest) => access.authorizeMetrics(request);
+  if (config.METRICS_PORT !== undefined) {
+    serveMetricsInternally(app, config.METRICS_PORT, config.METRICS_HOST, authorizeMetrics, sendMetrics);
+  } else if (access.open || access.metricsTokenRequired) {
+    app.get('/metrics', { schema: metricsSchema, onRequest: authorizeMetrics }, (_request, reply) =>
+      sendMetrics(reply),
+    );
+  } else {
+    app.log.warn('/metrics is not served: with TENANTS_FILE it needs METRICS_PORT or METRICS_TOKEN_SHA256');
+  }
   return app;
 }

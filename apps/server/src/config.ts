@@ -79,6 +79,24 @@ export const ConfigSchema = Type.Object({
   DEMO_TENANT: Type.Optional(Type.String({ pattern: '^[a-z0-9][a-z0-9_-]{0,62}$' })),
   /** Hex SHA-256 of the operator credential for `/ops` (required for the dashboard with TENANTS_FILE). */
   OPS_TOKEN_SHA256: Type.Optional(Type.String({ pattern: '^[0-9a-f]{64}$' })),
+  /**
+   * Serve `/metrics` on its own listener on this port (0: any free port) instead of the public one,
+   * which then has no `/metrics`. Unset: `/metrics` is on PORT — public in open mode; with
+   * TENANTS_FILE only when METRICS_TOKEN_SHA256 is set (and with that token), otherwise not at all.
+   */
+  METRICS_PORT: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
+  /**
+   * Address the METRICS_PORT listener binds. Loopback by default, for a scraper on the same host or
+   * in the same pod; `0.0.0.0` lets a Prometheus elsewhere in the private network reach it (keep
+   * the port off the public load balancer, or set METRICS_TOKEN_SHA256 as well).
+   */
+  METRICS_HOST: Type.String({ minLength: 1, default: '127.0.0.1' }),
+  /**
+   * Hex SHA-256 of a bearer token for `/metrics` (Prometheus `authorization: {credentials: …}`).
+   * When set, every `/metrics` — on PORT or on METRICS_PORT, in either mode — needs
+   * `Authorization: Bearer <token>`.
+   */
+  METRICS_TOKEN_SHA256: Type.Optional(Type.String({ pattern: '^[0-9a-f]{64}$' })),
   /** This service's public origin, e.g. `https://verify.example` (default: from each request's Host). */
   PUBLIC_ORIGIN: Type.Optional(Type.String({ pattern: '^https?://[^/?#@\\s]+$' })),
   /** Trust `X-Forwarded-*` from a proxy in front (client addresses for rate limits, https). */
@@ -108,6 +126,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   parseIceServers(config.ICE_SERVERS);
   if (config.ROLE !== 'all' && config.REDIS_URL === undefined) {
     throw new Error(`ROLE=${config.ROLE} needs REDIS_URL (without it the server runs embedded, ROLE=all)`);
+  }
+  if (config.METRICS_PORT !== undefined && config.METRICS_PORT !== 0 && config.METRICS_PORT === config.PORT) {
+    throw new Error('METRICS_PORT must differ from PORT (it is a separate, internal listener)');
   }
   return config;
 }

@@ -66,3 +66,10 @@ export {
   type OpsSessionState,
   type OpsTransport,
 } from './ops.ts';
+export {
+  asyncApiDocument,
+  messageTypeOf,
+  unionMembers,
+  MESSAGE_SUMMARIES,
+  type AsyncApiOptions,
+} from './asyncapi.ts';

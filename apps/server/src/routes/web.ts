@@ -5,6 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { RedisSessionMirror } from '../distributed/session-mirror.ts';
 import { sessionIdOfToken, type SessionManager } from '../live/session-manager.ts';
+import { pageSchema } from '../openapi.ts';
 
 export interface WebRouteOptions {
   /** The Vite build (`apps/web/dist`). */
@@ -65,15 +66,27 @@ export async function webRoutes(
     });
   }
 
-  app.get('/', async (_request, reply) => {
-    pageHeaders(reply, "'self'");
-    return page('index.html');
-  });
-  app.get('/ops', async (_request, reply) => {
+  app.get(
+    '/',
+    { schema: pageSchema('Demo page: live widget and two-image Match') },
+    async (_request, reply) => {
+      pageHeaders(reply, "'self'");
+      return page('index.html');
+    },
+  );
+  app.get('/ops', { schema: pageSchema('Operator dashboard') }, async (_request, reply) => {
     pageHeaders(reply, "'none'");
     return page('ops.html');
   });
-  app.get<{ Querystring: { token?: string } }>('/embed', async (request, reply) => {
+  const embedSchema = pageSchema('Embed page: the live widget for third-party iframes', {
+    description:
+      'Framed only by the session’s allowed origins (`Content-Security-Policy: frame-ancestors`); the page posts its results to those origins alone.',
+    querystring: {
+      type: 'object',
+      properties: { token: { type: 'string', description: 'The session’s browser token (`embedPath`).' } },
+    },
+  });
+  app.get<{ Querystring: { token?: string } }>('/embed', { schema: embedSchema }, async (request, reply) => {
     const token = typeof request.query.token === 'string' ? request.query.token : '';
     const id = sessionIdOfToken(token);
     if (!id) throw new VerificationError('UNAUTHORIZED', 'The embed link has no valid token.');
