@@ -77,3 +77,10 @@ export async function streamJpeg(socket: WebSocket, file: string): Promise<void>
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+/** A uniform grey JPEG: an image with no face in it. */
+export function blankJpeg(size = 96): Promise<Buffer> {
+  return sharp({ create: { width: size, height: size, channels: 3, background: '#808080' } })
+    .jpeg()
+    .toBuffer();
+}

@@ -314,6 +314,7 @@ export async function buildApp({ config, verifier, logger }: AppOptions): Promis
     access,
     attempts,
     webrtc,
+    messageBudget: { perSecond: config.WS_MESSAGES_PER_SECOND, burst: config.WS_MESSAGE_BURST },
   });
   await app.register(opsRoutes, {
     sessions,
@@ -323,6 +324,7 @@ export async function buildApp({ config, verifier, logger }: AppOptions): Promis
     mode,
     ...(queue && { queueDepth: () => queue.depth }),
     authorize: (request) => access.authorizeOps(request),
+    messageBudget: { perSecond: config.OPS_MESSAGES_PER_SECOND, burst: config.OPS_MESSAGE_BURST },
   });
   // The dashboard page asks first, so it can show the sign-in instead of a failing feed.
   app.get('/v1/ops/session', { schema: opsSessionSchema }, async (request, reply) => {

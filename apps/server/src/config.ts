@@ -109,6 +109,15 @@ export const ConfigSchema = Type.Object({
   MAX_FAILED_ATTEMPTS_PER_SESSION: Type.Integer({ minimum: 1, default: 5 }),
   /** Failed live attempts per client address per hour before it may not start another stream. */
   MAX_FAILED_ATTEMPTS_PER_DEVICE: Type.Integer({ minimum: 1, default: 20 }),
+  /**
+   * Messages per second, and at once, one session stream socket may send (text and binary); past
+   * that it is closed with MESSAGE_RATE_EXCEEDED (see apps/server/src/message-budget.ts).
+   */
+  WS_MESSAGES_PER_SECOND: Type.Number({ exclusiveMinimum: 0, default: 120 }),
+  WS_MESSAGE_BURST: Type.Integer({ minimum: 1, default: 240 }),
+  /** The same for an operator feed socket (operators click; each subscribe sends a timeline). */
+  OPS_MESSAGES_PER_SECOND: Type.Number({ exclusiveMinimum: 0, default: 50 }),
+  OPS_MESSAGE_BURST: Type.Integer({ minimum: 1, default: 100 }),
   LOG_LEVEL: Type.Union(
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
     { default: 'info' },

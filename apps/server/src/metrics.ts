@@ -58,6 +58,12 @@ export class ServerMetrics {
     help: 'Embedding jobs waiting in the BullMQ queue (distributed mode)',
     registers: [this.registry],
   });
+  readonly wsClosedForRate = new Counter({
+    name: 'fv_ws_closed_for_rate_total',
+    help: 'WebSockets closed for sending messages past their budget (MESSAGE_RATE_EXCEEDED), by route (stream, ops)',
+    labelNames: ['route'] as const,
+    registers: [this.registry],
+  });
   readonly errors = new Counter({
     name: 'fv_errors_total',
     help: 'Errors by code',
@@ -67,5 +73,7 @@ export class ServerMetrics {
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
+    // Both routes show from the start, at 0, so a dashboard's rate() has a series before the first close.
+    for (const route of ['stream', 'ops']) this.wsClosedForRate.inc({ route }, 0);
   }
 }

@@ -185,11 +185,16 @@ export interface FuzzServer {
 export async function startFuzzServer(env: Record<string, string> = {}): Promise<FuzzServer> {
   const verifier = await FaceVerifier.create({ modelDir: MODEL_DIR, embedder: { intraOpThreads: 1 } });
   const app = await buildApp({
-    // Thousands of requests from one address in a minute: the rate limits are not under test here.
+    // Thousands of requests and messages from one address in a minute: the rate limits and message
+    // budgets are not under test here (tests/socket-flood.test.ts and the route tests cover them).
     config: loadConfig({
       DETECT_WORKERS: '1',
       RATE_LIMIT_PER_MINUTE: '1000000',
       KEY_RATE_LIMIT_PER_MINUTE: '1000000',
+      WS_MESSAGES_PER_SECOND: '1000000',
+      WS_MESSAGE_BURST: '1000000',
+      OPS_MESSAGES_PER_SECOND: '1000000',
+      OPS_MESSAGE_BURST: '1000000',
       ...env,
     }),
     verifier,

@@ -93,6 +93,43 @@ describe('operator feed WS /v1/ops', () => {
     ops.socket.close();
   });
 
+  it('does not resend the timeline to a socket already following that session', async () => {
+    const { sessionId, socket } = await startSession();
+    const ops = await connectOps(`${base}/v1/ops`);
+    ops.socket.send(JSON.stringify({ type: 'ops_subscribe', sessionId }));
+    await ops.next((m) => m.type === 'ops_session_detail');
+    for (let i = 0; i < 5; i++) ops.socket.send(JSON.stringify({ type: 'ops_subscribe', sessionId }));
+    // Answers come in order: any timeline the repeats caused would precede this error.
+    ops.socket.send(JSON.stringify({ type: 'ops_subscribe', sessionId: 'ses_nosuchsession00' }));
+    await ops.next((m) => m.type === 'error');
+    expect(ops.messages.filter((m) => m.type === 'ops_session_detail')).toHaveLength(1);
+    socket.close();
+    ops.socket.close();
+  });
+
+  it('closes an operator socket sending past its budget with MESSAGE_RATE_EXCEEDED (4429), counted', async () => {
+    const closedForRate = async (): Promise<number> =>
+      Number(
+        /^fv_ws_closed_for_rate_total\{route="ops"\} (\d+)/m.exec(
+          (await server.app.inject('/metrics')).body,
+        )?.[1] ?? NaN,
+      );
+    const before = await closedForRate();
+    const ops = await connectOps(`${base}/v1/ops`);
+    const closed = new Promise<[number, string]>((resolve) =>
+      ops.socket.once('close', (code, reason) => resolve([code, reason.toString()])),
+    );
+    // Far past the operator budget (bursts of 100), all at once.
+    for (let i = 0; i < 1000; i++) ops.socket.send(JSON.stringify({ type: 'ops_unsubscribe' }));
+    expect(await ops.next((m) => m.type === 'error')).toMatchObject({
+      code: 'MESSAGE_RATE_EXCEEDED',
+      fatal: true,
+    });
+    expect(await closed).toEqual([4429, 'MESSAGE_RATE_EXCEEDED']);
+    expect((await closedForRate()) - before).toBe(1);
+    expect((await server.app.inject('/healthz')).statusCode).toBe(200);
+  });
+
   it('answers malformed operator messages with BAD_MESSAGE and keeps the feed going', async () => {
     const ops = await connectOps(`${base}/v1/ops`);
     const errors = (): OpsServerMessage[] => ops.messages.filter((m) => m.type === 'error');

@@ -19,6 +19,7 @@ import type { FramePipeline } from '../live/frame-pipeline.ts';
 import type { LiveSession, ScorePoint } from '../live/live-session.ts';
 import type { SessionManager, SessionRecord } from '../live/session-manager.ts';
 import type { ServerMetrics } from '../metrics.ts';
+import { MessageBudget, RATE_CLOSE_GRACE_MS, type MessageBudgetOptions } from '../message-budget.ts';
 
 export interface OpsRouteOptions {
   sessions: SessionManager;
@@ -39,7 +40,19 @@ export interface OpsRouteOptions {
   intervalMs?: number;
   /** A socket skips a tick while this many bytes wait in it. @defaultValue 1 MiB */
   maxBufferedBytes?: number;
+  /**
+   * Each socket's message budget; past it the socket is closed with MESSAGE_RATE_EXCEEDED.
+   * @defaultValue {@link DEFAULT_OPS_MESSAGE_BUDGET}
+   */
+  messageBudget?: MessageBudgetOptions;
 }
+
+/**
+ * A dashboard sends a message when the operator picks a session to follow (or stops): a click, or
+ * at most a held arrow key's repeat (about 30 a second). Each subscription is answered with the
+ * session's whole timeline, so the budget is lower than a live stream's.
+ */
+export const DEFAULT_OPS_MESSAGE_BUDGET = { perSecond: 50, burst: 100 } as const;
 
 /** What one dashboard socket follows besides the snapshots. */
 interface OpsSubscription {
@@ -101,6 +114,9 @@ export async function opsRoutes(app: FastifyInstance, options: OpsRouteOptions):
   const intervalMs = options.intervalMs ?? OPS_LIMITS.intervalMs;
   const maxBuffered = options.maxBufferedBytes ?? 1024 * 1024;
   const sockets = new Map<WebSocket, { subscription: OpsSubscription | null }>();
+  const budgetOptions = { ...DEFAULT_OPS_MESSAGE_BUDGET, ...options.messageBudget };
+  // Built once here so that a bad option fails registration, not every socket.
+  void new MessageBudget(budgetOptions);
 
   // Batch sizes per wall-clock second, the last minute of them (bounded whatever the load).
   const batchSeconds = Array.from({ length: BATCH_WINDOW_S }, () => ({
@@ -283,7 +299,7 @@ export async function opsRoutes(app: FastifyInstance, options: OpsRouteOptions):
     '/v1/ops',
     {
       websocket: true,
-      // Issue 6 puts the operator credential check here; until then the feed is open.
+      // The operator credential check, before the upgrade; without `authorize` the feed is open.
       preValidation: async (request) => {
         await options.authorize?.(request);
       },
@@ -299,7 +315,30 @@ export async function opsRoutes(app: FastifyInstance, options: OpsRouteOptions):
       // The first snapshot at once rather than after a second.
       send(socket, snapshot(Date.now()));
 
+      const budget = new MessageBudget(budgetOptions);
+      let overBudget = false;
+      let graceTimer: ReturnType<typeof setTimeout> | null = null;
+
       socket.on('message', (data: Buffer, isBinary: boolean) => {
+        // Dropped unparsed: those already buffered when the socket went over its budget.
+        if (overBudget) return;
+        if (!budget.take(data.length)) {
+          // Said (error, then close 4429) and counted; the socket is no longer read, and a client
+          // that does not finish the close handshake is cut off after a grace.
+          overBudget = true;
+          metrics.wsClosedForRate.inc({ route: 'ops' });
+          metrics.errors.inc({ code: 'MESSAGE_RATE_EXCEEDED' });
+          send(socket, {
+            type: 'error',
+            code: 'MESSAGE_RATE_EXCEEDED',
+            message: ERROR_CODES.MESSAGE_RATE_EXCEEDED.message,
+            fatal: true,
+          });
+          socket.close(ERROR_CODES.MESSAGE_RATE_EXCEEDED.ws, 'MESSAGE_RATE_EXCEEDED');
+          socket.pause();
+          graceTimer = setTimeout(() => socket.terminate(), RATE_CLOSE_GRACE_MS);
+          return;
+        }
         try {
           if (isBinary) throw new ProtocolError('ops messages are JSON text');
           const message = parseOpsClientMessage(data);
@@ -308,6 +347,9 @@ export async function opsRoutes(app: FastifyInstance, options: OpsRouteOptions):
             return;
           }
           const record = sessions.get(message.sessionId);
+          // Following this session's current stream already: its points keep coming, nothing to resend.
+          const current = state.subscription;
+          if (current?.sessionId === record.id && current.live === record.live && record.live) return;
           state.subscription = { sessionId: record.id, live: null, lastFrameId: -1 };
           sendDetail(socket, state.subscription, record.live);
         } catch (error) {
@@ -315,6 +357,7 @@ export async function opsRoutes(app: FastifyInstance, options: OpsRouteOptions):
         }
       });
       socket.on('close', () => {
+        if (graceTimer) clearTimeout(graceTimer);
         sockets.delete(socket);
         if (sockets.size === 0) stopTimer();
       });

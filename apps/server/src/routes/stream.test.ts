@@ -4,7 +4,12 @@ import type { FaceVerifier } from '@fv/core';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WebSocket } from 'ws';
-import { connect as connectTo, multipart, streamJpeg } from '../../../../tests/support/live-client.ts';
+import {
+  blankJpeg,
+  connect as connectTo,
+  multipart,
+  streamJpeg,
+} from '../../../../tests/support/live-client.ts';
 import { sharedDataDir } from '../../../../tests/support/shared-data.ts';
 import { startTestApp, type TestApp } from '../../../../tests/support/test-app.ts';
 
@@ -111,6 +116,76 @@ describe('live stream over WebSocket with JPEG frames (fallback path)', () => {
     expect(await inbox.next((m) => m.type === 'state' && m.analysisFps === 5)).toBeTruthy();
     socket.close();
   });
+
+  it('answers a config only when it changes what the client was told', async () => {
+    const { sessionId, token } = await createSession();
+    const { socket, inbox } = await connect(sessionId);
+    socket.send(JSON.stringify({ type: 'hello', protocol: 1, token }));
+    await inbox.next((m) => m.type === 'welcome');
+    for (let i = 0; i < 5; i++) socket.send(JSON.stringify({ type: 'config', fps: 6 }));
+    socket.send(JSON.stringify({ type: 'config', fps: 5 }));
+    // Answers come in order: the error of this bad message follows every state the configs caused.
+    socket.send('{"type":"config","fps":0}');
+    await inbox.next((m) => m.type === 'error');
+    // The state after the welcome, then one answer per change.
+    const states = inbox.messages.filter((m) => m.type === 'state').map((m) => m.analysisFps);
+    expect(states.slice(1)).toEqual([6, 5]);
+    socket.close();
+  });
+
+  it('embeds only the newest of image enrolments sent while one runs, and answers it once', async () => {
+    const { sessionId, token } = await createSession();
+    const { socket, inbox } = await connect(sessionId);
+    socket.send(JSON.stringify({ type: 'hello', protocol: 1, token }));
+    await inbox.next((m) => m.type === 'welcome');
+    const enroll = (image: Buffer): string =>
+      JSON.stringify({ type: 'enroll', source: 'image', image: image.toString('base64') });
+    // Faceless: each would be refused with NO_FACE, were it not replaced by a later one.
+    const blank = await blankJpeg();
+    socket.send(enroll(blank));
+    socket.send(enroll(blank));
+    socket.send(enroll(readFileSync(video('person-b_reference.jpg'))));
+    await inbox.next((m) => m.type === 'state' && m.reason === 'enrolled');
+    // The first was running when the others came: its NO_FACE is moot, the second never ran.
+    expect(inbox.messages.filter((m) => m.type === 'error')).toEqual([]);
+    expect(inbox.messages.filter((m) => m.type === 'state' && m.reason === 'enrolled')).toHaveLength(1);
+    socket.close();
+  });
+
+  it.each(['text', 'binary'])(
+    'closes a socket sending %s messages past its budget with MESSAGE_RATE_EXCEEDED (4429), counted',
+    async (kind) => {
+      const closedForRate = async (): Promise<number> =>
+        Number(
+          /^fv_ws_closed_for_rate_total\{route="stream"\} (\d+)/m.exec(
+            (await app.inject('/metrics')).body,
+          )?.[1] ?? NaN,
+        );
+      const before = await closedForRate();
+      const { sessionId, token } = await createSession();
+      const { socket, inbox } = await connect(sessionId);
+      socket.send(JSON.stringify({ type: 'hello', protocol: 1, token }));
+      await inbox.next((m) => m.type === 'welcome');
+      const closed = new Promise<[number, string]>((resolve) =>
+        socket.once('close', (code, reason) => resolve([code, reason.toString()])),
+      );
+      // Far past the default budget (bursts of 240), all at once.
+      const message =
+        kind === 'text' ? JSON.stringify({ type: 'config', fps: 6 }) : Buffer.from([0xff, 0xd8]);
+      for (let i = 0; i < 2000; i++) socket.send(message, { binary: kind === 'binary' });
+      expect(await inbox.next((m) => m.type === 'error' && m.code === 'MESSAGE_RATE_EXCEEDED')).toMatchObject(
+        {
+          fatal: true,
+        },
+      );
+      expect(await closed).toEqual([4429, 'MESSAGE_RATE_EXCEEDED']);
+      expect((await closedForRate()) - before).toBe(1);
+      // 2000 identical configs: the first changed the rate and was answered, no other.
+      if (kind === 'text') expect(inbox.messages.filter((m) => m.type === 'state')).toHaveLength(2);
+      // The server still serves.
+      expect((await app.inject('/healthz')).statusCode).toBe(200);
+    },
+  );
 
   it('leaks nothing across 100 open/close cycles (20 of them with a WebRTC offer/answer)', async () => {
     const wrtc = (await import('@roamhq/wrtc')).default;

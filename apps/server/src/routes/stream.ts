@@ -25,6 +25,7 @@ import type { ServerMetrics } from '../metrics.ts';
 import type { AccessControl } from '../access.ts';
 import { validateOfferSdp } from '../live/sdp.ts';
 import type { AttemptLimiter } from '../attempts.ts';
+import { MessageBudget, RATE_CLOSE_GRACE_MS, type MessageBudgetOptions } from '../message-budget.ts';
 
 export interface StreamRouteOptions {
   sessions: SessionManager;
@@ -47,6 +48,11 @@ export interface StreamRouteOptions {
   attempts: AttemptLimiter;
   /** Peer connections in a separate process (a native wrtc crash spares the gateway); null: here. */
   webrtc?: IsolatedWebRtc | null;
+  /**
+   * Each socket's message budget, text and binary together; past it the socket is closed with
+   * MESSAGE_RATE_EXCEEDED. @defaultValue {@link MessageBudget}'s defaults (120/s, bursts of 240)
+   */
+  messageBudget?: MessageBudgetOptions;
 }
 
 /** JPEG frames a session may send per second before the extras are refused (twice the top rate). */
@@ -66,7 +72,9 @@ function codeOf(error: unknown): ErrorCode {
 /**
  * `WS /v1/sessions/:id/stream`: hello (single-use token) → welcome; then enrol, config, bye, and
  * WebRTC signalling (offer → answer, trickled ICE both ways). Frames arrive over WebRTC, or as binary
- * JPEG messages (the fallback for clients without WebRTC); both feed the same session. Every server message is a protocol `ServerMessage`.
+ * JPEG messages (the fallback for clients without WebRTC); both feed the same session. Every server
+ * message is a protocol `ServerMessage`. Each socket has a message budget (text and binary
+ * together); past it the server says MESSAGE_RATE_EXCEEDED and closes the socket with 4429.
  */
 export async function streamRoutes(app: FastifyInstance, options: StreamRouteOptions): Promise<void> {
   const { sessions, verifier, pipeline, metrics, threshold, access, attempts } = options;
@@ -76,6 +84,9 @@ export async function streamRoutes(app: FastifyInstance, options: StreamRouteOpt
   const mirror = options.mirror ?? null;
   const helloTimeoutMs = options.helloTimeoutMs ?? 5000;
   const maxBuffered = options.maxBufferedBytes ?? 1024 * 1024;
+  const budgetOptions = options.messageBudget ?? {};
+  // Built once here so that a bad option fails registration, not every socket.
+  void new MessageBudget(budgetOptions);
 
   /** Counts a frame the session did not take, by reason; true when it was taken. */
   const taken = (decision: FrameDecision): boolean => {
@@ -89,6 +100,15 @@ export async function streamRoutes(app: FastifyInstance, options: StreamRouteOpt
     let ingest: Ingest | null = null;
     let lastShared = { verdict: '', at: 0 };
     let frameWindow = { second: 0, count: 0, warned: false };
+    const budget = new MessageBudget(budgetOptions);
+    let overBudget = false;
+    let graceTimer: ReturnType<typeof setTimeout> | null = null;
+    // The last state said, so that a message that changes nothing is not answered again.
+    let lastState = '';
+    // Image enrolments run one at a time, the newest waiting one next (the ones it replaced are
+    // never embedded nor answered): a stream of them costs one embedding at a time, not a queue.
+    let enrolling = false;
+    let nextImage: string | null = null;
 
     const fail = (error: unknown, fatal: boolean): void => {
       const code = codeOf(error);
@@ -98,8 +118,18 @@ export async function streamRoutes(app: FastifyInstance, options: StreamRouteOpt
       send(socket, { type: 'error', code, message, fatal });
       if (fatal) socket.close(ERROR_CODES[code].ws, code);
     };
-    const state = (s: StateMessage['state'], reason?: string): void => {
-      send(socket, { type: 'state', state: s, analysisFps: live?.fps ?? 0, ...(reason && { reason }) });
+    /** Says the session's state; with `onlyIfChanged`, not when it is what was said last. */
+    const state = (s: StateMessage['state'], reason?: string, onlyIfChanged = false): void => {
+      const message: StateMessage = {
+        type: 'state',
+        state: s,
+        analysisFps: live?.fps ?? 0,
+        ...(reason && { reason }),
+      };
+      const text = JSON.stringify(message);
+      if (onlyIfChanged && text === lastState) return;
+      lastState = text;
+      if (socket.readyState === socket.OPEN) socket.send(text);
     };
 
     const helloTimer = setTimeout(() => fail(new VerificationError('HELLO_TIMEOUT'), true), helloTimeoutMs);
@@ -251,27 +281,46 @@ export async function streamRoutes(app: FastifyInstance, options: StreamRouteOpt
       switch (message.type) {
         case 'enroll': {
           const session = live;
-          if (message.source === 'image') {
-            const { embedding } = await verifier.embedImage(Buffer.from(message.image, 'base64'));
-            session.setReference(embedding);
-            if (record) record.reference = embedding;
-          } else {
+          if (message.source === 'frame') {
             void session.enrollFromNextFrame().then((embedding) => {
               if (record) record.reference = embedding;
               state('awaiting_media', 'enrolled from the current frame');
             });
             return;
           }
-          state('awaiting_media', 'enrolled');
+          nextImage = message.image;
+          if (enrolling) return; // the running enrolment takes it up next
+          enrolling = true;
+          try {
+            while (nextImage !== null) {
+              const image: string = nextImage;
+              nextImage = null;
+              let embedding: Float32Array;
+              try {
+                ({ embedding } = await verifier.embedImage(Buffer.from(image, 'base64')));
+              } catch (error) {
+                if (nextImage !== null) continue; // replaced meanwhile: its failure is moot
+                throw error;
+              }
+              if (nextImage !== null) continue; // replaced meanwhile: the newer one is used
+              session.setReference(embedding);
+              if (record) record.reference = embedding;
+              state('awaiting_media', 'enrolled');
+            }
+          } finally {
+            enrolling = false;
+          }
           return;
         }
         case 'config':
           live.handleConfig(message.fps);
+          // Answered when it changed what the client was told last (a repeated config is not).
           state(
             live.degraded ? 'degraded' : 'streaming',
             live.degraded
               ? `asked for ${message.fps} fps; the server is analysing ${live.fps} fps until latency allows more`
               : `analysis rate ${live.fps} fps`,
+            true,
           );
           return;
         case 'bye':
@@ -280,14 +329,14 @@ export async function streamRoutes(app: FastifyInstance, options: StreamRouteOpt
           socket.close(1000, 'bye');
           return;
         case 'offer': {
-          // Checked before libwebrtc sees it, and before the connection's one offer is spent.
-          validateOfferSdp(message.sdp);
-          const session = live;
           if (ingest)
             throw new VerificationError(
               'BAD_MESSAGE',
               'An offer was already answered; reconnect to renegotiate.',
             );
+          // Checked before libwebrtc sees it, and before the connection's one offer is spent.
+          validateOfferSdp(message.sdp);
+          const session = live;
           session.transport = 'webrtc';
           const ingestOptions: WebRtcIngestOptions = {
             iceServers,
@@ -315,12 +364,32 @@ export async function streamRoutes(app: FastifyInstance, options: StreamRouteOpt
       }
     };
 
+    /**
+     * Past the budget: said (error, then close 4429), counted, and the socket is no longer read, so
+     * what it goes on sending waits in TCP buffers rather than here; a client that does not finish
+     * the close handshake is cut off after a grace.
+     */
+    const closeForRate = (): void => {
+      overBudget = true;
+      metrics.wsClosedForRate.inc({ route: 'stream' });
+      fail(new VerificationError('MESSAGE_RATE_EXCEEDED'), true);
+      socket.pause();
+      graceTimer = setTimeout(() => socket.terminate(), RATE_CLOSE_GRACE_MS);
+    };
+
     socket.on('message', (data: Buffer, isBinary: boolean) => {
+      // Dropped unparsed: those already buffered when the socket went over its budget.
+      if (overBudget) return;
+      if (!budget.take(data.length)) {
+        closeForRate();
+        return;
+      }
       const work = isBinary ? handleFrame(data) : handleText(data);
       work.catch((error: unknown) => fail(error, !live));
     });
     socket.on('close', () => {
       clearTimeout(helloTimer);
+      if (graceTimer) clearTimeout(graceTimer);
       ingest?.close();
       ingest = null;
       if (live) {
