@@ -85,6 +85,16 @@ describe('LiveSession (real detector, model and batcher)', () => {
     s.close();
   });
 
+  it('takes a higher rate at once when it is not degraded', () => {
+    const s = session({ fps: 10 });
+    s.handleConfig(15);
+    expect(s.fps).toBe(15);
+    expect(s.degraded).toBe(false);
+    s.handleConfig(5);
+    expect(s.fps).toBe(5);
+    s.close();
+  });
+
   it('keeps a bounded history of score points and counts received and dropped frames', async () => {
     let clock = 10_000;
     const s = session({ fps: 10, historySize: 3, now: () => clock });

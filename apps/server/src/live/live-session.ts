@@ -209,8 +209,10 @@ export class LiveSession extends EventEmitter<{
    */
   handleConfig(fps: number): void {
     const requested = LiveSession.#checkFps(fps);
+    // Degraded as things stood before this request (after it, any raise would look degraded).
+    const degraded = this.degraded;
     this.#requestedFps = requested;
-    if (this.degraded && requested > this.#fps) return;
+    if (degraded && requested > this.#fps) return;
     this.#setFps(requested);
     this.#latencyEma = null;
   }
