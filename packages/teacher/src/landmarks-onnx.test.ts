@@ -20,7 +20,9 @@ describe('landmarks.onnx reproduces face-api faceLandmark68Net', () => {
   let session: ort.InferenceSession;
   beforeAll(async () => {
     teacher = await loadTeacher();
-    session = await ort.InferenceSession.create(path.join(REPO_ROOT, 'models/siamese-v5-int8/landmarks.onnx'));
+    session = await ort.InferenceSession.create(
+      path.join(REPO_ROOT, 'models/siamese-v5-int8/landmarks.onnx'),
+    );
   });
   afterAll(() => session.release());
 
