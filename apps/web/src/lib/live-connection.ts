@@ -8,9 +8,16 @@ import {
   type ServerMessage,
   type StateMessage,
 } from '@fv/protocol';
+import { EnrolmentMatcher, type EnrolmentSource } from './enrolment-matcher.ts';
+import { LiveConnectionError } from './live-connection-error.ts';
+import type { PublisherLink, Transport } from './media-publisher.ts';
+import { MediaUplink } from './media-uplink.ts';
+import { TypedEmitter } from './typed-emitter.ts';
+
+export { LiveConnectionError } from './live-connection-error.ts';
+export type { Transport } from './media-publisher.ts';
 
 export type WelcomeMessage = Extract<ServerMessage, { type: 'welcome' }>;
-export type Transport = 'webrtc' | 'jpeg';
 export type ConnectionStatus = 'connecting' | 'open' | 'reconnecting' | 'closed';
 
 /** Error codes after which reconnecting cannot help (the token or the session is gone). */
@@ -22,16 +29,6 @@ export const FATAL_CODES: ReadonlySet<string> = new Set([
 ]);
 /** WebSocket close codes of those errors (`ERROR_CODES[code].ws`). */
 const FATAL_CLOSE_CODES: ReadonlySet<number> = new Set([4400, 4401, 4404, 4410]);
-/** Codes a failed `enroll {source:'image'}` answers with. */
-const IMAGE_CODES: ReadonlySet<string> = new Set([
-  'NO_FACE',
-  'EMPTY_IMAGE',
-  'UNSUPPORTED_IMAGE',
-  'CORRUPT_IMAGE',
-  'IMAGE_TOO_LARGE',
-  'IMAGE_TOO_MANY_PIXELS',
-  'DECODE_TIMEOUT',
-]);
 
 export interface LiveConnectionOptions {
   /** Single-use stream token `<sessionId>.<secret>`. */
@@ -86,40 +83,6 @@ export interface LiveConnectionEvents {
   closed: { reason: string; code: string | null };
 }
 
-type Listener<T> = (detail: T) => void;
-
-/** A tiny typed event emitter (no DOM dependency, so the listeners' types follow the event name). */
-export class TypedEmitter<M extends object> {
-  readonly #listeners = new Map<keyof M, Set<Listener<never>>>();
-
-  /** Adds a listener; returns the function that removes it. */
-  on<K extends keyof M>(type: K, listener: Listener<M[K]>): () => void {
-    let set = this.#listeners.get(type);
-    if (!set) this.#listeners.set(type, (set = new Set()));
-    set.add(listener as Listener<never>);
-    return () => set.delete(listener as Listener<never>);
-  }
-
-  protected emit<K extends keyof M>(type: K, detail: M[K]): void {
-    for (const listener of [...(this.#listeners.get(type) ?? [])]) (listener as Listener<M[K]>)(detail);
-  }
-
-  protected removeAllListeners(): void {
-    this.#listeners.clear();
-  }
-}
-
-/** Thrown (as a rejection) by {@link LiveConnection.connect} and the enrol methods. */
-export class LiveConnectionError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'LiveConnectionError';
-  }
-}
-
 interface Deferred<T> {
   resolve(value: T): void;
   reject(error: LiveConnectionError): void;
@@ -147,13 +110,15 @@ export async function blobToBase64(blob: Blob): Promise<string> {
  *
  * It says hello with the token, keeps the `resumeToken` of each welcome, and reconnects with it
  * after an unexpected close (with backoff; never after UNAUTHORIZED, SESSION_EXPIRED, NOT_FOUND or
- * BAD_MESSAGE). Once given a camera stream it sends it over WebRTC and falls back to JPEG frames
- * over the same socket when WebRTC is missing, ICE fails, or no score comes back in time; after a
- * reconnect it resumes on the same transport. Every server frame goes through `parseServerMessage`.
+ * BAD_MESSAGE). Every server frame goes through `parseServerMessage`. Once given a camera it
+ * publishes it through a {@link MediaUplink} (WebRTC, falling back to JPEG frames over this socket;
+ * after a reconnect it resumes on the same transport), and enrolment replies are paired with their
+ * request by an {@link EnrolmentMatcher}.
  */
 export class LiveConnection extends TypedEmitter<LiveConnectionEvents> {
   readonly sessionId: string;
-  readonly #options: Required<Omit<LiveConnectionOptions, 'signal' | 'server'>> & { server: string };
+  readonly #reconnectDelaysMs: readonly number[];
+  readonly #server: string;
   #token: string;
   #fps: number;
   #ws: WebSocket | null = null;
@@ -165,22 +130,9 @@ export class LiveConnection extends TypedEmitter<LiveConnectionEvents> {
   #attempt = 0;
   #reconnectTimer: ReturnType<typeof setTimeout> | null = null;
   #connectWaiters: Deferred<WelcomeMessage>[] = [];
-  #enrol: (Deferred<void> & { source: 'image' | 'frame' }) | null = null;
+  readonly #enrolment = new EnrolmentMatcher();
+  readonly #uplink: MediaUplink;
   #serverDegraded = false;
-
-  // Media: what the caller wants streamed, and how it currently goes.
-  #media: { stream: MediaStream; video: HTMLVideoElement } | null = null;
-  #transport: Transport | null = null;
-  /** Sticky: once WebRTC failed, later (re)starts go straight to JPEG. */
-  #webrtcFailed = false;
-  #awaitingMedia = false;
-  #pc: RTCPeerConnection | null = null;
-  #pendingIce: RTCIceCandidateInit[] = [];
-  #mediaTimer: ReturnType<typeof setTimeout> | null = null;
-  #jpegTimer: ReturnType<typeof setInterval> | null = null;
-  #encoding = false;
-  #canvas: HTMLCanvasElement | null = null;
-  #frameSize = { width: 0, height: 0 };
   readonly #abort: (() => void) | null = null;
   readonly #signal: AbortSignal | undefined;
 
@@ -192,9 +144,30 @@ export class LiveConnection extends TypedEmitter<LiveConnectionEvents> {
     if (!(merged.jpegQuality > 0 && merged.jpegQuality <= 1))
       throw new TypeError('jpegQuality must be in (0, 1]');
     if (!(merged.maxFrameSide >= 64)) throw new TypeError('maxFrameSide must be at least 64');
-    this.#options = { ...merged, server: options.server || globalThis.location.origin };
+    this.#server = options.server || globalThis.location.origin;
+    this.#reconnectDelaysMs = merged.reconnectDelaysMs;
     this.#token = options.token;
     this.#fps = merged.fps;
+    const link: PublisherLink = {
+      send: (message) => this.#send(message),
+      canSendFrame: () => this.#ws !== null && this.#isOpen() && this.#ws.bufferedAmount === 0,
+      sendFrame: (frame) => {
+        if (this.#ws?.readyState !== WebSocket.OPEN) return false;
+        this.#ws.send(frame);
+        return true;
+      },
+    };
+    this.#uplink = new MediaUplink({
+      link,
+      isOpen: () => this.#isOpen(),
+      webrtc: merged.webrtc,
+      mediaTimeoutMs: merged.mediaTimeoutMs,
+      fps: merged.fps,
+      maxFrameSide: merged.maxFrameSide,
+      jpegQuality: merged.jpegQuality,
+      onTransport: (detail) => this.emit('transport', detail),
+      onMedia: (detail) => this.emit('media', detail),
+    });
     this.#signal = options.signal;
     if (this.#signal) {
       this.#abort = () => this.close();
@@ -219,7 +192,7 @@ export class LiveConnection extends TypedEmitter<LiveConnectionEvents> {
     return this.#welcome;
   }
   get transport(): Transport | null {
-    return this.#transport;
+    return this.#uplink.transport;
   }
   get closed(): boolean {
     return this.#closed;
@@ -249,23 +222,21 @@ export class LiveConnection extends TypedEmitter<LiveConnectionEvents> {
     if (base64.length > LIVE_LIMITS.maxEnrollImageLength) {
       throw new LiveConnectionError('IMAGE_TOO_LARGE', 'The photo is too large.');
     }
-    return this.#startEnrol('image', { type: 'enroll', source: 'image', image: base64 });
+    return this.#enrol('image', { type: 'enroll', source: 'image', image: base64 });
   }
 
   /** Asks the server to enrol the face of the next single-face camera frame (stream first). */
   enrollFromFrame(): Promise<void> {
-    return this.#startEnrol('frame', { type: 'enroll', source: 'frame' });
+    return this.#enrol('frame', { type: 'enroll', source: 'frame' });
   }
 
-  #startEnrol(source: 'image' | 'frame', message: ClientMessage): Promise<void> {
+  #enrol(source: EnrolmentSource, message: ClientMessage): Promise<void> {
     if (!this.#isOpen()) {
       return Promise.reject(new LiveConnectionError('NOT_CONNECTED', 'Not connected to the server.'));
     }
-    this.#enrol?.reject(new LiveConnectionError('SUPERSEDED', 'Another enrolment started.'));
-    return new Promise<void>((resolve, reject) => {
-      this.#enrol = { source, resolve, reject };
-      this.#send(message);
-    });
+    const reply = this.#enrolment.request(source);
+    this.#send(message);
+    return reply;
   }
 
   /** Changes the analysis rate asked of the server. */
@@ -273,7 +244,7 @@ export class LiveConnection extends TypedEmitter<LiveConnectionEvents> {
     LiveConnection.#checkFps(fps);
     this.#fps = fps;
     if (this.#isOpen()) this.#send({ type: 'config', fps });
-    if (this.#jpegTimer) this.#startJpegLoop();
+    this.#uplink.setFps(fps);
   }
 
   /**
@@ -282,15 +253,12 @@ export class LiveConnection extends TypedEmitter<LiveConnectionEvents> {
    */
   startStreaming(stream: MediaStream, video: HTMLVideoElement): void {
     if (this.#closed) throw new LiveConnectionError('CLOSED', 'The connection is closed.');
-    this.#stopTransport();
-    this.#media = { stream, video };
+    this.#uplink.setMedia({ stream, video });
     if (this.#isOpen()) this.#beginMedia();
   }
 
   stopStreaming(): void {
-    this.#media = null;
-    this.#stopTransport();
-    this.#transport = null;
+    this.#uplink.setMedia(null);
   }
 
   /** Says bye, closes the peer connection and the socket, stops every timer. Idempotent. */
@@ -315,7 +283,7 @@ export class LiveConnection extends TypedEmitter<LiveConnectionEvents> {
     this.#reconnectTimer = null;
     this.#welcome = null;
     this.#setStatus(this.#attempt === 0 ? 'connecting' : 'reconnecting');
-    const url = new URL(`/v1/sessions/${encodeURIComponent(this.sessionId)}/stream`, this.#options.server);
+    const url = new URL(`/v1/sessions/${encodeURIComponent(this.sessionId)}/stream`, this.#server);
     url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
     let ws: WebSocket;
     try {
@@ -354,57 +322,44 @@ export class LiveConnection extends TypedEmitter<LiveConnectionEvents> {
         this.#setStatus('open');
         this.emit('welcome', message);
         for (const waiter of this.#connectWaiters.splice(0)) waiter.resolve(message);
-        if (this.#media) this.#beginMedia();
+        if (this.#uplink.media) this.#beginMedia();
         return;
       }
       case 'answer':
-        void this.#applyAnswer(message.sdp);
+        this.#uplink.handleAnswer(message.sdp);
         return;
-      case 'ice': {
-        const candidate = message.candidate;
-        if (!candidate || !this.#pc) return;
-        if (this.#pc.remoteDescription) this.#pc.addIceCandidate(candidate).catch(() => undefined);
-        else this.#pendingIce.push(candidate);
+      case 'ice':
+        this.#uplink.handleIce(message.candidate);
         return;
-      }
-      case 'score': {
-        if (this.#awaitingMedia) {
-          this.#awaitingMedia = false;
-          this.#clearMediaTimer();
-          if (this.#transport) this.emit('media', { transport: this.#transport });
-        }
-        this.emit('score', { score: message, ...this.#scoreFrameSize() });
+      case 'score':
+        this.#uplink.handleScore();
+        this.emit('score', { score: message, ...this.#uplink.scoreFrameSize() });
         return;
-      }
-      case 'state': {
+      case 'state':
         if (message.state === 'degraded') this.#serverDegraded = true;
         else if (message.state === 'streaming') this.#serverDegraded = false;
-        if (this.#enrol && message.state === 'awaiting_media') {
-          const enrol = this.#enrol;
-          this.#enrol = null;
-          enrol.resolve();
-        }
+        this.#enrolment.handleState(message);
         this.emit('state', message);
         return;
-      }
-      case 'error': {
-        if (message.code === 'WEBRTC_UNAVAILABLE') this.#fallBack('the server has no WebRTC');
-        if (this.#enrol?.source === 'image' && IMAGE_CODES.has(message.code)) {
-          const enrol = this.#enrol;
-          this.#enrol = null;
-          enrol.reject(new LiveConnectionError(message.code, message.message));
-        }
+      case 'error':
+        if (message.code === 'WEBRTC_UNAVAILABLE') this.#uplink.fallBack('the server has no WebRTC');
+        this.#enrolment.handleError(message);
         if (message.fatal) this.#fatalCode = message.code;
         this.emit('error', { code: message.code, message: message.message, fatal: message.fatal });
         return;
-      }
     }
   }
 
+  /** Publishes the camera on the session that just opened (or is open). */
+  #beginMedia(): void {
+    if (!this.#uplink.media || !this.#welcome) return;
+    this.#send({ type: 'config', fps: this.#fps });
+    this.#uplink.start(this.#welcome.iceServers);
+  }
+
   #onSocketClosed(code: number, reason: string): void {
-    this.#stopTransport();
-    this.#enrol?.reject(new LiveConnectionError('DISCONNECTED', 'The connection dropped.'));
-    this.#enrol = null;
+    this.#uplink.stop();
+    this.#enrolment.fail(new LiveConnectionError('DISCONNECTED', 'The connection dropped.'));
     if (this.#closed) return;
     // The server sends `error {fatal}` and then closes with the code's 44xx close code and name.
     const announced = this.#fatalCode !== null && FATAL_CODES.has(this.#fatalCode) ? this.#fatalCode : null;
@@ -416,7 +371,7 @@ export class LiveConnection extends TypedEmitter<LiveConnectionEvents> {
       return;
     }
     this.#fatalCode = null;
-    const delays = this.#options.reconnectDelaysMs;
+    const delays = this.#reconnectDelaysMs;
     if (this.#attempt >= delays.length) {
       this.#finish('error', 'RECONNECT_FAILED', 'Could not reach the server.');
       return;
@@ -432,8 +387,7 @@ export class LiveConnection extends TypedEmitter<LiveConnectionEvents> {
     this.#closed = true;
     if (this.#reconnectTimer) clearTimeout(this.#reconnectTimer);
     this.#reconnectTimer = null;
-    this.#media = null;
-    this.#stopTransport();
+    this.#uplink.close();
     const ws = this.#ws;
     this.#ws = null;
     if (ws) {
@@ -442,8 +396,7 @@ export class LiveConnection extends TypedEmitter<LiveConnectionEvents> {
     }
     if (this.#signal && this.#abort) this.#signal.removeEventListener('abort', this.#abort);
     const error = new LiveConnectionError(code ?? 'CLOSED', message ?? 'The connection was closed.');
-    this.#enrol?.reject(error);
-    this.#enrol = null;
+    this.#enrolment.fail(error);
     for (const waiter of this.#connectWaiters.splice(0)) waiter.reject(error);
     this.#status = 'closed';
     if (kind === 'error' && code) {
@@ -453,181 +406,5 @@ export class LiveConnection extends TypedEmitter<LiveConnectionEvents> {
     this.emit('status', { status: 'closed', attempt: this.#attempt });
     this.emit('closed', { reason: kind === 'closed' ? 'closed' : error.message, code });
     this.removeAllListeners();
-  }
-
-  // Media ----------------------------------------------------------------------------------------
-
-  #beginMedia(): void {
-    if (!this.#media) return;
-    this.#send({ type: 'config', fps: this.#fps });
-    this.#awaitingMedia = true;
-    const webrtc = this.#options.webrtc && !this.#webrtcFailed && typeof RTCPeerConnection === 'function';
-    if (webrtc) void this.#startWebRtc();
-    else this.#startJpeg(this.#webrtcFailed ? 'WebRTC failed earlier' : 'WebRTC is not available');
-  }
-
-  async #startWebRtc(): Promise<void> {
-    const media = this.#media;
-    const welcome = this.#welcome;
-    if (!media || !welcome) return;
-    let pc: RTCPeerConnection;
-    try {
-      pc = new RTCPeerConnection({ iceServers: welcome.iceServers });
-    } catch {
-      this.#fallBack('WebRTC could not start');
-      return;
-    }
-    this.#pc = pc;
-    this.#pendingIce = [];
-    this.#setTransport('webrtc', 'trying WebRTC');
-    pc.onicecandidate = (event) => {
-      if (this.#pc !== pc) return;
-      const c = event.candidate;
-      this.#send({
-        type: 'ice',
-        // Only the fields the protocol knows (toJSON() adds usernameFragment); '' ends gathering too.
-        candidate: c?.candidate
-          ? { candidate: c.candidate, sdpMid: c.sdpMid, sdpMLineIndex: c.sdpMLineIndex }
-          : null,
-      });
-    };
-    pc.oniceconnectionstatechange = () => {
-      if (this.#pc === pc && pc.iceConnectionState === 'failed')
-        this.#fallBack('the WebRTC connection failed');
-    };
-    // No score within the timeout: media does not get through (e.g. no ICE candidates on loopback).
-    this.#clearMediaTimer();
-    this.#mediaTimer = setTimeout(() => {
-      if (this.#pc === pc && this.#awaitingMedia) this.#fallBack('no video reached the server over WebRTC');
-    }, this.#options.mediaTimeoutMs);
-    try {
-      for (const track of media.stream.getVideoTracks()) pc.addTrack(track, media.stream);
-      const offer = await pc.createOffer();
-      await pc.setLocalDescription(offer);
-      if (this.#pc !== pc) return;
-      this.#send({ type: 'offer', sdp: pc.localDescription?.sdp ?? offer.sdp ?? '' });
-    } catch {
-      if (this.#pc === pc) this.#fallBack('WebRTC negotiation failed');
-    }
-  }
-
-  async #applyAnswer(sdp: string): Promise<void> {
-    const pc = this.#pc;
-    if (!pc) return;
-    try {
-      await pc.setRemoteDescription({ type: 'answer', sdp });
-      for (const candidate of this.#pendingIce.splice(0))
-        await pc.addIceCandidate(candidate).catch(() => undefined);
-    } catch {
-      if (this.#pc === pc) this.#fallBack('the server answer was not usable');
-    }
-  }
-
-  #fallBack(reason: string): void {
-    if (this.#transport === 'jpeg' || this.#closed) return;
-    this.#webrtcFailed = true;
-    this.#closePeer();
-    this.#clearMediaTimer();
-    if (this.#media && this.#isOpen()) this.#startJpeg(reason);
-  }
-
-  #setTransport(transport: Transport, reason: string): void {
-    this.#transport = transport;
-    this.emit('transport', { transport, reason });
-  }
-
-  #startJpeg(reason: string): void {
-    this.#canvas ??= document.createElement('canvas');
-    this.#awaitingMedia = true;
-    this.#setTransport('jpeg', reason);
-    this.#startJpegLoop();
-  }
-
-  #startJpegLoop(): void {
-    if (this.#jpegTimer) clearInterval(this.#jpegTimer);
-    this.#jpegTimer = setInterval(() => this.#sendJpegFrame(), 1000 / this.#fps);
-  }
-
-  #sendJpegFrame(): void {
-    const ws = this.#ws;
-    const media = this.#media;
-    const canvas = this.#canvas;
-    // At most one unsent frame: a frame still in the socket's buffer (or being encoded) means the
-    // link is slower than the rate, and a fresh frame later beats a stale one now.
-    if (!ws || !media || !canvas || this.#encoding || !this.#isOpen() || ws.bufferedAmount > 0) return;
-    const { video } = media;
-    if (video.readyState < HTMLMediaElement.HAVE_CURRENT_DATA || !video.videoWidth) return;
-    const scale = Math.min(1, this.#options.maxFrameSide / Math.max(video.videoWidth, video.videoHeight));
-    const width = Math.round(video.videoWidth * scale);
-    const height = Math.round(video.videoHeight * scale);
-    if (canvas.width !== width || canvas.height !== height) Object.assign(canvas, { width, height });
-    const context = canvas.getContext('2d');
-    if (!context) return;
-    context.drawImage(video, 0, 0, width, height);
-    this.#encoding = true;
-    canvas.toBlob(
-      (blob) => {
-        if (!blob || ws !== this.#ws || !this.#jpegTimer) {
-          this.#encoding = false;
-          return;
-        }
-        blob
-          .arrayBuffer()
-          .then((buffer) => {
-            if (
-              ws === this.#ws &&
-              ws.readyState === WebSocket.OPEN &&
-              buffer.byteLength <= LIVE_LIMITS.maxFrameBytes
-            ) {
-              ws.send(buffer);
-              this.#frameSize = { width, height };
-            }
-          })
-          .finally(() => {
-            this.#encoding = false;
-          });
-      },
-      'image/jpeg',
-      this.#options.jpegQuality,
-    );
-  }
-
-  /** The pixel space of `score.box`: the JPEG frame as sent, or the camera frame over WebRTC. */
-  #scoreFrameSize(): { frameWidth: number; frameHeight: number } {
-    if (this.#transport === 'jpeg' && this.#frameSize.width) {
-      return { frameWidth: this.#frameSize.width, frameHeight: this.#frameSize.height };
-    }
-    const video = this.#media?.video;
-    const settings = this.#media?.stream.getVideoTracks()[0]?.getSettings();
-    return {
-      frameWidth: video?.videoWidth || settings?.width || 0,
-      frameHeight: video?.videoHeight || settings?.height || 0,
-    };
-  }
-
-  #clearMediaTimer(): void {
-    if (this.#mediaTimer) clearTimeout(this.#mediaTimer);
-    this.#mediaTimer = null;
-  }
-
-  #closePeer(): void {
-    const pc = this.#pc;
-    this.#pc = null;
-    this.#pendingIce = [];
-    if (pc) {
-      pc.onicecandidate = null;
-      pc.oniceconnectionstatechange = null;
-      pc.close();
-    }
-  }
-
-  /** Stops sending (peer, JPEG loop, timers) but keeps `#media`, so a reconnect resumes it. */
-  #stopTransport(): void {
-    this.#closePeer();
-    this.#clearMediaTimer();
-    if (this.#jpegTimer) clearInterval(this.#jpegTimer);
-    this.#jpegTimer = null;
-    this.#encoding = false;
-    this.#awaitingMedia = false;
   }
 }
