@@ -1,7 +1,7 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { VerificationError } from '@fv/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { SessionRecord } from './live/session-manager.ts';
+import type { SessionRecord } from './live/session-store.ts';
 import type { Tenant, TenantRegistry } from './tenants.ts';
 
 /** The one tenant of open mode (no `TENANTS_FILE`): development and the demo, never production. */

@@ -1,6 +1,6 @@
-import { ERROR_CODES, type ErrorCode } from '@fv/protocol';
+import { ERROR_CODES, ProtocolError, isErrorCode, type ErrorCode } from '@fv/protocol';
 import { VerificationError } from '@fv/core';
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyBaseLogger, FastifyError, FastifyInstance } from 'fastify';
 import { bodyError, installClientErrorHandler } from './body-errors.ts';
 
 function body(code: ErrorCode, message: string): { error: { code: ErrorCode; message: string } } {
@@ -35,4 +35,30 @@ export function installErrorHandler(app: FastifyInstance): void {
   app.setNotFoundHandler((request, reply) => {
     void reply.status(404).send(body('NOT_FOUND', `No route ${request.method} ${request.url.split('?')[0]}`));
   });
+}
+
+/** A failure as a WebSocket tells it: the `error` message's code and text, and the close code. */
+export interface WsError {
+  readonly code: ErrorCode;
+  readonly message: string;
+  /** The close code when the failure ends the socket (`ERROR_CODES[code].ws`). */
+  readonly close: number;
+}
+
+/**
+ * The WebSocket counterpart of {@link installErrorHandler} (socket errors never reach Fastify's):
+ * a malformed message is BAD_MESSAGE, a coded error keeps its code, anything else is INTERNAL,
+ * logged to `log` as `what` and never described to the client.
+ */
+export function wsErrorOf(error: unknown, log: FastifyBaseLogger, what: string): WsError {
+  let code: ErrorCode;
+  if (error instanceof ProtocolError) code = 'BAD_MESSAGE';
+  else if (error instanceof VerificationError) code = error.code;
+  else {
+    const own = (error as { code?: unknown } | null)?.code;
+    code = isErrorCode(own) ? own : 'INTERNAL';
+  }
+  if (code === 'INTERNAL') log.error({ err: error }, what);
+  const message = code === 'INTERNAL' ? ERROR_CODES.INTERNAL.message : (error as Error).message;
+  return { code, message, close: ERROR_CODES[code].ws };
 }

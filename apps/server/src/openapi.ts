@@ -1,9 +1,16 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import { ErrorBodySchema, PROTOCOL_VERSION, asyncApiDocument } from '@fv/protocol';
+import {
+  ErrorBodySchema,
+  PROTOCOL_VERSION,
+  SessionFinishedEventSchema,
+  WEBHOOK_HEADERS,
+  asyncApiDocument,
+} from '@fv/protocol';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest, FastifySchema } from 'fastify';
 import { STATUS_CODES } from 'node:http';
+import { DEFAULT_WEBHOOK_OPTIONS } from './webhook.ts';
 
 declare module 'fastify' {
   interface FastifySchema {
@@ -74,6 +81,52 @@ const WEBSOCKET_DOCS: Record<string, FastifySchema> = {
     response: {
       101: { description: 'Switching Protocols: the socket speaks the operator protocol.', type: 'null' },
       ...ERROR_RESPONSES,
+    },
+  },
+};
+
+/**
+ * The webhooks a tenant's endpoint receives (OpenAPI 3.1 `webhooks`): the payload is the protocol
+ * package's schema, the one its reference receiver parses with.
+ */
+const WEBHOOKS = {
+  'session.finished': {
+    post: {
+      summary: 'A session finished',
+      description: [
+        'Sent to the tenant’s webhook URL (TENANTS_FILE) when one of its sessions ends: the server’s own result, never the browser’s.',
+        `Verify \`${WEBHOOK_HEADERS.signature}\` (\`v1=\` and the hex HMAC-SHA256, with the webhook secret, of \`<${WEBHOOK_HEADERS.timestamp}>.<raw body>\`) in constant time and refuse stale timestamps before parsing the body;`,
+        'delivery is at least once (de-duplicate on `id`), and any answer but 2xx is retried with backoff.',
+      ].join(' '),
+      tags: ['sessions'],
+      parameters: [
+        { name: WEBHOOK_HEADERS.event, in: 'header' as const, required: true, schema: Type.String() },
+        { name: WEBHOOK_HEADERS.delivery, in: 'header' as const, required: true, schema: Type.String() },
+        {
+          name: WEBHOOK_HEADERS.timestamp,
+          in: 'header' as const,
+          required: true,
+          description: 'Unix seconds of this attempt.',
+          schema: Type.String({ pattern: '^[0-9]+$' }),
+        },
+        {
+          name: WEBHOOK_HEADERS.signature,
+          in: 'header' as const,
+          required: true,
+          schema: Type.String({ pattern: '^v1=[0-9a-f]{64}$' }),
+        },
+      ],
+      requestBody: {
+        required: true,
+        // Its JSON form (TypeBox's symbol keys are not part of it).
+        content: { 'application/json': { schema: JSON.parse(JSON.stringify(SessionFinishedEventSchema)) } },
+      },
+      responses: {
+        '2XX': { description: 'Delivered.' },
+        default: {
+          description: `Not delivered: retried with exponential backoff, ${DEFAULT_WEBHOOK_OPTIONS.maxAttempts} attempts in all.`,
+        },
+      },
     },
   },
 };
@@ -194,6 +247,7 @@ export async function registerOpenApi(app: FastifyInstance, { open }: OpenApiOpt
         ].join('\n'),
       },
       tags: TAGS,
+      webhooks: WEBHOOKS,
       components: {
         securitySchemes: {
           apiKey: { type: 'http', scheme: 'bearer', description: 'A tenant’s API key (TENANTS_FILE).' },

@@ -1,7 +1,13 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { signWebhook, verifyWebhook, WebhookSender, type SessionFinishedEvent } from './webhook.ts';
+import {
+  receiveWebhook,
+  signWebhook,
+  verifyWebhook,
+  WebhookSender,
+  type SessionFinishedEvent,
+} from './webhook.ts';
 
 const SECRET = 'whsec_0123456789abcdef';
 const event = (id = 'evt_1'): SessionFinishedEvent => ({
@@ -61,6 +67,27 @@ describe('signed webhooks', () => {
     expect(verifyWebhook(SECRET, { timestamp: undefined, signature }, body, { now })).toBe(false);
   });
 
+  it('the reference receiver parses a body only once its signature verifies', () => {
+    const now = 1_800_000_000_000;
+    const ts = now / 1000;
+    const signed = (body: string) => ({ timestamp: String(ts), signature: signWebhook(SECRET, ts, body) });
+    const body = JSON.stringify(event());
+    expect(receiveWebhook(SECRET, signed(body), body, { now })).toEqual(event());
+    // Not signed with this secret: refused before the body is read.
+    expect(() => receiveWebhook('another-secret-0000', signed(body), body, { now })).toThrow(
+      expect.objectContaining({ code: 'UNAUTHORIZED' }),
+    );
+    // Signed, but no event: refused by the schema.
+    for (const bad of [
+      '{"type":"session.finished"}',
+      JSON.stringify({ ...event(), verdict: 'maybe' }),
+      'nope',
+    ])
+      expect(() => receiveWebhook(SECRET, signed(bad), bad, { now })).toThrow(
+        expect.objectContaining({ code: 'BAD_MESSAGE' }),
+      );
+  });
+
   it('retries with backoff until the receiver answers 2xx, and the delivery verifies', async () => {
     const hook = await receiver([500, 503, 204]);
     servers.push(hook.server);
@@ -72,16 +99,12 @@ describe('signed webhooks', () => {
     const last = hook.got.at(-1)!;
     expect(JSON.parse(last.body)).toEqual(event());
     expect(last.headers['x-fv-delivery']).toBe('evt_1');
-    expect(
-      verifyWebhook(
-        SECRET,
-        {
-          timestamp: String(last.headers['x-fv-timestamp']),
-          signature: String(last.headers['x-fv-signature']),
-        },
-        last.body,
-      ),
-    ).toBe(true);
+    const headers = {
+      timestamp: String(last.headers['x-fv-timestamp']),
+      signature: String(last.headers['x-fv-signature']),
+    };
+    expect(verifyWebhook(SECRET, headers, last.body)).toBe(true);
+    expect(receiveWebhook(SECRET, headers, last.body)).toEqual(event());
     expect(sender.pending).toBe(0);
   });
 

@@ -1,23 +1,16 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import { VerificationError } from '@fv/core';
+import {
+  WEBHOOK_HEADERS,
+  parseWebhookEvent,
+  type SessionFinishedEvent,
+  type WebhookEvent,
+} from '@fv/protocol';
 
-/** What a tenant receives when one of its sessions finishes: the server's result, never the browser's. */
-export interface SessionFinishedEvent {
-  type: 'session.finished';
-  /** Unique per delivery attempt series: receivers de-duplicate retries with it. */
-  id: string;
-  tenantId: string;
-  sessionId: string;
-  /** Why it finished: the client said bye, or the session reached its end of life. */
-  reason: 'bye' | 'expired' | 'too_many_attempts';
-  verdict: string;
-  distance: number | null;
-  smoothedDistance: number | null;
-  similarity: number | null;
-  threshold: number;
-  framesAnalysed: number;
-  finishedAt: string;
-}
+// The payload is `SessionFinishedEvent` in @fv/protocol (webhook.ts): the sender builds one, the
+// reference receiver parses the body with it.
+export type { SessionFinishedEvent };
 
 export interface WebhookSenderOptions {
   /** Attempts per event, the first included. @defaultValue 6 */
@@ -47,8 +40,8 @@ export function signWebhook(secret: string, timestamp: number, body: string): st
 }
 
 /**
- * What a receiver does: recompute the signature over the raw body and the timestamp header, compare
- * in constant time, and refuse stale timestamps (replays).
+ * What a receiver does first: recompute the signature over the raw body and the timestamp header,
+ * compare in constant time, and refuse stale timestamps (replays).
  */
 export function verifyWebhook(
   secret: string,
@@ -61,6 +54,23 @@ export function verifyWebhook(
   const expected = Buffer.from(signWebhook(secret, timestamp, body));
   const given = Buffer.from(headers.signature ?? '');
   return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+/**
+ * The reference receiver: verifies the signature ({@link verifyWebhook}), and only then parses the
+ * body (`parseWebhookEvent`). Throws `UNAUTHORIZED` for a bad signature or a stale timestamp, and
+ * `ProtocolError` (`BAD_MESSAGE`) for a signed body that is no event.
+ */
+export function receiveWebhook(
+  secret: string,
+  headers: { timestamp: string | undefined; signature: string | undefined },
+  body: string,
+  options: { toleranceSeconds?: number; now?: number } = {},
+): WebhookEvent {
+  if (!verifyWebhook(secret, headers, body, options)) {
+    throw new VerificationError('UNAUTHORIZED', 'The webhook signature or its timestamp is not valid.');
+  }
+  return parseWebhookEvent(body);
 }
 
 interface Pending {
@@ -138,10 +148,10 @@ export class WebhookSender extends EventEmitter<WebhookSenderEvents> {
         headers: {
           'content-type': 'application/json',
           'user-agent': 'fv-webhook/1',
-          'x-fv-event': job.event.type,
-          'x-fv-delivery': job.event.id,
-          'x-fv-timestamp': String(timestamp),
-          'x-fv-signature': signWebhook(job.secret, timestamp, body),
+          [WEBHOOK_HEADERS.event]: job.event.type,
+          [WEBHOOK_HEADERS.delivery]: job.event.id,
+          [WEBHOOK_HEADERS.timestamp]: String(timestamp),
+          [WEBHOOK_HEADERS.signature]: signWebhook(job.secret, timestamp, body),
         },
       });
       await response.body?.cancel();

@@ -50,6 +50,12 @@ export async function buildWorkerApp({
     labelNames: ['outcome'] as const,
     registers: [registry],
   });
+  const malformed = new Counter({
+    name: 'fv_worker_malformed_jobs_total',
+    help: 'Jobs whose data was no embed job (dropped, not embedded)',
+    registers: [registry],
+  });
+  worker.on('malformed', () => malformed.inc());
   worker.on('batch', (r) => {
     batchSize.observe(r.size);
     inferSeconds.observe(r.runMs / 1000);
@@ -62,6 +68,9 @@ export async function buildWorkerApp({
 
   const app = Fastify({ logger: logger ?? { level: config.LOG_LEVEL } });
   installErrorHandler(app);
+  worker.on('malformed', ({ jobId, error }) =>
+    app.log.warn({ jobId, reason: error.message }, 'malformed job'),
+  );
   app.get('/healthz', async () => ({ status: 'ok', role: 'worker' }));
   app.get('/metrics', async (_request, reply) => {
     void reply.header('content-type', registry.contentType);

@@ -2,6 +2,7 @@ import type { FaceAligner } from './align/face-aligner.ts';
 import type { Detection } from './detect/haar-detector.ts';
 import type { GrayImage, Rect } from './image/gray-image.ts';
 import { cropFace, fallbackFaceBox } from './image/preprocess.ts';
+import { assessQuality, type QualityFlag } from './image/quality.ts';
 
 /** The face that will be embedded, and what the detector saw. */
 export interface FaceCrop {
@@ -56,4 +57,42 @@ export async function alignFace<F extends FaceCrop>(
   if (!aligner) return face;
   const [aligned] = await aligner.align(image, [face.box]);
   return { ...face, crop: aligned!.crop };
+}
+
+/** What one live frame shows: the subject's crop, ready to embed, or no face. */
+export interface AnalysedFrame {
+  /** Faces the detector (or tracker) counts; 0 without a face. */
+  readonly faceCount: number;
+  /** The subject's box, or null without a face. */
+  readonly box: Rect | null;
+  /** 62×47 grayscale crop to embed (aligned when an aligner is given), or null without a face. */
+  readonly crop: Uint8Array | null;
+  /** Why the frame may score poorly (empty without a face). */
+  readonly quality: QualityFlag[];
+  /** Detection and alignment time, ms (quality flags excluded). */
+  readonly detectMs: number;
+}
+
+/**
+ * A live frame's detect → align → quality, wherever it runs (a detect worker or the caller's
+ * turn). `tracker` is the stream's own `FaceTracker`, so each stream keeps its face between frames;
+ * no face is a result (`faceCount: 0`), not an error.
+ */
+export async function analyseFrame(
+  image: GrayImage,
+  tracker: { detect(image: GrayImage): Detection & { faceCount?: number } },
+  aligner: FaceAligner | null | undefined,
+): Promise<AnalysedFrame> {
+  const t0 = performance.now();
+  const found = extractFace(tracker, image);
+  const face = found && (await alignFace(aligner, image, found));
+  const detectMs = performance.now() - t0;
+  if (!face) return { faceCount: 0, box: null, crop: null, quality: [], detectMs };
+  return {
+    faceCount: face.faceCount,
+    box: face.box,
+    crop: face.crop,
+    quality: assessQuality(face.crop, face.box, image),
+    detectMs,
+  };
 }

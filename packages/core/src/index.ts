@@ -20,7 +20,7 @@ export {
   type HaarDetectorOptions,
   type Detection,
 } from './detect/haar-detector.ts';
-export { alignFace, extractFace, type FaceCrop } from './face-analyzer.ts';
+export { alignFace, analyseFrame, extractFace, type AnalysedFrame, type FaceCrop } from './face-analyzer.ts';
 export {
   Embedder,
   DEFAULT_EMBEDDER_OPTIONS,

@@ -1,6 +1,7 @@
 import { Type, type TSchema } from '@sinclair/typebox';
 import { describe, expect, it } from 'vitest';
-import { asyncApiDocument, messageTypeOf } from './asyncapi.ts';
+import { asyncApiDocument, messageTypeOf, unionMembers } from './asyncapi.ts';
+import { EmbedMessageSchema, EmbedStopSchema } from './embed.ts';
 import { ClientMessageSchema, ServerMessageSchema } from './live.ts';
 import { OpsClientMessageSchema, OpsServerMessageSchema } from './ops.ts';
 import { PROTOCOL_VERSION } from './version.ts';
@@ -26,6 +27,8 @@ const SOCKETS = [
     send: ServerMessageSchema,
   },
   { channel: 'ops', address: '/v1/ops', receive: OpsClientMessageSchema, send: OpsServerMessageSchema },
+  // The embed page's postMessage events (it sends them; it receives the host page's stop).
+  { channel: 'embed', address: '/embed', receive: EmbedStopSchema, send: EmbedMessageSchema },
 ];
 
 describe('AsyncAPI document', () => {
@@ -40,7 +43,7 @@ describe('AsyncAPI document', () => {
   for (const socket of SOCKETS) {
     for (const action of ['receive', 'send'] as const) {
       const union = socket[action];
-      it.each((union.anyOf as TSchema[]).map((member) => [messageTypeOf(member), member] as const))(
+      it.each(unionMembers(union).map((member) => [messageTypeOf(member), member] as const))(
         `${socket.channel} (${action}s): documents %s with its schema and a summary`,
         (type, member) => {
           const channel = (doc['channels'] as Json)[socket.channel] as Json;
@@ -61,6 +64,19 @@ describe('AsyncAPI document', () => {
       );
     }
   }
+
+  it('gives the embed events their own summaries, not the stream’s messages of the same name', () => {
+    const messages = ((doc['channels'] as Json)['embed'] as Json)['messages'] as Record<string, Json>;
+    const stream = ((doc['channels'] as Json)['stream'] as Json)['messages'] as Record<string, Json>;
+    for (const type of ['score', 'error'])
+      expect(messages[type]!['summary']).not.toBe(stream[type]!['summary']);
+    expect((doc['channels'] as Json)['embed']).not.toHaveProperty('bindings');
+  });
+
+  it('lists the close codes outside the error table in the stream’s description', () => {
+    const description = ((doc['channels'] as Json)['stream'] as Json)['description'] as string;
+    for (const close of ['1000', '1007', '1009']) expect(description).toContain(`| ${close} |`);
+  });
 
   it('documents the binary JPEG frames of the fallback path', () => {
     const operation = (doc['operations'] as Json)['stream.receive'] as Json;

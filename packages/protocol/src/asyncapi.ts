@@ -1,14 +1,16 @@
 import type { TSchema } from '@sinclair/typebox';
-import { ERROR_CODES } from './errors.ts';
+import { ERROR_CODES, WS_CLOSE_CODES } from './errors.ts';
+import { EMBED_SOURCE, EMBED_VERSION, EmbedMessageSchema, EmbedStopSchema, HOST_SOURCE } from './embed.ts';
 import { ClientMessageSchema, LIVE_LIMITS, ServerMessageSchema } from './live.ts';
 import { OPS_LIMITS, OpsClientMessageSchema, OpsServerMessageSchema } from './ops.ts';
 import { PROTOCOL_VERSION } from './version.ts';
 
 /**
- * The WebSocket protocol as an AsyncAPI 3.0 document, built from the very TypeBox schemas the
- * parsers check messages against: a message added to a union is documented without anyone
- * remembering to. What the schemas cannot say (a line per message) is in {@link MESSAGE_SUMMARIES};
- * the protocol's tests fail for a message without one.
+ * The WebSocket protocol (and the embed page's `postMessage` events) as an AsyncAPI 3.0 document,
+ * built from the very TypeBox schemas the parsers check messages against: a message added to a
+ * union is documented without anyone remembering to. What the schemas cannot say (a line per
+ * message) is in {@link MESSAGE_SUMMARIES} and {@link EMBED_MESSAGE_SUMMARIES}; the protocol's
+ * tests fail for a message without one.
  */
 
 type JsonObject = { [key: string]: unknown };
@@ -42,6 +44,21 @@ export const MESSAGE_SUMMARIES: Readonly<Record<string, string>> = {
   ops_unsubscribe: 'Stop following a session.',
 };
 
+/**
+ * One line per embed page event (its own names: `score` and `error` there are not the stream's).
+ */
+export const EMBED_MESSAGE_SUMMARIES: Readonly<Record<string, string>> = {
+  ready: 'The embed page has loaded; sent once.',
+  started: 'The camera streams to the server, over WebRTC or as JPEG frames (`transport`).',
+  score:
+    'A live score: the smoothed distance, the similarity and the verdict; at most 2 per second, the newest value always sent.',
+  verdict: 'The verdict changed.',
+  error: 'An error: a server error code or a browser one (`CAMERA_DENIED`, …). A fatal one ends the session.',
+  finished:
+    'The session ended: `reason` is `stopped` (by the user or the host page) or the code of the fatal error.',
+  stop: 'From the host page: stop the check and release the camera. The embed page answers with `finished`.',
+};
+
 /** The JSON form of a schema: TypeBox's symbol keys (Kind, Optional) are not part of it. */
 const plain = (schema: TSchema): JsonObject => JSON.parse(JSON.stringify(schema)) as JsonObject;
 
@@ -63,27 +80,39 @@ export function messageTypeOf(schema: TSchema): string {
 /** The members of a message union (each one message type). */
 export const unionMembers = (union: TSchema): TSchema[] => (union as { anyOf?: TSchema[] }).anyOf ?? [union];
 
-interface SocketSpec {
+interface ChannelSpec {
   /** Key of the channel in the document. */
   id: string;
   address: string;
   title: string;
   description: string;
   parameters?: Record<string, { description: string }>;
-  /** Client → server messages (the server receives them). */
+  /** Messages the application receives (client → server on a socket). */
   client: TSchema;
-  /** Server → client messages. */
+  /** Messages the application sends (server → client on a socket). */
   server: TSchema;
+  /** Operation titles' directions. @defaultValue `client → server`, `server → client` */
+  directions?: { receive: string; send: string };
+  /** @defaultValue {@link MESSAGE_SUMMARIES} */
+  summaries?: Readonly<Record<string, string>>;
   /** Messages that are no JSON (the binary JPEG frames of the fallback path). */
   binaryClientMessages?: Record<string, JsonObject>;
   security?: JsonObject[];
+  /** @defaultValue the WebSocket binding */
+  bindings?: JsonObject | null;
 }
 
 const closeCodes = Object.entries(ERROR_CODES)
   .map(([code, { ws, message }]) => `| \`${code}\` | ${ws} | ${message} |`)
   .join('\n');
 
-const SOCKETS: SocketSpec[] = [
+const otherCloseCodes = [
+  `| ${WS_CLOSE_CODES.NORMAL} | the stream ended normally (\`bye\`) |`,
+  `| ${WS_CLOSE_CODES.INVALID_PAYLOAD} | a text message that is not valid UTF-8 |`,
+  `| ${WS_CLOSE_CODES.MESSAGE_TOO_BIG} | a message over the largest payload |`,
+].join('\n');
+
+const CHANNELS: ChannelSpec[] = [
   {
     id: 'stream',
     address: '/v1/sessions/{sessionId}/stream',
@@ -105,6 +134,12 @@ const SOCKETS: SocketSpec[] = [
       '| code | close code | meaning |',
       '| --- | --- | --- |',
       closeCodes,
+      '',
+      'Other close codes, with no error message before them:',
+      '',
+      '| close code | meaning |',
+      '| --- | --- |',
+      otherCloseCodes,
     ].join('\n'),
     parameters: { sessionId: { description: 'The session id `POST /v1/sessions` returned.' } },
     client: ClientMessageSchema,
@@ -135,6 +170,25 @@ const SOCKETS: SocketSpec[] = [
     server: OpsServerMessageSchema,
     security: [{ $ref: '#/components/securitySchemes/operatorSession' }],
   },
+  {
+    id: 'embed',
+    address: '/embed',
+    title: 'Embed page events (postMessage)',
+    description: [
+      'Not a socket: the embed page (`/embed?token=…`, the `embedPath` of `POST /v1/sessions`) in a',
+      'tenant’s iframe posts these events to its parent window with `window.parent.postMessage`, once',
+      'for each of the session’s allowed origins and never to `*`. Every event has',
+      `\`{ source: '${EMBED_SOURCE}', version: ${EMBED_VERSION}, type, sessionId }\`. They are UX hints: the`,
+      'tenant’s backend reads the result with `GET /v1/sessions/{id}`. The host page may post',
+      `\`{ source: '${HOST_SOURCE}', type: 'stop' }\` to the frame; the page accepts it from an allowed origin only.`,
+      'Host pages parse events with the protocol package’s `parseEmbedMessage`.',
+    ].join('\n'),
+    client: EmbedStopSchema,
+    server: EmbedMessageSchema,
+    directions: { receive: 'host page → embed page', send: 'embed page → host page' },
+    summaries: EMBED_MESSAGE_SUMMARIES,
+    bindings: null,
+  },
 ];
 
 export interface AsyncApiOptions {
@@ -144,29 +198,31 @@ export interface AsyncApiOptions {
 
 /**
  * The AsyncAPI 3.0 document of both sockets (`/v1/sessions/{id}/stream`, `/v1/ops`), written from
- * the point of view of the server: it receives the client unions and sends the server unions.
+ * the point of view of the server: it receives the client unions and sends the server unions; and
+ * of the embed page's `postMessage` events, from the point of view of the embed page.
  */
 export function asyncApiDocument(options: AsyncApiOptions = {}): JsonObject {
   const channels: JsonObject = {};
   const operations: JsonObject = {};
-  for (const socket of SOCKETS) {
+  for (const spec of CHANNELS) {
+    const summaries = spec.summaries ?? MESSAGE_SUMMARIES;
     const messages: Record<string, JsonObject> = {};
     const refs = { client: [] as JsonObject[], server: [] as JsonObject[] };
     for (const direction of ['client', 'server'] as const) {
-      const entries: [string, JsonObject][] = unionMembers(socket[direction]).map((member) => {
+      const entries: [string, JsonObject][] = unionMembers(spec[direction]).map((member) => {
         const type = messageTypeOf(member);
         return [
           type,
           {
             name: type,
             title: type,
-            ...(MESSAGE_SUMMARIES[type] !== undefined && { summary: MESSAGE_SUMMARIES[type] }),
+            ...(summaries[type] !== undefined && { summary: summaries[type] }),
             contentType: 'application/json',
             payload: plain(member),
           },
         ];
       });
-      if (direction === 'client') entries.push(...Object.entries(socket.binaryClientMessages ?? {}));
+      if (direction === 'client') entries.push(...Object.entries(spec.binaryClientMessages ?? {}));
       for (const [type, message] of entries) {
         // A type sent both ways with the same schema (`ice`) is one message; another schema under a
         // name already taken gets the direction in its key.
@@ -176,30 +232,32 @@ export function asyncApiDocument(options: AsyncApiOptions = {}): JsonObject {
             ? type
             : `${type}_${direction}`;
         messages[key] = message;
-        refs[direction].push({ $ref: `#/channels/${socket.id}/messages/${key}` });
+        refs[direction].push({ $ref: `#/channels/${spec.id}/messages/${key}` });
       }
     }
-    channels[socket.id] = {
-      address: socket.address,
-      title: socket.title,
-      description: socket.description,
-      ...(socket.parameters && { parameters: socket.parameters }),
+    channels[spec.id] = {
+      address: spec.address,
+      title: spec.title,
+      description: spec.description,
+      ...(spec.parameters && { parameters: spec.parameters }),
       messages,
-      bindings: { ws: { method: 'GET', bindingVersion: '0.1.0' } },
+      ...(spec.bindings !== null && {
+        bindings: spec.bindings ?? { ws: { method: 'GET', bindingVersion: '0.1.0' } },
+      }),
     };
-    const channel = { $ref: `#/channels/${socket.id}` };
-    const security = socket.security ? { security: socket.security } : {};
-    operations[`${socket.id}.receive`] = {
+    const channel = { $ref: `#/channels/${spec.id}` };
+    const security = spec.security ? { security: spec.security } : {};
+    operations[`${spec.id}.receive`] = {
       action: 'receive',
       channel,
-      title: `${socket.title}: client → server`,
+      title: `${spec.title}: ${spec.directions?.receive ?? 'client → server'}`,
       messages: refs.client,
       ...security,
     };
-    operations[`${socket.id}.send`] = {
+    operations[`${spec.id}.send`] = {
       action: 'send',
       channel,
-      title: `${socket.title}: server → client`,
+      title: `${spec.title}: ${spec.directions?.send ?? 'server → client'}`,
       messages: refs.server,
       ...security,
     };
@@ -212,7 +270,8 @@ export function asyncApiDocument(options: AsyncApiOptions = {}): JsonObject {
       description: [
         'The live sockets of the face verification service, generated from the protocol package’s',
         'schemas. `info.version` is the protocol version `hello` must name; it changes with any',
-        'incompatible change to a message. The HTTP API is described by `/openapi.json` (UI at `/docs`).',
+        'incompatible change to a message. Channel `embed` is the embed page’s `postMessage` events to',
+        'its host page. The HTTP API (and the webhooks) are described by `/openapi.json` (UI at `/docs`).',
       ].join('\n'),
     },
     defaultContentType: 'application/json',

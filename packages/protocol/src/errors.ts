@@ -1,3 +1,5 @@
+import { Type } from '@sinclair/typebox';
+
 /**
  * The single table of error codes that can cross a wire. Each code carries the HTTP status used by
  * REST routes and the WebSocket close code used when the error ends a stream (4000–4999 is the
@@ -91,3 +93,29 @@ export function isErrorCode(value: unknown): value is ErrorCode {
 export function httpStatusOf(code: ErrorCode): number {
   return ERROR_CODES[code].http;
 }
+
+/** The WebSocket close code a fatal error with this code closes the socket with. */
+export function wsCloseCodeOf(code: ErrorCode): number {
+  return ERROR_CODES[code].ws;
+}
+
+/**
+ * Close codes outside the table: the normal end of a stream, and those the server's WebSocket
+ * library (`ws`) closes with by itself, before any message reaches the protocol.
+ */
+export const WS_CLOSE_CODES = {
+  /** `bye`, or a client leaving: nothing went wrong. */
+  NORMAL: 1000,
+  /** A text frame that is not valid UTF-8 (`ws`). */
+  INVALID_PAYLOAD: 1007,
+  /** A message over the server's largest payload (`ws` `maxPayload`). */
+  MESSAGE_TOO_BIG: 1009,
+} as const;
+
+const ERROR_CODE_LIST = Object.keys(ERROR_CODES) as ErrorCode[];
+
+/**
+ * A code of the table, as a schema: a union of its literals, so a parsed `error` message names a
+ * code the client can look up (its HTTP status, its close code).
+ */
+export const ErrorCodeSchema = Type.Union(ERROR_CODE_LIST.map((code) => Type.Literal(code)));

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { LIVE_LIMITS, ProtocolError, parseClientMessage, parseServerMessage } from './live.ts';
+import {
+  LIVE_LIMITS,
+  ProtocolError,
+  isWellFormedToken,
+  parseClientMessage,
+  parseServerMessage,
+  sessionIdOfToken,
+} from './live.ts';
 
 const token = 'tok_0123456789abcdef';
 
@@ -99,5 +106,31 @@ describe('parseServerMessage', () => {
     };
     expect(parseServerMessage(score)).toEqual(score);
     expect(() => parseServerMessage({ ...score, verdict: 'maybe' })).toThrow(ProtocolError);
+  });
+
+  it('accepts an error only with a code of the table', () => {
+    const error = { type: 'error', code: 'QUEUE_FULL', message: 'busy', fatal: false };
+    expect(parseServerMessage(error)).toEqual(error);
+    for (const code of ['queue_full', 'SOMETHING_NEW', 'toString', ''])
+      expect(() => parseServerMessage({ ...error, code }), code).toThrow(ProtocolError);
+  });
+});
+
+describe('browser tokens', () => {
+  const token = `ses_AAAAAAAAAAAAAAAA.${'B'.repeat(32)}`;
+
+  it('name their session; only the issued form is well-formed', () => {
+    expect(sessionIdOfToken(token)).toBe('ses_AAAAAAAAAAAAAAAA');
+    expect(isWellFormedToken(token)).toBe(true);
+    // Split all the same, but not of the form the server issues.
+    expect(sessionIdOfToken('abc.def')).toBe('abc');
+    for (const other of [
+      'abc.def',
+      `${token}x`,
+      `ses_AAAAAAAAAAAAAAA.${'B'.repeat(32)}`,
+      token.replace('.', ''),
+    ])
+      expect(isWellFormedToken(other), other).toBe(false);
+    expect(sessionIdOfToken('.x')).toBeNull();
   });
 });

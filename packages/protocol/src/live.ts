@@ -1,6 +1,7 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { Value } from '@sinclair/typebox/value';
+import { ErrorCodeSchema } from './errors.ts';
 import { FaceBoxSchema } from './verify.ts';
 
 /** Bounds that keep one WebSocket frame cheap to parse. */
@@ -17,7 +18,8 @@ export const LIVE_LIMITS = {
   maxFps: 30,
 } as const;
 
-const IceCandidateSchema = Type.Object(
+/** An ICE candidate as `RTCIceCandidateInit` has it (trickled both ways, and to the WebRTC host). */
+export const IceCandidateSchema = Type.Object(
   {
     candidate: Type.String({ maxLength: 2048 }),
     sdpMid: Type.Optional(Type.Union([Type.String({ maxLength: 64 }), Type.Null()])),
@@ -25,6 +27,15 @@ const IceCandidateSchema = Type.Object(
   },
   { additionalProperties: false },
 );
+export type IceCandidate = Static<typeof IceCandidateSchema>;
+
+/** A STUN/TURN server as `RTCIceServer` has it (other `RTCIceServer` fields pass through). */
+export const IceServerSchema = Type.Object({
+  urls: Type.Union([Type.String(), Type.Array(Type.String())]),
+  username: Type.Optional(Type.String()),
+  credential: Type.Optional(Type.String()),
+});
+export type IceServer = Static<typeof IceServerSchema>;
 
 const strict = { additionalProperties: false } as const;
 
@@ -44,6 +55,20 @@ export const HelloSchema = Type.Object(
 export function sessionIdOfToken(token: string): string | null {
   const dot = token.indexOf('.');
   return dot > 0 ? token.slice(0, dot) : null;
+}
+
+/**
+ * The form of the tokens the server issues: `ses_` and 16 base64url characters (the session id),
+ * a dot, and 32 base64url characters (the secret).
+ */
+export const BROWSER_TOKEN_PATTERN = /^ses_[A-Za-z0-9_-]{16}\.[A-Za-z0-9_-]{32}$/;
+
+/**
+ * Whether a token has the form the server issues (which {@link sessionIdOfToken} does not ask):
+ * the server refuses any other before it looks a session up. Says nothing about its validity.
+ */
+export function isWellFormedToken(token: string): boolean {
+  return BROWSER_TOKEN_PATTERN.test(token);
 }
 
 export const OfferSchema = Type.Object(
@@ -92,7 +117,9 @@ export const VerdictSchema = Type.Union([
   Type.Literal('no_face'),
   Type.Literal('multiple_faces'),
 ]);
-export type LiveVerdict = Static<typeof VerdictSchema>;
+export type Verdict = Static<typeof VerdictSchema>;
+/** The same as {@link Verdict} (the name the live path has used). */
+export type LiveVerdict = Verdict;
 
 export const QualityFlagSchema = Type.Union([
   Type.Literal('too_small'),
@@ -101,19 +128,18 @@ export const QualityFlagSchema = Type.Union([
   Type.Literal('blurry'),
   Type.Literal('off_centre'),
 ]);
+export type QualityFlag = Static<typeof QualityFlagSchema>;
+
+/** How a stream's frames reach the server: a WebRTC video track, or JPEG frames on the socket. */
+export const TransportSchema = Type.Union([Type.Literal('webrtc'), Type.Literal('jpeg')]);
+export type Transport = Static<typeof TransportSchema>;
 
 export const WelcomeSchema = Type.Object(
   {
     type: Type.Literal('welcome'),
     protocol: Type.Integer(),
     sessionId: Type.String(),
-    iceServers: Type.Array(
-      Type.Object({
-        urls: Type.Union([Type.String(), Type.Array(Type.String())]),
-        username: Type.Optional(Type.String()),
-        credential: Type.Optional(Type.String()),
-      }),
-    ),
+    iceServers: Type.Array(IceServerSchema),
     limits: Type.Object({
       maxFps: Type.Number(),
       maxMessageBytes: Type.Integer(),
@@ -167,7 +193,7 @@ export const StateSchema = Type.Object(
 export const ErrorMessageSchema = Type.Object(
   {
     type: Type.Literal('error'),
-    code: Type.String(),
+    code: ErrorCodeSchema,
     message: Type.String(),
     /** The server closes the socket after a fatal error. */
     fatal: Type.Boolean(),

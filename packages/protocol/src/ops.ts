@@ -1,5 +1,12 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { ErrorMessageSchema, VerdictSchema, checker, parseWith, type Checker } from './live.ts';
+import {
+  ErrorMessageSchema,
+  TransportSchema,
+  VerdictSchema,
+  checker,
+  parseWith,
+  type Checker,
+} from './live.ts';
 
 /**
  * The operator channel, `WS /v1/ops`: the server pushes an `ops_snapshot` every second; a client
@@ -39,7 +46,8 @@ export const OpsSessionStateSchema = Type.Union([
 ]);
 export type OpsSessionState = Static<typeof OpsSessionStateSchema>;
 
-export const OpsTransportSchema = Type.Union([Type.Literal('webrtc'), Type.Literal('jpeg'), Type.Null()]);
+/** The session's transport; null while it has no stream. */
+export const OpsTransportSchema = Type.Union([...TransportSchema.anyOf, Type.Null()]);
 export type OpsTransport = Static<typeof OpsTransportSchema>;
 
 /** One analysed frame of a session's timeline. */

@@ -33,6 +33,15 @@ export const VerifyResultSchema = Type.Object({
 });
 export type VerifyResult = Static<typeof VerifyResultSchema>;
 
+/**
+ * `POST /v1/verify` body as a multipart form: the two images as files. Documentation only: the
+ * route reads the parts itself (a Fastify `body` schema would refuse every upload).
+ */
+export const VerifyFormSchema = Type.Object({
+  a: Type.String({ format: 'binary' }),
+  b: Type.String({ format: 'binary' }),
+});
+
 /** JSON variant of `POST /v1/verify`: both images base64-encoded. */
 export const VerifyJsonBodySchema = Type.Object(
   {

@@ -3,13 +3,8 @@ import { Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { redisOptionsFromUrl } from './redis-options.ts';
 import { DynamicBatcher, normalizeCrop, type BatchReport, type Embedder } from '@fv/core';
-import {
-  packEmbeddings,
-  resultChannel,
-  unpackCrops,
-  type EmbedJobData,
-  type EmbedResult,
-} from './messages.ts';
+import { parseEmbedJob, type EmbedJob, type EmbedResult, type ProtocolError } from '@fv/protocol';
+import { packEmbeddings, resultChannel, unpackCrops } from './messages.ts';
 
 export interface InferenceWorkerOptions {
   redisUrl: string;
@@ -26,16 +21,19 @@ export interface InferenceWorkerOptions {
  * BullMQ Pro), so the worker takes up to `maxBatch` jobs concurrently and feeds every crop into
  * one dynamic batcher: jobs from many gateways share model runs. Expired jobs are dropped, and
  * each result goes to the owning gateway's channel only. A job that names other model weights than
- * this worker's (a gateway and a worker on different `MODEL_DIR`s) is refused, not embedded.
+ * this worker's (a gateway and a worker on different `MODEL_DIR`s) is refused, not embedded. A job
+ * whose data is no `EmbedJob` (`parseEmbedJob`) is reported and dropped.
  *
  * @fires batch — a {@link BatchReport} per model run
  * @fires job — `{ faces, queueMs, expired, refused }` per job
+ * @fires malformed — `{ jobId, error }` per job that failed to parse
  */
 export class InferenceWorker extends EventEmitter<{
   batch: [BatchReport];
   job: [{ faces: number; queueMs: number; expired: boolean; refused: boolean }];
+  malformed: [{ jobId: string; error: ProtocolError }];
 }> {
-  readonly #worker: Worker<EmbedJobData>;
+  readonly #worker: Worker<unknown>;
   readonly #publisher: Redis;
   readonly #batcher: DynamicBatcher<Uint8Array, Float32Array>;
   readonly #queueName: string;
@@ -58,7 +56,7 @@ export class InferenceWorker extends EventEmitter<{
     this.#publisher.on('error', () => {
       // reconnects by itself
     });
-    this.#worker = new Worker<EmbedJobData>(this.#queueName, (job) => this.#process(job), {
+    this.#worker = new Worker<unknown>(this.#queueName, (job) => this.#process(job), {
       connection: redisOptionsFromUrl(options.redisUrl),
       concurrency: maxBatch,
     });
@@ -67,9 +65,17 @@ export class InferenceWorker extends EventEmitter<{
     });
   }
 
-  async #process(job: Job<EmbedJobData>): Promise<void> {
-    const { gateway, crops, count, deadline, model } = job.data;
+  async #process(job: Job<unknown>): Promise<void> {
     const jobId = job.id ?? '';
+    let data: EmbedJob;
+    try {
+      data = parseEmbedJob(job.data);
+    } catch (error) {
+      // Nothing in it is trusted, its gateway's channel included: its frames time out there.
+      this.emit('malformed', { jobId, error: error as ProtocolError });
+      return;
+    }
+    const { gateway, crops, count, deadline, model } = data;
     const channel = resultChannel(this.#queueName, gateway);
     const queueMs = Date.now() - job.timestamp;
     const expired = Date.now() > deadline;

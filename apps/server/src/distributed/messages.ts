@@ -1,27 +1,9 @@
 import { FACE_PIXELS } from '@fv/core';
 
-/** One BullMQ job: the crops a gateway collected within a few ms (a gateway-side micro-batch). */
-export interface EmbedJobData {
-  /** Gateway that owns the sessions; results go to its channel only. */
-  gateway: string;
-  /** `count` crops of 62×47 bytes, concatenated, base64. */
-  crops: string;
-  count: number;
-  /** Epoch ms after which the result is worthless; workers drop the job. */
-  deadline: number;
-  /**
-   * sha256 of the model weights the gateway's threshold and enrolled references belong to: a worker
-   * serving other weights refuses the job instead of returning embeddings from another space.
-   * Absent: any model (jobs from gateways that predate the field).
-   */
-  model?: string;
-}
+// The job and result shapes are `EmbedJob` and `EmbedResult` in @fv/protocol (queue.ts); what is
+// here turns crops and embeddings into the bytes those carry, and names the result channels.
 
-/** Published on the gateway's channel when a job is done (or dropped). */
-export type EmbedResult =
-  | { jobId: string; ok: true; embeddings: string; size: number }
-  | { jobId: string; ok: false; reason: 'expired' | 'failed' | 'model-mismatch'; message: string };
-
+/** The pub/sub channel a gateway's results are published on. */
 export const resultChannel = (prefix: string, gateway: string): string => `${prefix}:results:${gateway}`;
 
 export function packCrops(crops: Uint8Array[]): string {

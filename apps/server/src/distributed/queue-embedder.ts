@@ -1,15 +1,11 @@
 import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { redisOptionsFromUrl } from './redis-options.ts';
 import { VerificationError } from '@fv/core';
-import {
-  packCrops,
-  resultChannel,
-  unpackEmbeddings,
-  type EmbedJobData,
-  type EmbedResult,
-} from './messages.ts';
+import { parseEmbedResult, type EmbedJob, type EmbedResult, type ProtocolError } from '@fv/protocol';
+import { packCrops, resultChannel, unpackEmbeddings } from './messages.ts';
 
 export interface QueueEmbedderOptions {
   redisUrl: string;
@@ -35,13 +31,21 @@ export interface QueueEmbedderOptions {
 /** The options with their defaults filled in (`model` stays optional). */
 type ResolvedOptions = Required<Omit<QueueEmbedderOptions, 'model'>> & QueueEmbedderOptions;
 
+export interface QueueEmbedderEvents {
+  /** A message on the result channel that is no `EmbedResult`: dropped (its frames time out). */
+  malformed: [{ error: ProtocolError }];
+}
+
 /**
  * The gateway side of distributed mode: each call enqueues one BullMQ job holding a micro-batch
  * of crops (the FramePipeline's batcher collects them), and resolves when the worker's result
  * arrives on this gateway's own pub/sub channel, or rejects at the deadline. Jobs are never retried
- * (a late frame is worthless) and removed from Redis on completion or failure.
+ * (a late frame is worthless) and removed from Redis on completion or failure. Results are parsed
+ * (`parseEmbedResult`); a malformed one is counted, reported and dropped.
+ *
+ * @fires malformed — a result that failed to parse
  */
-export class QueueEmbedder {
+export class QueueEmbedder extends EventEmitter<QueueEmbedderEvents> {
   readonly gatewayId: string;
   readonly queueName: string;
   readonly timeoutMs: number;
@@ -49,8 +53,10 @@ export class QueueEmbedder {
   readonly model: string | undefined;
   /** Queue depth from the latest poll (every 500 ms). */
   depth = 0;
+  /** Messages on the result channel that were no result, so far. */
+  malformedResults = 0;
   readonly #depthTimer: ReturnType<typeof setInterval>;
-  readonly #queue: Queue<EmbedJobData>;
+  readonly #queue: Queue<EmbedJob>;
   readonly #subscriber: Redis;
   readonly #pending = new Map<
     string,
@@ -59,21 +65,24 @@ export class QueueEmbedder {
   #closed = false;
 
   private constructor(options: ResolvedOptions, subscriber: Redis) {
+    super();
     this.gatewayId = options.gatewayId;
     this.queueName = options.queueName;
     this.timeoutMs = options.timeoutMs;
     this.maxWaiting = options.maxWaiting;
     this.model = options.model;
     this.#subscriber = subscriber;
-    this.#queue = new Queue<EmbedJobData>(options.queueName, {
+    this.#queue = new Queue<EmbedJob>(options.queueName, {
       connection: redisOptionsFromUrl(options.redisUrl),
       defaultJobOptions: { attempts: 1, removeOnComplete: true, removeOnFail: true },
     });
     subscriber.on('message', (_channel: string, text: string) => {
       let result: EmbedResult;
       try {
-        result = JSON.parse(text) as EmbedResult;
-      } catch {
+        result = parseEmbedResult(text);
+      } catch (error) {
+        this.malformedResults++;
+        this.emit('malformed', { error: error as ProtocolError });
         return;
       }
       const waiter = this.#pending.get(result.jobId);

@@ -1,23 +1,7 @@
 import { Redis } from 'ioredis';
 import type { ScoreMessage } from '@fv/protocol';
-import type { SessionEndReason, SessionRecord } from '../live/session-manager.ts';
+import type { SessionData, SessionEndReason } from '../live/session-store.ts';
 import { redisOptionsFromUrl } from './redis-options.ts';
-
-/** What another gateway needs to serve a session: no images, only the reference embedding. */
-export interface MirroredSession {
-  id: string;
-  tenantId: string;
-  tokenExpiresAt: number;
-  endedBy: SessionEndReason | null;
-  createdAt: number;
-  expiresAt: number;
-  tokenHash: Buffer;
-  tokenUsed: boolean;
-  allowedOrigins: string[];
-  reference: Float32Array | null;
-  lastScore: ScoreMessage | null;
-  framesAnalysed: number;
-}
 
 // 1: swapped; 0: not the current token (or the session has ended); 2: current but expired.
 const SWAP_TOKEN = `
@@ -38,9 +22,9 @@ redis.call('PEXPIREAT', KEYS[1], math.max(tonumber(ARGV[4]), redis.call('PTTL', 
 return 1`;
 
 /**
- * Session state shared by gateways in distributed mode: one Redis hash per session, expiring with
- * the session. Each token's single use is enforced in Redis (an atomic swap of its hash), so a token
- * cannot be spent once on each of two gateways. Reference images are never stored; embeddings are.
+ * The Redis side of `RedisSessionStore`: one Redis hash per session, expiring with the session.
+ * Each token's single use is enforced in Redis (an atomic swap of its hash), so a token cannot be
+ * spent once on each of two gateways. Reference images are never stored; embeddings are.
  */
 export class RedisSessionMirror {
   readonly #redis: Redis;
@@ -63,7 +47,8 @@ export class RedisSessionMirror {
     return `${this.#prefix}:session:${id}`;
   }
 
-  async load(id: string): Promise<MirroredSession | null> {
+  /** The shared copy of a session (what another gateway needs to serve it), or null. */
+  async load(id: string): Promise<SessionData | null> {
     const h = await this.#redis.hgetall(this.#key(id));
     if (!h['expiresAt'] || !h['tokenHash']) return null;
     const ref = h['reference'] ? Buffer.from(h['reference'], 'base64') : null;
@@ -118,7 +103,7 @@ export class RedisSessionMirror {
   }
 
   /** Frees the session's slot in its tenant's count and marks it ended for every gateway. */
-  async endSession(record: SessionRecord, reason: SessionEndReason): Promise<void> {
+  async endSession(record: Pick<SessionData, 'id' | 'tenantId'>, reason: SessionEndReason): Promise<void> {
     await this.#redis
       .multi()
       .zrem(`${this.#prefix}:tenant:${record.tenantId}:sessions`, record.id)
@@ -135,7 +120,7 @@ export class RedisSessionMirror {
    * Writes the session's current state (latest score included). Writing everything, not just the
    * score, restores the shared copy, token use included, after a Redis restart lost it.
    */
-  async saveState(record: SessionRecord): Promise<void> {
+  async saveState(record: SessionData): Promise<void> {
     const key = this.#key(record.id);
     const fields: Record<string, string> = {
       createdAt: String(record.createdAt),

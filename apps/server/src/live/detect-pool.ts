@@ -3,10 +3,9 @@ import {
   siblingEntry,
   startWorker,
   type AlignedCropSpec,
+  type AnalysedFrame,
   type GrayImage,
   type HaarDetectorOptions,
-  type QualityFlag,
-  type Rect,
 } from '@fv/core';
 
 export interface DetectWorkerData {
@@ -19,17 +18,9 @@ export type DetectRequest =
   | { kind: 'detect'; id: number; stream: string; width: number; height: number; data: ArrayBuffer }
   | { kind: 'release'; stream: string };
 
+/** A worker's answer: core's `analyseFrame` result, or why it failed. */
 export type DetectResponse =
-  | {
-      id: number;
-      ok: true;
-      faceCount: number;
-      box: Rect | null;
-      crop: Uint8Array | null;
-      quality: QualityFlag[];
-      detectMs: number;
-    }
-  | { id: number; ok: false; message: string };
+  ({ id: number; ok: true } & AnalysedFrame) | { id: number; ok: false; message: string };
 
 export type DetectResult = Extract<DetectResponse, { ok: true }>;
 

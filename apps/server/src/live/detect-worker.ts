@@ -1,7 +1,7 @@
-// Worker thread: face detection (with one FaceTracker per stream), crop and quality flags for the
-// streams the main thread assigns to it. See detect-pool.ts.
+// Worker thread: each stream's frames through core's analyseFrame (detect → align → quality), with
+// one FaceTracker per stream, for the streams the main thread assigns to it. See detect-pool.ts.
 import { parentPort, workerData } from 'node:worker_threads';
-import { FaceAligner, FaceTracker, HaarDetector, alignFace, assessQuality, extractFace } from '@fv/core';
+import { FaceAligner, FaceTracker, HaarDetector, analyseFrame } from '@fv/core';
 import type { DetectRequest, DetectResponse, DetectWorkerData } from './detect-pool.ts';
 
 const port = parentPort;
@@ -20,21 +20,7 @@ const handle = async (request: Extract<DetectRequest, { kind: 'detect' }>): Prom
       trackers.set(request.stream, tracker);
     }
     const frame = { width: request.width, height: request.height, data: new Uint8Array(request.data) };
-    const t0 = performance.now();
-    const found = extractFace(tracker, frame);
-    const face = found && (await alignFace(aligner, frame, found));
-    const detectMs = performance.now() - t0;
-    response = face
-      ? {
-          id: request.id,
-          ok: true,
-          faceCount: face.faceCount,
-          box: face.box,
-          crop: face.crop,
-          quality: assessQuality(face.crop, face.box, frame),
-          detectMs,
-        }
-      : { id: request.id, ok: true, faceCount: 0, box: null, crop: null, quality: [], detectMs };
+    response = { id: request.id, ok: true, ...(await analyseFrame(frame, tracker, aligner)) };
   } catch (error) {
     response = { id: request.id, ok: false, message: error instanceof Error ? error.message : String(error) };
   }

@@ -2,36 +2,17 @@ import { randomUUID } from 'node:crypto';
 import {
   DynamicBatcher,
   FaceTracker,
-  alignFace,
-  assessQuality,
-  extractFace,
+  analyseFrame,
   normalizeCrop,
+  type AnalysedFrame,
   type BatchReport,
   type DynamicBatcherOptions,
   type Embedder,
   type FaceAligner,
-  type GrayImage,
   type HaarDetector,
-  type QualityFlag,
-  type Rect,
 } from '@fv/core';
 import type { DetectPool } from './detect-pool.ts';
-
-export interface FrameAnalysis {
-  readonly faceCount: number;
-  readonly box: Rect | null;
-  readonly quality: QualityFlag[];
-  /** Embedding of the subject's face (the detector's first), or null without a face. */
-  readonly embedding: Float32Array | null;
-  readonly detectMs: number;
-  readonly embedMs: number;
-}
-
-/** One stream's view of the pipeline: it remembers the stream's face between frames. */
-export interface FrameStream {
-  analyze(frame: GrayImage): Promise<FrameAnalysis>;
-  close(): void;
-}
+import type { FrameAnalyser, FrameAnalysis } from './frame-analyser.ts';
 
 /** Turns a batch of 62×47 crops into embeddings: the local model, or the queue to workers. */
 export type CropEmbedder = (crops: Uint8Array[]) => Promise<Float32Array[]>;
@@ -42,9 +23,10 @@ export function localCropEmbedder(embedder: Embedder): CropEmbedder {
 }
 
 /**
- * Shared by all sessions of a process: detection (on worker threads when a pool is given, else on
- * the caller's turn), then embedding through one dynamic batcher so faces from many sessions share
- * model runs (in-process) or queue jobs (distributed mode).
+ * Shared by all sessions of a process: core's `analyseFrame` (detect → align → quality; on worker
+ * threads when a pool is given, else on the caller's turn), then embedding through one dynamic
+ * batcher so faces from many sessions share model runs (in-process) or queue jobs (distributed
+ * mode).
  */
 export class FramePipeline {
   readonly batcher: DynamicBatcher<Uint8Array, Float32Array>;
@@ -74,19 +56,17 @@ export class FramePipeline {
     this.batcher.on('batch', listener);
   }
 
-  async #embed(
-    found: { faceCount: number; box: Rect | null; crop: Uint8Array | null; quality: QualityFlag[] },
-    detectMs: number,
-  ): Promise<FrameAnalysis> {
-    if (found.crop === null || found.box === null) {
+  async #embed(face: AnalysedFrame): Promise<FrameAnalysis> {
+    const { detectMs } = face;
+    if (face.crop === null || face.box === null) {
       return { faceCount: 0, box: null, quality: [], embedding: null, detectMs, embedMs: 0 };
     }
     const t1 = performance.now();
-    const embedding = await this.batcher.submit(found.crop);
+    const embedding = await this.batcher.submit(face.crop);
     return {
-      faceCount: found.faceCount,
-      box: found.box,
-      quality: found.quality,
+      faceCount: face.faceCount,
+      box: face.box,
+      quality: face.quality,
       embedding,
       detectMs,
       embedMs: performance.now() - t1,
@@ -94,37 +74,18 @@ export class FramePipeline {
   }
 
   /** A stream with its own face tracker (ROI search near the last face). */
-  openStream(): FrameStream {
+  openStream(): FrameAnalyser {
     const pool = this.#pool;
     if (pool !== null) {
       const id = randomUUID();
       return {
-        analyze: async (frame) => {
-          const found = await pool.detect(id, frame);
-          return this.#embed(found, found.detectMs);
-        },
+        analyse: async (frame) => this.#embed(await pool.detect(id, frame)),
         close: () => pool.release(id),
       };
     }
     const tracker = new FaceTracker(this.#detector);
     return {
-      analyze: async (frame) => {
-        const t0 = performance.now();
-        const found = extractFace(tracker, frame);
-        const face = found && (await alignFace(this.#aligner, frame, found));
-        const detectMs = performance.now() - t0;
-        return this.#embed(
-          face
-            ? {
-                faceCount: face.faceCount,
-                box: face.box,
-                crop: face.crop,
-                quality: assessQuality(face.crop, face.box, frame),
-              }
-            : { faceCount: 0, box: null, crop: null, quality: [] },
-          detectMs,
-        );
-      },
+      analyse: async (frame) => this.#embed(await analyseFrame(frame, tracker, this.#aligner)),
       close: () => tracker.reset(),
     };
   }

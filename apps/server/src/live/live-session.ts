@@ -8,17 +8,28 @@ import {
   type LogisticCalibration,
   type VerdictTrackerOptions,
 } from '@fv/core';
-import { LIVE_LIMITS, type LiveVerdict, type ScoreMessage } from '@fv/protocol';
-import type { FrameAnalysis, FramePipeline, FrameStream } from './frame-pipeline.ts';
-import { nextRate, type RateShare } from './rate-control.ts';
+import type { ScoreMessage } from '@fv/protocol';
+import type { FrameAnalyser, FrameAnalysis } from './frame-analyser.ts';
+import { FrameGate, type FrameDecision } from './frame-gate.ts';
+import { SessionRate, type RateChange, type RateShare } from './rate-control.ts';
+import { MAX_SCORE_HISTORY, ScoreHistory, type ScorePoint } from './score-history.ts';
+
+/** Where a session's reference embedding lives: its record in the session store. */
+export interface ReferenceHolder {
+  reference: Float32Array | null;
+}
 
 export interface LiveSessionOptions {
   id: string;
-  pipeline: FramePipeline;
+  /** The stream's view of the pipeline (`FramePipeline.openStream()`); the session closes it. */
+  analyser: FrameAnalyser;
   threshold: number;
   calibration: LogisticCalibration;
-  /** Reference embedding; frames are analysed but not scored until one is set. */
-  reference?: Float32Array | null;
+  /**
+   * The session's record, the one owner of its reference embedding: read for every frame, written
+   * by enrolment. Frames are analysed but not scored while it holds none.
+   */
+  record: ReferenceHolder;
   /** Frames analysed per second at most. @defaultValue 10 */
   fps?: number;
   verdict?: Omit<VerdictTrackerOptions, 'threshold'>;
@@ -29,9 +40,14 @@ export interface LiveSessionOptions {
   targetLatencyMs?: number;
   /** @defaultValue 2 */
   minFps?: number;
-  /** Wall clock in ms (tests inject one). @defaultValue Date.now */
+  /** Wall clock in ms: capture and score times (tests inject one). @defaultValue Date.now */
   now?: () => number;
-  /** Score points kept for the operator dashboard (a ring buffer). @defaultValue 600 */
+  /**
+   * Monotonic clock in ms: frame→score latency and the spacing of rate changes (tests inject one).
+   * @defaultValue performance.now
+   */
+  monotonicNow?: () => number;
+  /** Score points kept for the operator dashboard (a ring buffer). @defaultValue {@link MAX_SCORE_HISTORY} */
   historySize?: number;
   /**
    * The server's other live sessions' rates: a session held back further than the others by an
@@ -40,33 +56,8 @@ export interface LiveSessionOptions {
   rateShare?: RateShare;
 }
 
-/** Most score points a session keeps. */
-export const MAX_SCORE_HISTORY = 600;
-
-/** One analysed frame, as the operator dashboard plots it. */
-export interface ScorePoint {
-  readonly frameId: number;
-  /** When the score was emitted (ms, wall clock). */
-  readonly t: number;
-  readonly distance: number | null;
-  readonly smoothedDistance: number | null;
-  readonly similarity: number | null;
-  readonly verdict: LiveVerdict;
-  /** Frame → score time, ms. */
-  readonly latencyMs: number;
-}
-
 /** How frames reach the session; set by whoever feeds it. */
 export type FrameTransport = 'webrtc' | 'jpeg';
-
-export interface RateChange {
-  readonly fps: number;
-  readonly requestedFps: number;
-  readonly degraded: boolean;
-  readonly reason: string;
-}
-
-export type FrameDecision = 'accepted' | 'dropped_busy' | 'dropped_rate' | 'dropped_closed';
 
 export interface FrameReport {
   readonly analysis: FrameAnalysis;
@@ -75,9 +66,9 @@ export interface FrameReport {
 }
 
 /**
- * One live verification: frames in (from WebRTC or JPEG), score events out. At most one frame is
- * in flight; frames that arrive while one is analysed, or faster than the analysis rate, are
- * dropped (a stale frame is worthless), never queued.
+ * One live verification: frames in (from WebRTC or JPEG), score events out. Its {@link gate}
+ * decides which frames are analysed (at most one in flight, on the analysis-rate grid); every
+ * ingest asks it.
  *
  * @fires score — a {@link FrameReport} per analysed frame
  * @fires frameError — an analysis failed (the session goes on with the next frame)
@@ -93,28 +84,17 @@ export class LiveSession extends EventEmitter<{
   readonly #threshold: number;
   readonly #calibration: LogisticCalibration;
   readonly #tracker: VerdictTracker;
-  readonly #stream: FrameStream;
+  readonly #analyser: FrameAnalyser;
   readonly #now: () => number;
-  #reference: Float32Array | null;
-  #fps: number;
-  #requestedFps: number;
-  readonly #targetLatencyMs: number;
-  readonly #minFps: number;
-  #latencyEma: number | null = null;
-  #lastRateChange = -Infinity;
-  #busy = false;
-  /** When the next frame is due for analysis (ms, capture clock). */
-  #nextDue = -Infinity;
+  readonly #monotonicNow: () => number;
+  readonly #record: ReferenceHolder;
+  /** Which frames are analysed; ingests ask it before copying or decoding a frame. */
+  readonly gate: FrameGate;
+  readonly #rate: SessionRate;
   #frameId = 0;
   #closed = false;
   #captureNext: ((embedding: Float32Array) => void) | null = null;
-  /** Ring buffer of recent score points: `#historyStart` is the oldest once it is full. */
-  readonly #history: ScorePoint[] = [];
-  readonly #historySize: number;
-  #historyStart = 0;
-  #framesReceived = 0;
-  #framesDropped = 0;
-  readonly #rateShare: RateShare | null;
+  readonly #history: ScoreHistory;
   /** How frames arrive, for operators; null until the feeder says. */
   transport: FrameTransport | null = null;
 
@@ -124,38 +104,26 @@ export class LiveSession extends EventEmitter<{
     this.#threshold = options.threshold;
     this.#calibration = options.calibration;
     this.#tracker = new VerdictTracker({ threshold: options.threshold, ...options.verdict });
-    this.#stream = options.pipeline.openStream();
-    this.#reference = options.reference ?? null;
+    this.#analyser = options.analyser;
+    this.#record = options.record;
     this.#now = options.now ?? Date.now;
-    this.#fps = LiveSession.#checkFps(options.fps ?? 10);
-    this.#requestedFps = this.#fps;
-    this.#targetLatencyMs = options.targetLatencyMs ?? 150;
-    this.#minFps = Math.min(options.minFps ?? 2, this.#fps);
-    this.#historySize = options.historySize ?? MAX_SCORE_HISTORY;
-    if (!(
-      Number.isInteger(this.#historySize) &&
-      this.#historySize >= 1 &&
-      this.#historySize <= MAX_SCORE_HISTORY
-    )) {
-      throw new TypeError(`historySize must be an integer in [1, ${MAX_SCORE_HISTORY}]`);
-    }
-    this.#rateShare = options.rateShare ?? null;
-    this.#rateShare?.set(this, this.#fps);
-  }
-
-  static #checkFps(fps: number): number {
-    if (!(fps >= LIVE_LIMITS.minFps && fps <= LIVE_LIMITS.maxFps)) {
-      throw new TypeError(`fps must be in [${LIVE_LIMITS.minFps}, ${LIVE_LIMITS.maxFps}]`);
-    }
-    return fps;
+    this.#monotonicNow = options.monotonicNow ?? (() => performance.now());
+    this.#history = new ScoreHistory(options.historySize ?? MAX_SCORE_HISTORY);
+    this.#rate = new SessionRate({
+      fps: options.fps ?? 10,
+      minFps: options.minFps ?? 2,
+      targetLatencyMs: options.targetLatencyMs ?? 150,
+      rateShare: options.rateShare ?? null,
+    });
+    this.gate = new FrameGate({ intervalMs: () => 1000 / this.#rate.fps, now: this.#now });
   }
 
   get fps(): number {
-    return this.#fps;
+    return this.#rate.fps;
   }
 
   get enrolled(): boolean {
-    return this.#reference !== null;
+    return this.#record.reference !== null;
   }
 
   get closed(): boolean {
@@ -164,93 +132,36 @@ export class LiveSession extends EventEmitter<{
 
   /** Whether the session runs below the requested rate because the server is behind. */
   get degraded(): boolean {
-    return this.#fps < this.#requestedFps;
+    return this.#rate.degraded;
   }
 
-  /**
-   * Frames offered to the session, and those of them it dropped. A frame counts once, whether
-   * `wouldAccept` turned it away or `handleFrame` took or refused it.
-   */
+  /** Frames offered to the session, and those of them it dropped (see {@link FrameGate.counts}). */
   get frameCounts(): { readonly received: number; readonly dropped: number } {
-    return { received: this.#framesReceived, dropped: this.#framesDropped };
+    return this.gate.counts;
   }
 
   /** The last `limit` score points (all kept, at most `historySize`), oldest first. */
-  history(limit: number = this.#historySize): ScorePoint[] {
-    const n = this.#history.length;
-    const take = Math.max(0, Math.min(limit, n));
-    const out: ScorePoint[] = new Array<ScorePoint>(take);
-    for (let i = 0; i < take; i++) out[i] = this.#history[(this.#historyStart + n - take + i) % n]!;
-    return out;
+  history(limit?: number): ScorePoint[] {
+    return this.#history.last(limit);
   }
 
   /** Frames analysed per second over the last `windowMs` of wall clock (measured, not the target). */
   analysedFps(windowMs = 2000): number {
-    const since = this.#now() - windowMs;
-    const n = this.#history.length;
-    let count = 0;
-    for (let i = n - 1; i >= 0 && this.#history[(this.#historyStart + i) % n]!.t > since; i--) count++;
-    return (count * 1000) / windowMs;
-  }
-
-  #remember(point: ScorePoint): void {
-    if (this.#history.length < this.#historySize) {
-      this.#history.push(point);
-    } else {
-      this.#history[this.#historyStart] = point;
-      this.#historyStart = (this.#historyStart + 1) % this.#historySize;
-    }
+    return (this.#history.countAfter(this.#now() - windowMs) * 1000) / windowMs;
   }
 
   /**
    * The client's requested analysis rate. While the server has lowered the rate (degraded) a
-   * request can only lower it further: the server's backpressure is not the client's to undo; the
-   * rate climbs back to the request by itself once latency allows.
+   * request can only lower it further; the rate climbs back to the request by itself once latency
+   * allows (rate-control.ts).
    */
   handleConfig(fps: number): void {
-    const requested = LiveSession.#checkFps(fps);
-    // Degraded as things stood before this request (after it, any raise would look degraded).
-    const degraded = this.degraded;
-    this.#requestedFps = requested;
-    if (degraded && requested > this.#fps) return;
-    this.#setFps(requested);
-    this.#latencyEma = null;
+    this.#rate.request(fps);
   }
 
-  /**
-   * Lowers the rate while latency is over target, restores it once latency is well under, and lets
-   * a session left behind the others catch up (rate-control.ts).
-   */
-  #adapt(endToEndMs: number): void {
-    this.#latencyEma = this.#latencyEma === null ? endToEndMs : 0.3 * endToEndMs + 0.7 * this.#latencyEma;
-    const now = performance.now();
-    if (now - this.#lastRateChange < 1000) return;
-    const change = nextRate({
-      fps: this.#fps,
-      requestedFps: this.#requestedFps,
-      minFps: this.#minFps,
-      latencyEma: this.#latencyEma,
-      targetLatencyMs: this.#targetLatencyMs,
-      othersMedianFps: this.#rateShare?.medianExcept(this) ?? null,
-    });
-    if (!change || change.fps === this.#fps) return;
-    this.#setFps(change.fps);
-    this.#lastRateChange = now;
-    this.emit('rate', {
-      fps: change.fps,
-      requestedFps: this.#requestedFps,
-      degraded: this.degraded,
-      reason: change.reason,
-    });
-  }
-
-  #setFps(fps: number): void {
-    this.#fps = fps;
-    if (!this.#closed) this.#rateShare?.set(this, fps);
-  }
-
+  /** Enrols `embedding` (written to the record, which owns it); the verdict starts over. */
   setReference(embedding: Float32Array): void {
-    this.#reference = embedding;
+    this.#record.reference = embedding;
     this.#tracker.reset();
   }
 
@@ -264,56 +175,22 @@ export class LiveSession extends EventEmitter<{
     });
   }
 
-  /**
-   * Whether a frame captured at `capturedAt` would be analysed (lets callers skip decoding it). A
-   * frame turned away here counts as received and dropped; callers do not offer it again.
-   */
-  wouldAccept(capturedAt: number = this.#now()): FrameDecision {
-    const decision = this.#decide(capturedAt);
-    if (decision !== 'accepted') this.#count(decision);
-    return decision;
-  }
-
-  #count(decision: FrameDecision): void {
-    this.#framesReceived++;
-    // Frames between the sampling grid's due times are skipped by design, not dropped: only a
-    // frame that was due but could not be taken (the previous one still in flight) is a drop.
-    if (decision === 'dropped_busy' || decision === 'dropped_closed') this.#framesDropped++;
-  }
-
-  #decide(capturedAt: number): FrameDecision {
-    if (this.#closed) return 'dropped_closed';
-    if (this.#busy) return 'dropped_busy';
-    // 5% slack absorbs capture jitter.
-    if (capturedAt < this.#nextDue - (1000 / this.#fps) * 0.05) return 'dropped_rate';
-    return 'accepted';
-  }
-
-  /** Offers a decoded frame; returns at once with what happened to it. */
+  /** Offers a decoded frame to the {@link gate}; returns at once with what happened to it. */
   handleFrame(frame: GrayImage, capturedAt: number = this.#now()): FrameDecision {
-    const decision = this.#decide(capturedAt);
-    this.#count(decision);
+    const decision = this.gate.take(capturedAt);
     if (decision !== 'accepted') return decision;
-    this.#busy = true;
-    // Due times advance on a fixed grid, so a 15 fps source still yields 10 analysed fps; after a
-    // gap longer than one interval the grid restarts at this frame (no burst to catch up).
-    const interval = 1000 / this.#fps;
-    const base = capturedAt - this.#nextDue > interval ? capturedAt : this.#nextDue;
-    this.#nextDue = base + interval;
     const frameId = this.#frameId++;
-    const started = performance.now();
-    void this.#stream
-      .analyze(frame)
+    const started = this.#monotonicNow();
+    void this.#analyser
+      .analyse(frame)
       .then((analysis) => {
         if (this.#closed) return;
-        this.#emitScore(frameId, capturedAt, analysis, performance.now() - started);
+        this.#emitScore(frameId, capturedAt, analysis, this.#monotonicNow() - started);
       })
       .catch((error: unknown) => {
         if (!this.#closed) this.emit('frameError', error);
       })
-      .finally(() => {
-        this.#busy = false;
-      });
+      .finally(() => this.gate.release());
     return 'accepted';
   }
 
@@ -323,10 +200,11 @@ export class LiveSession extends EventEmitter<{
       this.#captureNext = null;
       capture(analysis.embedding);
     }
+    const reference = this.#record.reference;
     let distance: number | null = null;
     let update;
-    if (analysis.faceCount === 1 && analysis.embedding && this.#reference) {
-      distance = euclideanDistance(analysis.embedding, this.#reference);
+    if (analysis.faceCount === 1 && analysis.embedding && reference) {
+      distance = euclideanDistance(analysis.embedding, reference);
       update = this.#tracker.observe(1, distance);
     } else if (analysis.faceCount !== 1) {
       update = this.#tracker.observe(analysis.faceCount);
@@ -343,10 +221,10 @@ export class LiveSession extends EventEmitter<{
       distance,
       smoothedDistance: smoothed,
       similarity: smoothed === null ? null : similarityFromDistance(smoothed, this.#calibration),
-      verdict: this.#reference ? this.#tracker.verdict : 'pending',
+      verdict: reference ? this.#tracker.verdict : 'pending',
       threshold: this.#threshold,
     };
-    this.#remember({
+    this.#history.add({
       frameId,
       t: score.emittedAt,
       distance,
@@ -356,7 +234,9 @@ export class LiveSession extends EventEmitter<{
       latencyMs: endToEndMs,
     });
     this.emit('score', { analysis, score, endToEndMs });
-    this.#adapt(endToEndMs);
+    // Lowers the rate while latency is over target, restores it once well under (rate-control.ts).
+    const change = this.#rate.observe(endToEndMs, this.#monotonicNow());
+    if (change) this.emit('rate', change);
   }
 
   /** Stops scoring; late results are discarded. Idempotent. */
@@ -364,8 +244,9 @@ export class LiveSession extends EventEmitter<{
     if (this.#closed) return;
     this.#closed = true;
     this.#captureNext = null;
-    this.#rateShare?.delete(this);
-    this.#stream.close();
+    this.#rate.close();
+    this.gate.close();
+    this.#analyser.close();
     this.emit('closed');
     this.removeAllListeners();
   }

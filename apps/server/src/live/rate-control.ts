@@ -9,6 +9,7 @@
  * that is well below the other sessions' median rate, while latency is not over target, therefore
  * climbs towards that median: the shares converge instead of staying where the timing left them.
  */
+import { LIVE_LIMITS } from '@fv/protocol';
 
 /** The analysis rates of one server's live sessions. */
 export class RateShare {
@@ -78,4 +79,116 @@ export function nextRate(s: RateState): { fps: number; reason: string } | null {
     return { fps, reason: `recovering towards the other sessions' ${median} fps: analysing ${fps} fps` };
   }
   return null;
+}
+
+/** A session's rate moved by backpressure, as the client is told. */
+export interface RateChange {
+  readonly fps: number;
+  readonly requestedFps: number;
+  readonly degraded: boolean;
+  readonly reason: string;
+}
+
+export interface SessionRateOptions {
+  /** The starting rate (and request), in [LIVE_LIMITS.minFps, LIVE_LIMITS.maxFps]. */
+  fps: number;
+  /** The floor backpressure lowers to (at most `fps`). */
+  minFps: number;
+  /** Smoothed frame→score latency over this lowers the rate. */
+  targetLatencyMs: number;
+  /** The server's other sessions' rates, or null to go alone. */
+  rateShare: RateShare | null;
+}
+
+/**
+ * One session's analysis rate: the client's request, lowered by {@link nextRate} while latency is
+ * over target and raised again once it recovers, at most once a second. Registered in the
+ * {@link RateShare} until {@link close}.
+ */
+export class SessionRate {
+  #fps: number;
+  #requestedFps: number;
+  readonly #minFps: number;
+  readonly #targetLatencyMs: number;
+  readonly #rateShare: RateShare | null;
+  #latencyEma: number | null = null;
+  #lastChange = -Infinity;
+  #closed = false;
+
+  constructor(options: SessionRateOptions) {
+    this.#fps = SessionRate.#checkFps(options.fps);
+    this.#requestedFps = this.#fps;
+    this.#minFps = Math.min(options.minFps, this.#fps);
+    this.#targetLatencyMs = options.targetLatencyMs;
+    this.#rateShare = options.rateShare;
+    this.#rateShare?.set(this, this.#fps);
+  }
+
+  static #checkFps(fps: number): number {
+    if (!(fps >= LIVE_LIMITS.minFps && fps <= LIVE_LIMITS.maxFps)) {
+      throw new TypeError(`fps must be in [${LIVE_LIMITS.minFps}, ${LIVE_LIMITS.maxFps}]`);
+    }
+    return fps;
+  }
+
+  get fps(): number {
+    return this.#fps;
+  }
+
+  /** Whether the rate is below the request because the server is behind. */
+  get degraded(): boolean {
+    return this.#fps < this.#requestedFps;
+  }
+
+  /**
+   * The client's requested rate. While degraded a request can only lower the rate: the server's
+   * backpressure is not the client's to undo; the rate climbs back to the request by itself.
+   */
+  request(fps: number): void {
+    const requested = SessionRate.#checkFps(fps);
+    // Degraded as things stood before this request (after it, any raise would look degraded).
+    const degraded = this.degraded;
+    this.#requestedFps = requested;
+    if (degraded && requested > this.#fps) return;
+    this.#set(requested);
+    this.#latencyEma = null;
+  }
+
+  /**
+   * One frame's frame→score latency, observed at `now` (ms, monotonic): lowers the rate while the
+   * smoothed latency is over target, restores it once well under, and lets a session left behind
+   * the others catch up. Returns the change, if any.
+   */
+  observe(endToEndMs: number, now: number): RateChange | null {
+    this.#latencyEma = this.#latencyEma === null ? endToEndMs : 0.3 * endToEndMs + 0.7 * this.#latencyEma;
+    if (now - this.#lastChange < 1000) return null;
+    const change = nextRate({
+      fps: this.#fps,
+      requestedFps: this.#requestedFps,
+      minFps: this.#minFps,
+      latencyEma: this.#latencyEma,
+      targetLatencyMs: this.#targetLatencyMs,
+      othersMedianFps: this.#rateShare?.medianExcept(this) ?? null,
+    });
+    if (!change || change.fps === this.#fps) return null;
+    this.#set(change.fps);
+    this.#lastChange = now;
+    return {
+      fps: change.fps,
+      requestedFps: this.#requestedFps,
+      degraded: this.degraded,
+      reason: change.reason,
+    };
+  }
+
+  #set(fps: number): void {
+    this.#fps = fps;
+    if (!this.#closed) this.#rateShare?.set(this, fps);
+  }
+
+  /** Leaves the rate share. Idempotent. */
+  close(): void {
+    this.#closed = true;
+    this.#rateShare?.delete(this);
+  }
 }

@@ -1,12 +1,10 @@
 import wrtc from '@roamhq/wrtc';
 import type { GrayImage } from '@fv/core';
 import { VerificationError } from '@fv/core';
+import type { IceCandidate } from '@fv/protocol';
 
-export interface IceCandidateMessage {
-  candidate: string;
-  sdpMid?: string | null;
-  sdpMLineIndex?: number | null;
-}
+/** An ICE candidate as the stream's `ice` messages and the WebRTC host's IPC carry it. */
+export type IceCandidateMessage = IceCandidate;
 
 export interface WebRtcIngestOptions {
   /** STUN/TURN servers handed to the peer connection (and to the client in `welcome`). */

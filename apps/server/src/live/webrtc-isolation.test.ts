@@ -21,7 +21,7 @@ describe('IsolatedWebRtc', () => {
       wantsFrame: () => false,
       onFrame: () => undefined,
       onEnded: (reason) => ended.push(reason),
-      frameIntervalMs: () => 100,
+      notBefore: () => Date.now() + 90,
     });
 
   it('answers offers from a separate process; a crash there ends its streams, not this process', async () => {
@@ -65,7 +65,7 @@ describe('IsolatedWebRtc', () => {
         onCandidate: () => undefined,
         wantsFrame: () => false,
         onFrame: () => undefined,
-        frameIntervalMs: () => 100,
+        notBefore: () => Date.now() + 90,
       });
     const a = make();
     await a.handleOffer(await videoOffer());

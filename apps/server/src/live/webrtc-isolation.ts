@@ -1,23 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { VerificationError, loaderArgs, siblingEntry } from '@fv/core';
+import { parseHostEvent, type HostEvent, type HostRequest } from '@fv/protocol';
 import type { IceCandidateMessage, WebRtcIngestOptions } from './webrtc-ingest.ts';
-
-/** What the gateway asks the WebRTC host process. */
-export type HostRequest =
-  | { t: 'open'; id: number; iceServers: RTCIceServer[] }
-  | { t: 'offer'; id: number; rid: number; sdp: string }
-  | { t: 'ice'; id: number; rid: number; candidate: IceCandidateMessage | null }
-  | { t: 'arm'; id: number; notBefore: number }
-  | { t: 'close'; id: number };
-
-/** What the WebRTC host process tells the gateway. */
-export type HostEvent =
-  | { t: 'ready' }
-  | { t: 'candidate'; id: number; candidate: IceCandidateMessage | null }
-  | { t: 'frame'; id: number; width: number; height: number; data: Uint8Array; capturedAt: number }
-  | { t: 'ended'; id: number; reason: string }
-  | { t: 'done'; rid: number; sdp: string }
-  | { t: 'failed'; rid: number; message: string };
 
 /** The calls a stream makes on its WebRTC ingest, in process or isolated. */
 export interface Ingest {
@@ -27,8 +11,11 @@ export interface Ingest {
 }
 
 export interface IsolatedIngestOptions extends WebRtcIngestOptions {
-  /** How long after one frame the next is wanted (the session's analysis interval). */
-  frameIntervalMs: () => number;
+  /**
+   * The earliest capture time the next frame is wanted for, asked after each frame the host sends
+   * (the session's `FrameGate.notBefore()`): the host sends none before it.
+   */
+  notBefore: () => number;
 }
 
 interface Open {
@@ -40,7 +27,9 @@ interface Open {
  * crash natively on unusual but well-formed offers (found by fuzzing). A crash ends the child, not
  * the gateway: its streams are told (`onEnded`; clients fall back to JPEG or reconnect) and the next
  * offer starts a new child. Frames cross over IPC only when the session wants one (one at a time,
- * not before its next due time).
+ * not before its next due time). The child reads untrusted SDP with native code, so none of its
+ * messages is trusted: each is parsed (`parseHostEvent`, @fv/protocol); a malformed one is counted
+ * and dropped, and fails the request it names, if any.
  */
 export class IsolatedWebRtc {
   #child: ChildProcess | null = null;
@@ -49,6 +38,7 @@ export class IsolatedWebRtc {
   readonly #open = new Map<number, Open>();
   readonly #pending = new Map<number, { resolve: (sdp: string) => void; reject: (error: Error) => void }>();
   #crashes = 0;
+  #malformed = 0;
   #closed = false;
   /** Peers the current host has made: it keeps every closed one (see webrtc-ingest.ts). */
   #served = 0;
@@ -75,6 +65,11 @@ export class IsolatedWebRtc {
     return this.#crashes;
   }
 
+  /** Messages from host processes that failed to parse, so far (dropped). */
+  get malformedEvents(): number {
+    return this.#malformed;
+  }
+
   #spawn(): ChildProcess {
     const entry = siblingEntry('webrtc-host', import.meta.url);
     const child = fork(entry, {
@@ -82,7 +77,7 @@ export class IsolatedWebRtc {
       serialization: 'advanced',
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
-    child.on('message', (event: HostEvent) => this.#onEvent(event));
+    child.on('message', (raw: unknown) => this.#onMessage(raw));
     // A send racing the host's death (EPIPE): the exit handler below tells the streams.
     child.on('error', () => undefined);
     child.on('exit', (code, signal) => {
@@ -104,8 +99,26 @@ export class IsolatedWebRtc {
     if (this.#child?.connected) this.#child.send(request, (error) => void error);
   }
 
+  #onMessage(raw: unknown): void {
+    let event: HostEvent;
+    try {
+      event = parseHostEvent(raw);
+    } catch (error) {
+      this.#malformed++;
+      // A request whose answer is lost this way fails now rather than waiting for the host to end.
+      const rid = typeof raw === 'object' && raw !== null ? (raw as { rid?: unknown }).rid : undefined;
+      const pending = typeof rid === 'number' ? this.#pending.get(rid) : undefined;
+      if (pending) {
+        this.#pending.delete(rid as number);
+        pending.reject(new VerificationError('BAD_MESSAGE', (error as Error).message));
+      }
+      return;
+    }
+    this.#onEvent(event);
+  }
+
   #onEvent(event: HostEvent): void {
-    switch (event.t) {
+    switch (event.type) {
       case 'ready':
         return;
       case 'candidate':
@@ -120,7 +133,11 @@ export class IsolatedWebRtc {
             event.capturedAt,
           );
         }
-        this.#send({ t: 'arm', id: event.id, notBefore: Date.now() + open.options.frameIntervalMs() * 0.9 });
+        this.#send({
+          type: 'arm',
+          id: event.id,
+          notBefore: open.options.notBefore(),
+        });
         return;
       }
       case 'ended':
@@ -130,7 +147,7 @@ export class IsolatedWebRtc {
       case 'failed': {
         const pending = this.#pending.get(event.rid);
         this.#pending.delete(event.rid);
-        if (event.t === 'done') pending?.resolve(event.sdp);
+        if (event.type === 'done') pending?.resolve(event.sdp);
         else pending?.reject(new VerificationError('BAD_MESSAGE', event.message));
         return;
       }
@@ -151,20 +168,20 @@ export class IsolatedWebRtc {
     this.#served++;
     const id = this.#nextId++;
     this.#open.set(id, { options });
-    this.#send({ t: 'open', id, iceServers: options.iceServers ?? [] });
-    this.#send({ t: 'arm', id, notBefore: 0 });
+    this.#send({ type: 'open', id, iceServers: options.iceServers ?? [] });
+    this.#send({ type: 'arm', id, notBefore: 0 });
     let closed = false;
     return {
-      handleOffer: (sdp) => this.#request({ t: 'offer', id, rid: this.#nextRid++, sdp }),
+      handleOffer: (sdp) => this.#request({ type: 'offer', id, rid: this.#nextRid++, sdp }),
       handleCandidate: async (candidate) => {
         if (closed) return;
-        await this.#request({ t: 'ice', id, rid: this.#nextRid++, candidate });
+        await this.#request({ type: 'ice', id, rid: this.#nextRid++, candidate });
       },
       close: () => {
         if (closed) return;
         closed = true;
         this.#open.delete(id);
-        this.#send({ t: 'close', id });
+        this.#send({ type: 'close', id });
         // An idle host past its peer budget is replaced: the next stream starts a fresh one.
         if (this.#open.size === 0 && this.#served >= this.#recycleAfter) this.#retire();
       },

@@ -1,28 +1,25 @@
 import { VerificationError } from '@fv/core';
 import {
-  ERROR_CODES,
   OPS_LIMITS,
   ProtocolError,
-  isErrorCode,
   parseOpsClientMessage,
-  type ErrorCode,
-  type OpsPoint,
   type OpsServerMessage,
-  type OpsSession,
-  type OpsSessionState,
   type OpsSnapshotMessage,
 } from '@fv/protocol';
 import type {} from '@fastify/websocket';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
+import { wsErrorOf } from '../errors.ts';
 import type { FramePipeline } from '../live/frame-pipeline.ts';
-import type { LiveSession, ScorePoint } from '../live/live-session.ts';
-import type { SessionManager, SessionRecord } from '../live/session-manager.ts';
+import type { LiveSession } from '../live/live-session.ts';
+import type { SessionStore } from '../live/session-store.ts';
 import type { ServerMetrics } from '../metrics.ts';
-import { MessageBudget, RATE_CLOSE_GRACE_MS, type MessageBudgetOptions } from '../message-budget.ts';
+import { MessageBudget, type MessageBudgetOptions } from '../message-budget.ts';
+import { SocketBudget } from '../socket-budget.ts';
+import { BatchSizeWindow, buildSnapshot, round, toWire } from './ops-snapshot.ts';
 
 export interface OpsRouteOptions {
-  sessions: SessionManager;
+  sessions: SessionStore;
   pipeline: FramePipeline;
   metrics: ServerMetrics;
   /** Distance threshold live verdicts use (shown until a session has scored). */
@@ -62,44 +59,6 @@ interface OpsSubscription {
   lastFrameId: number;
 }
 
-const BATCH_WINDOW_S = 60;
-const LATENCY_WINDOW_MS = 30_000;
-
-const round = (value: number, digits = 4): number => {
-  const scale = 10 ** digits;
-  return Math.round(value * scale) / scale;
-};
-const roundOrNull = (value: number | null): number | null => (value === null ? null : round(value));
-
-const toWire = (p: ScorePoint): OpsPoint => ({
-  t: p.t,
-  distance: roundOrNull(p.distance),
-  smoothedDistance: roundOrNull(p.smoothedDistance),
-  similarity: roundOrNull(p.similarity),
-  verdict: p.verdict,
-});
-
-/** The `q` quantile (0–1) of ascending `sorted`, nearest rank; null when empty. */
-function quantile(sorted: number[], q: number): number | null {
-  if (sorted.length === 0) return null;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
-}
-
-function stateOf(record: SessionRecord): OpsSessionState {
-  const live = record.live;
-  if (!live) return record.tokenUsed ? 'disconnected' : 'waiting';
-  if (!live.enrolled) return 'awaiting_enrolment';
-  if (live.degraded) return 'degraded';
-  return live.analysedFps() > 0 ? 'streaming' : 'awaiting_media';
-}
-
-function codeOf(error: unknown): ErrorCode {
-  if (error instanceof ProtocolError) return 'BAD_MESSAGE';
-  if (error instanceof VerificationError) return error.code;
-  const code = (error as { code?: unknown } | null)?.code;
-  return isErrorCode(code) ? code : 'INTERNAL';
-}
-
 async function counterTotal(counter: ServerMetrics['framesAnalysed']): Promise<number> {
   return (await counter.get()).values.reduce((sum, v) => sum + v.value, 0);
 }
@@ -118,20 +77,8 @@ export async function opsRoutes(app: FastifyInstance, options: OpsRouteOptions):
   // Built once here so that a bad option fails registration, not every socket.
   void new MessageBudget(budgetOptions);
 
-  // Batch sizes per wall-clock second, the last minute of them (bounded whatever the load).
-  const batchSeconds = Array.from({ length: BATCH_WINDOW_S }, () => ({
-    second: -1,
-    counts: new Map<number, number>(),
-  }));
-  options.pipeline.onBatch((report) => {
-    const second = Math.floor(Date.now() / 1000);
-    const bucket = batchSeconds[second % BATCH_WINDOW_S]!;
-    if (bucket.second !== second) {
-      bucket.second = second;
-      bucket.counts.clear();
-    }
-    bucket.counts.set(report.size, (bucket.counts.get(report.size) ?? 0) + 1);
-  });
+  const batches = new BatchSizeWindow();
+  options.pipeline.onBatch((report) => batches.add(report.size));
 
   // Frame rates come from the counters' change between timer ticks; a snapshot between ticks (a
   // dashboard that just connected) repeats the last rates rather than measuring a sliver of time.
@@ -153,79 +100,26 @@ export async function opsRoutes(app: FastifyInstance, options: OpsRouteOptions):
     previous = { at: now, analysed, dropped };
   };
 
-  const snapshot = (now: number): OpsSnapshotMessage => {
-    const records = sessions.list();
-
-    const histogram = new Map<number, number>();
-    const nowSecond = Math.floor(now / 1000);
-    for (const bucket of batchSeconds) {
-      if (nowSecond - bucket.second >= BATCH_WINDOW_S) continue;
-      for (const [size, count] of bucket.counts) histogram.set(size, (histogram.get(size) ?? 0) + count);
-    }
-
-    const latencies: number[] = [];
-    let liveSessions = 0;
-    const rows: OpsSession[] = [];
-    for (const record of records) {
-      const live = record.live;
-      if (live) {
-        liveSessions++;
-        for (const p of live.history()) if (now - p.t <= LATENCY_WINDOW_MS) latencies.push(p.latencyMs);
-      }
-      if (rows.length >= OPS_LIMITS.maxSessions) continue;
-      const score = record.lastScore;
-      const counts = live?.frameCounts ?? { received: 0, dropped: 0 };
-      rows.push({
-        sessionId: record.id,
-        state: stateOf(record),
-        verdict: score?.verdict ?? 'pending',
-        distance: roundOrNull(score?.distance ?? null),
-        smoothedDistance: roundOrNull(score?.smoothedDistance ?? null),
-        threshold: score?.threshold ?? options.threshold,
-        fps: live ? round(live.analysedFps(), 1) : 0,
-        targetFps: live?.fps ?? 0,
-        framesReceived: counts.received,
-        framesAnalysed: record.framesAnalysed,
-        droppedFrames: counts.dropped,
-        transport: live?.transport ?? null,
-        createdAt: new Date(record.createdAt).toISOString(),
-        expiresAt: new Date(record.expiresAt).toISOString(),
-        ageSeconds: Math.max(0, Math.floor((now - record.createdAt) / 1000)),
-        sparkline: (live?.history(OPS_LIMITS.sparklinePoints) ?? []).map((p) =>
-          roundOrNull(p.smoothedDistance),
-        ),
-      });
-    }
-    latencies.sort((a, b) => a - b);
-    return {
-      type: 'ops_snapshot',
-      at: now,
-      system: {
-        sessions: records.length,
-        liveSessions,
-        ...rates,
-        queueDepth: options.queueDepth ? options.queueDepth() : null,
-        batchHistogram: [...histogram].sort(([a], [b]) => a - b).map(([size, count]) => ({ size, count })),
-        latencyMs: {
-          p50: roundOrNull(quantile(latencies, 0.5)),
-          p95: roundOrNull(quantile(latencies, 0.95)),
-        },
-        mode: options.mode,
-      },
-      sessions: rows,
-      omitted: Math.max(0, records.length - rows.length),
-    };
-  };
+  const snapshot = (now: number): OpsSnapshotMessage =>
+    buildSnapshot({
+      now,
+      records: sessions.list(),
+      batchHistogram: batches.histogram(now),
+      rates,
+      queueDepth: options.queueDepth ? options.queueDepth() : null,
+      mode: options.mode,
+      threshold: options.threshold,
+    });
 
   const send = (socket: WebSocket, message: OpsServerMessage): void => {
     if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(message));
   };
-  const fail = (socket: WebSocket, error: unknown): void => {
-    const code = codeOf(error);
+  /** Tells the dashboard (an `error` message); a fatal failure closes the socket with its code. */
+  const fail = (socket: WebSocket, error: unknown, fatal = false): void => {
+    const { code, message, close } = wsErrorOf(error, app.log, 'ops error');
     metrics.errors.inc({ code });
-    const message = code === 'INTERNAL' ? ERROR_CODES.INTERNAL.message : (error as Error).message;
-    if (code === 'INTERNAL') app.log.error({ err: error }, 'ops error');
-    send(socket, { type: 'error', code, message, fatal: false });
+    send(socket, { type: 'error', code, message, fatal });
+    if (fatal) socket.close(close, code);
   };
 
   /** The whole kept timeline of the session's current stream, which restarts the client's chart. */
@@ -315,30 +209,14 @@ export async function opsRoutes(app: FastifyInstance, options: OpsRouteOptions):
       // The first snapshot at once rather than after a second.
       send(socket, snapshot(Date.now()));
 
-      const budget = new MessageBudget(budgetOptions);
-      let overBudget = false;
-      let graceTimer: ReturnType<typeof setTimeout> | null = null;
+      // Past it: said (error, then close 4429) and counted; the socket is no longer read.
+      const budget = new SocketBudget(socket, budgetOptions, () => {
+        metrics.wsClosedForRate.inc({ route: 'ops' });
+        fail(socket, new VerificationError('MESSAGE_RATE_EXCEEDED'), true);
+      });
 
       socket.on('message', (data: Buffer, isBinary: boolean) => {
-        // Dropped unparsed: those already buffered when the socket went over its budget.
-        if (overBudget) return;
-        if (!budget.take(data.length)) {
-          // Said (error, then close 4429) and counted; the socket is no longer read, and a client
-          // that does not finish the close handshake is cut off after a grace.
-          overBudget = true;
-          metrics.wsClosedForRate.inc({ route: 'ops' });
-          metrics.errors.inc({ code: 'MESSAGE_RATE_EXCEEDED' });
-          send(socket, {
-            type: 'error',
-            code: 'MESSAGE_RATE_EXCEEDED',
-            message: ERROR_CODES.MESSAGE_RATE_EXCEEDED.message,
-            fatal: true,
-          });
-          socket.close(ERROR_CODES.MESSAGE_RATE_EXCEEDED.ws, 'MESSAGE_RATE_EXCEEDED');
-          socket.pause();
-          graceTimer = setTimeout(() => socket.terminate(), RATE_CLOSE_GRACE_MS);
-          return;
-        }
+        if (!budget.admit(data.length)) return;
         try {
           if (isBinary) throw new ProtocolError('ops messages are JSON text');
           const message = parseOpsClientMessage(data);
@@ -357,7 +235,7 @@ export async function opsRoutes(app: FastifyInstance, options: OpsRouteOptions):
         }
       });
       socket.on('close', () => {
-        if (graceTimer) clearTimeout(graceTimer);
+        budget.close();
         sockets.delete(socket);
         if (sockets.size === 0) stopTimer();
       });

@@ -1,16 +1,19 @@
-import { ErrorBodySchema, VerdictSchema } from '@fv/protocol';
+import {
+  CreateSessionFormSchema,
+  ErrorBodySchema,
+  SESSION_LIMITS,
+  SessionCreatedSchema,
+  SessionViewSchema,
+} from '@fv/protocol';
 import { VerificationError, type FaceVerifier } from '@fv/core';
-import { Type } from '@sinclair/typebox';
 import type { RateLimitOptions } from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyReply, FastifyRequest, RequestPayload } from 'fastify';
 import type { AccessControl } from '../access.ts';
 import { bodyError, checkBodyFraming } from '../body-errors.ts';
 import type { Tenant } from '../tenants.ts';
-import type { RedisSessionMirror } from '../distributed/session-mirror.ts';
-import type { SessionManager } from '../live/session-manager.ts';
+import type { SessionStore } from '../live/session-store.ts';
 
-const MAX_REFERENCES = 5;
-const MAX_ORIGINS = 5;
+const { maxReferences: MAX_REFERENCES, maxOrigins: MAX_ORIGINS } = SESSION_LIMITS;
 
 /**
  * An origin a session's embed may be framed by and post to: `http(s)://host[:port]`, nothing
@@ -36,29 +39,6 @@ export function parseOrigin(value: string): string {
   }
   return url.origin;
 }
-
-const CreatedSchema = Type.Object({
-  sessionId: Type.String(),
-  /** Single-use browser token for the stream's hello (and the embed page). */
-  token: Type.String(),
-  expiresAt: Type.String(),
-  /** Path of the iframe page for this session (`/embed?token=…`). */
-  embedPath: Type.String(),
-  allowedOrigins: Type.Array(Type.String()),
-});
-const SessionViewSchema = Type.Object({
-  sessionId: Type.String(),
-  state: Type.Union([Type.Literal('created'), Type.Literal('streaming'), Type.Literal('ended')]),
-  enrolled: Type.Boolean(),
-  verdict: VerdictSchema,
-  distance: Type.Union([Type.Number(), Type.Null()]),
-  smoothedDistance: Type.Union([Type.Number(), Type.Null()]),
-  similarity: Type.Union([Type.Number(), Type.Null()]),
-  threshold: Type.Number(),
-  framesAnalysed: Type.Integer(),
-  updatedAt: Type.Union([Type.String(), Type.Null()]),
-  expiresAt: Type.String(),
-});
 
 /** Mean of unit embeddings, renormalised: a steadier reference than any single photo. */
 export function meanEmbedding(embeddings: Float32Array[]): Float32Array {
@@ -118,7 +98,7 @@ async function readParts(
 }
 
 export interface SessionRouteOptions {
-  sessions: SessionManager;
+  sessions: SessionStore;
   /** Tenants' API keys (or open mode), and the demo page's tenant. */
   access: AccessControl;
   /** The per-key rate limit (`@fastify/rate-limit` route config). */
@@ -127,8 +107,6 @@ export interface SessionRouteOptions {
   maxImageBytes: number;
   /** Distance threshold live verdicts use. */
   threshold: number;
-  /** Distributed mode: session state shared through Redis. */
-  mirror?: RedisSessionMirror | null;
 }
 
 /**
@@ -138,7 +116,7 @@ export interface SessionRouteOptions {
  */
 export async function sessionRoutes(
   app: FastifyInstance,
-  { sessions, verifier, maxImageBytes, threshold, mirror = null, access, rateLimit }: SessionRouteOptions,
+  { sessions, verifier, maxImageBytes, threshold, access, rateLimit }: SessionRouteOptions,
 ): Promise<void> {
   const routeConfig = rateLimit ? { config: { rateLimit } } : {};
   const tenantOf = new WeakMap<FastifyRequest, Tenant>();
@@ -181,24 +159,14 @@ export async function sessionRoutes(
       }
       allowed = origins.length > 0 ? origins : [...tenant.allowedOrigins];
     }
-    if (!mirror && sessions.activeFor(tenant.id) >= tenant.maxConcurrentSessions) {
-      throw new VerificationError('TOO_MANY_SESSIONS');
-    }
-    const created = sessions.create(
-      embeddings.length > 0 ? meanEmbedding(embeddings) : null,
-      ttl,
-      allowed,
-      tenant.id,
-    );
-    const record = sessions.get(created.sessionId);
-    if (
-      mirror &&
-      !(await mirror.admitSession(tenant.id, record.id, record.expiresAt, tenant.maxConcurrentSessions))
-    ) {
-      sessions.discard(record.id);
-      throw new VerificationError('TOO_MANY_SESSIONS');
-    }
-    await mirror?.saveState(record);
+    // Past the tenant's concurrent sessions (counted across gateways in distributed mode): refused.
+    const created = await sessions.create({
+      reference: embeddings.length > 0 ? meanEmbedding(embeddings) : null,
+      ...(ttl !== undefined && { ttlSeconds: ttl }),
+      allowedOrigins: allowed,
+      tenantId: tenant.id,
+      maxConcurrent: tenant.maxConcurrentSessions,
+    });
     return reply.status(201).send({
       ...created,
       embedPath: `/embed?token=${encodeURIComponent(created.token)}`,
@@ -211,27 +179,10 @@ export async function sessionRoutes(
     // Documentation only (openapi.ts): a `body` schema would have Fastify refuse multipart.
     documentedBody: {
       content: {
-        'multipart/form-data': {
-          schema: {
-            type: 'object',
-            properties: {
-              reference: {
-                type: 'array',
-                maxItems: MAX_REFERENCES,
-                items: { type: 'string', format: 'binary' },
-              },
-              ttlSeconds: { type: 'integer', minimum: 1 },
-              allowedOrigin: {
-                type: 'array',
-                maxItems: MAX_ORIGINS,
-                items: { type: 'string', format: 'uri' },
-              },
-            },
-          },
-        },
+        'multipart/form-data': { schema: CreateSessionFormSchema },
       },
     },
-    response: { 201: CreatedSchema, '4xx': ErrorBodySchema, '5xx': ErrorBodySchema },
+    response: { 201: SessionCreatedSchema, '4xx': ErrorBodySchema, '5xx': ErrorBodySchema },
   };
   // Then the framing, still before the body is read: its encoding and content type.
   const preParsing = async (
@@ -283,20 +234,17 @@ export async function sessionRoutes(
     },
     async (request) => {
       const tenant = access.tenant(request);
-      // Distributed mode: the gateway that streams the session writes its results to Redis, so
-      // any gateway answers with the shared state; a local live stream is fresher still.
-      const local = sessions.has(request.params.id) ? sessions.get(request.params.id) : null;
-      const shared = mirror && !local?.live ? await mirror.load(request.params.id) : null;
+      // The freshest copy: a live stream here, else what the streaming gateway last shared.
+      const record = await sessions.find(request.params.id);
       // Another tenant's session does not exist, as far as this caller can tell.
-      if ((!local || local.tenantId !== tenant.id) && (!shared || shared.tenantId !== tenant.id)) {
+      if (!record || record.tenantId !== tenant.id) {
         throw new VerificationError('NOT_FOUND', 'No such session.');
       }
-      if (shared && shared.expiresAt <= Date.now()) throw new VerificationError('SESSION_EXPIRED');
-      const record = local?.live ? local : (shared ?? local)!;
+      if (record.expiresAt <= Date.now()) throw new VerificationError('SESSION_EXPIRED');
       const score = record.lastScore;
       return {
         sessionId: record.id,
-        state: local?.live
+        state: record.live
           ? 'streaming'
           : record.tokenUsed
             ? score && Date.now() - score.emittedAt < 3000

@@ -1,4 +1,10 @@
-import { VerifyResultSchema, ErrorBodySchema, VerifyJsonBodySchema, type VerifyJsonBody } from '@fv/protocol';
+import {
+  VerifyResultSchema,
+  ErrorBodySchema,
+  VerifyFormSchema,
+  VerifyJsonBodySchema,
+  type VerifyJsonBody,
+} from '@fv/protocol';
 import { VerificationError, type FaceVerifier } from '@fv/core';
 import type { RateLimitOptions } from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
@@ -95,16 +101,7 @@ export async function verifyRoutes(
           // Documentation only (openapi.ts): a `body` schema would have Fastify refuse multipart.
           documentedBody: {
             content: {
-              'multipart/form-data': {
-                schema: {
-                  type: 'object',
-                  required: ['a', 'b'],
-                  properties: {
-                    a: { type: 'string', format: 'binary' },
-                    b: { type: 'string', format: 'binary' },
-                  },
-                },
-              },
+              'multipart/form-data': { schema: VerifyFormSchema },
               'application/json': { schema: VerifyJsonBodySchema },
             },
           },

@@ -3,15 +3,13 @@ import { VerificationError } from '@fv/core';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { RedisSessionMirror } from '../distributed/session-mirror.ts';
-import { sessionIdOfToken, type SessionManager } from '../live/session-manager.ts';
+import { sessionIdOfToken, type SessionStore } from '../live/session-store.ts';
 import { pageSchema } from '../openapi.ts';
 
 export interface WebRouteOptions {
   /** The Vite build (`apps/web/dist`). */
   distDir: string;
-  sessions: SessionManager;
-  mirror?: RedisSessionMirror | null;
+  sessions: SessionStore;
 }
 
 /** Headers every page gets: no sniffing, no referrer leaking the token, scripts only from here. */
@@ -46,10 +44,7 @@ const scriptJson = (value: unknown): string => JSON.stringify(value).replace(/</
  * framed only by the session's allowed origins (`Content-Security-Policy: frame-ancestors`) and is
  * told them, so it posts results to those origins alone.
  */
-export async function webRoutes(
-  app: FastifyInstance,
-  { distDir, sessions, mirror = null }: WebRouteOptions,
-): Promise<void> {
+export async function webRoutes(app: FastifyInstance, { distDir, sessions }: WebRouteOptions): Promise<void> {
   const page = (name: string): string => {
     const file = path.join(distDir, name);
     if (!existsSync(file)) throw new VerificationError('WEB_NOT_BUILT');
@@ -91,9 +86,7 @@ export async function webRoutes(
     const id = sessionIdOfToken(token);
     if (!id) throw new VerificationError('UNAUTHORIZED', 'The embed link has no valid token.');
     // The page itself never spends the token (hello does); it only needs the session's origins.
-    const local = sessions.has(id) ? sessions.get(id) : null;
-    const shared = local ? null : await mirror?.load(id);
-    const record = local ?? shared;
+    const record = await sessions.find(id);
     if (!record) throw new VerificationError('NOT_FOUND', 'No such session.');
     if (record.expiresAt <= Date.now()) throw new VerificationError('SESSION_EXPIRED');
     const origins = [...record.allowedOrigins];

@@ -1,10 +1,10 @@
+import { parseEmbedMessage, type EmbedMessage } from '@fv/protocol';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   EmbedBridge,
   canonicalOrigin,
   parseEmbedConfig,
   sessionIdOfToken,
-  type EmbedMessage,
   type PostTarget,
 } from './embed-bridge.ts';
 
@@ -12,7 +12,8 @@ class FakeParent implements PostTarget {
   readonly posts: { message: EmbedMessage; origin: string }[] = [];
   postMessage(message: unknown, targetOrigin: string): void {
     // Structured clone, as the browser does: a message must survive it (no functions, no classes).
-    this.posts.push({ message: structuredClone(message) as EmbedMessage, origin: targetOrigin });
+    // Then the host page's parser: every message the bridge posts follows the protocol's schema.
+    this.posts.push({ message: parseEmbedMessage(structuredClone(message)), origin: targetOrigin });
   }
   types(): string[] {
     return this.posts.map((p) => p.message.type);

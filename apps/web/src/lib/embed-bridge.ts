@@ -1,49 +1,32 @@
-import { sessionIdOfToken as tokenSessionId, type LiveVerdict, type ScoreMessage } from '@fv/protocol';
+import {
+  EMBED_SOURCE,
+  EMBED_VERSION,
+  isEmbedStop,
+  sessionIdOfToken as tokenSessionId,
+  type EmbedMessage,
+  type ScoreMessage,
+  type Transport,
+  type Verdict,
+} from '@fv/protocol';
 
 /**
  * The embed page's side of the iframe contract: which messages it posts to the host page, to
  * which origins, and which host messages it accepts. Pure logic (no `window`), so it is unit
  * tested with a fake target; `pages/embed.ts` wires it to the real window and `<fv-verify>`.
  *
- * Every message is `{ source: 'fv-embed', version: 1, type, sessionId, ... }`:
- *
- * | type       | extra fields                      | when                                        |
- * | ---------- | --------------------------------- | ------------------------------------------- |
- * | `ready`    | —                                 | page loaded, once                           |
- * | `started`  | `transport` (`webrtc` \| `jpeg`)  | the camera streams to the server            |
- * | `score`    | `distance`, `similarity`, `verdict` | live score, at most 2 per second          |
- * | `verdict`  | `verdict`, `distance`, `similarity` | the verdict changed                       |
- * | `error`    | `code`, `message`, `fatal`        | an error (fatal ones end the session)       |
- * | `finished` | `verdict`, `distance`, `reason`   | the session ended                           |
- *
- * No token and no image ever goes into a message. Messages are UX hints only: the host's backend
- * reads the authoritative result with `GET /v1/sessions/:id`.
+ * The messages are `EmbedMessage` of @fv/protocol (`embed.ts`: one schema per `type`, and
+ * `parseEmbedMessage` for host pages): `{ source: 'fv-embed', version: 1, type, sessionId, ... }`
+ * with `type` one of `ready`, `started`, `score`, `verdict`, `error`, `finished`. No token and no
+ * image ever goes into a message. Messages are UX hints only: the host's backend reads the
+ * authoritative result with `GET /v1/sessions/:id`.
  */
 
-export const EMBED_SOURCE = 'fv-embed';
-export const EMBED_VERSION = 1;
-/** The only host message the embed understands: `{ source: 'fv-host', type: 'stop' }`. */
-export const HOST_SOURCE = 'fv-host';
 /** At most one `score` message per this many milliseconds (2 per second). */
 export const DEFAULT_SCORE_INTERVAL_MS = 500;
 
-export type Transport = 'webrtc' | 'jpeg';
+export type { Transport };
 
-interface Envelope {
-  source: typeof EMBED_SOURCE;
-  version: typeof EMBED_VERSION;
-  sessionId: string;
-}
-export type EmbedMessage = Envelope &
-  (
-    | { type: 'ready' }
-    | { type: 'started'; transport: Transport }
-    | { type: 'score'; distance: number | null; similarity: number | null; verdict: LiveVerdict }
-    | { type: 'verdict'; verdict: LiveVerdict; distance: number | null; similarity: number | null }
-    | { type: 'error'; code: string; message: string; fatal: boolean }
-    | { type: 'finished'; verdict: LiveVerdict; distance: number | null; reason: string }
-  );
-export type EmbedMessageType = EmbedMessage['type'];
+type Envelope = Pick<EmbedMessage, 'source' | 'version' | 'sessionId'>;
 
 /** Where messages go: `window.parent` in the page, a fake in tests. */
 export interface PostTarget {
@@ -129,7 +112,7 @@ export class EmbedBridge {
   readonly #target: PostTarget | null;
   readonly #scoreIntervalMs: number;
   #readySent = false;
-  #lastVerdict: LiveVerdict | null = null;
+  #lastVerdict: Verdict | null = null;
   #lastScoreAt = Number.NEGATIVE_INFINITY;
   #pendingScore: EmbedMessage | null = null;
   #timer: ReturnType<typeof setTimeout> | null = null;
@@ -188,7 +171,7 @@ export class EmbedBridge {
   }
 
   /** Posts a `verdict` message when the verdict differs from the last one posted. */
-  verdict(verdict: LiveVerdict, distance: number | null, similarity: number | null): void {
+  verdict(verdict: Verdict, distance: number | null, similarity: number | null): void {
     if (verdict === this.#lastVerdict) return;
     this.#lastVerdict = verdict;
     this.#post({ ...this.#envelope(), type: 'verdict', verdict, distance, similarity });
@@ -199,7 +182,7 @@ export class EmbedBridge {
   }
 
   /** The session ended: drops any held score (the final values travel here) and posts `finished`. */
-  finished(verdict: LiveVerdict, distance: number | null, reason: string): void {
+  finished(verdict: Verdict, distance: number | null, reason: string): void {
     this.#cancelScore();
     this.#post({ ...this.#envelope(), type: 'finished', verdict, distance, reason });
   }
@@ -211,9 +194,7 @@ export class EmbedBridge {
   handleIncoming(event: IncomingMessage): 'stop' | null {
     if (!this.allowedOrigins.includes(event.origin)) return null;
     if (event.source !== undefined && (this.#target === null || event.source !== this.#target)) return null;
-    const data = event.data as { source?: unknown; type?: unknown } | null;
-    if (typeof data !== 'object' || data === null) return null;
-    return data.source === HOST_SOURCE && data.type === 'stop' ? 'stop' : null;
+    return isEmbedStop(event.data) ? 'stop' : null;
   }
 
   /** Stops posting and clears the throttle timer; idempotent. */

@@ -1,10 +1,19 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { VerificationError } from '@fv/core';
 import type { ScoreMessage } from '@fv/protocol';
-import type { LiveSession } from './live-session.ts';
+import {
+  hashToken,
+  type CreatedSession,
+  type NewSession,
+  type SessionData,
+  type SessionEndReason,
+  type SessionRecord,
+  type SessionStore,
+  type SessionStoreEvents,
+} from './session-store.ts';
 
-export interface SessionManagerOptions {
+export interface SessionStoreOptions {
   /** Default session lifetime. @defaultValue 600 s */
   defaultTtlSeconds?: number;
   /** Longest lifetime a caller may ask for. @defaultValue 3600 s */
@@ -21,7 +30,7 @@ export interface SessionManagerOptions {
   now?: () => number;
 }
 
-export const DEFAULT_SESSION_MANAGER_OPTIONS = {
+export const DEFAULT_SESSION_STORE_OPTIONS = {
   defaultTtlSeconds: 600,
   maxTtlSeconds: 3600,
   maxSessions: 10_000,
@@ -29,72 +38,26 @@ export const DEFAULT_SESSION_MANAGER_OPTIONS = {
   tokenTtlSeconds: 180,
 } as const;
 
-/** Why a session ended: the client said `bye`, the tenant or a limit ended it, or its time ran out. */
-export type SessionEndReason = 'bye' | 'expired' | 'too_many_attempts';
-
-export interface SessionRecord {
-  readonly id: string;
-  /** The tenant that created it; only that tenant can read it. */
-  readonly tenantId: string;
-  readonly createdAt: number;
-  readonly expiresAt: number;
-  /** Hash of the current single-use stream token; each hello swaps in the next one. */
-  tokenHash: Buffer;
-  /** When the current token stops being accepted (ms since the epoch). */
-  tokenExpiresAt: number;
-  /** Whether a stream has started (the first token was spent). */
-  tokenUsed: boolean;
-  /** Set when the session has ended before its expiry (bye, a limit): no stream may start again. */
-  endedBy: SessionEndReason | null;
-  /** Origins allowed to embed this session's widget (`/embed`); empty: only our own pages. */
-  readonly allowedOrigins: readonly string[];
-  reference: Float32Array | null;
-  live: LiveSession | null;
-  lastScore: ScoreMessage | null;
-  framesAnalysed: number;
-}
-
-export const hashToken = (token: string): Buffer => createHash('sha256').update(token).digest();
-
 /** A stream token: `<session id>.<secret>`, so the embed page can name its session from it alone. */
 const newToken = (id: string): string => `${id}.${randomBytes(24).toString('base64url')}`;
-const TOKEN_PATTERN = /^(ses_[A-Za-z0-9_-]{16})\.[A-Za-z0-9_-]{32}$/;
-
-/** The session id a well-formed token names, or null. Says nothing about the token's validity. */
-export function sessionIdOfToken(token: string): string | null {
-  return TOKEN_PATTERN.exec(token)?.[1] ?? null;
-}
 
 /**
- * Swaps the stored token hash from `presented` to `next` (valid until `nextExpiry`) atomically:
- * `invalid` when `presented` is not the current token, `expired` when it is but its time is up.
+ * The embedded mode's session store, and each gateway's local one in distributed mode (see
+ * `RedisSessionStore`): ids, single-use stream tokens (only their hashes are kept), reference
+ * embeddings (never images), latest results, and expiry.
+ *
+ * @fires ended
  */
-export type TokenSwap = (
-  presented: Buffer,
-  next: Buffer,
-  now: number,
-  nextExpiry: number,
-) => Promise<'ok' | 'invalid' | 'expired'>;
-
-/**
- * In-memory session registry for the embedded mode: ids, single-use stream tokens (only their
- * hashes are kept), reference embeddings (never images), latest results, and expiry.
- */
-export interface SessionManagerEvents {
-  /** A session ended: by `end()` (bye, a limit) or by expiring. Fired once per session. */
-  ended: [{ record: SessionRecord; reason: SessionEndReason }];
-}
-
-export class SessionManager extends EventEmitter<SessionManagerEvents> {
-  readonly options: Readonly<Required<Omit<SessionManagerOptions, 'now'>>>;
+export class InMemorySessionStore extends EventEmitter<SessionStoreEvents> implements SessionStore {
+  readonly options: Readonly<Required<Omit<SessionStoreOptions, 'now'>>>;
   readonly #sessions = new Map<string, SessionRecord>();
   readonly #now: () => number;
   #sweeper: ReturnType<typeof setInterval> | null;
 
-  constructor(options: SessionManagerOptions = {}) {
+  constructor(options: SessionStoreOptions = {}) {
     super();
     const { now, ...rest } = options;
-    this.options = { ...DEFAULT_SESSION_MANAGER_OPTIONS, ...rest };
+    this.options = { ...DEFAULT_SESSION_STORE_OPTIONS, ...rest };
     if (!(
       this.options.defaultTtlSeconds > 0 && this.options.defaultTtlSeconds <= this.options.maxTtlSeconds
     )) {
@@ -109,16 +72,20 @@ export class SessionManager extends EventEmitter<SessionManagerEvents> {
     return this.#sessions.size;
   }
 
-  create(
-    reference: Float32Array | null,
-    ttlSeconds: number = this.options.defaultTtlSeconds,
-    allowedOrigins: readonly string[] = [],
-    tenantId = 'default',
-  ): {
-    sessionId: string;
-    token: string;
-    expiresAt: string;
-  } {
+  async create(session: NewSession): Promise<CreatedSession> {
+    if (this.activeFor(session.tenantId) >= session.maxConcurrent) {
+      throw new VerificationError('TOO_MANY_SESSIONS');
+    }
+    return this.insert(session);
+  }
+
+  /** Creates the session here, whatever its tenant's count (a shared store counts it there). */
+  protected insert({
+    reference,
+    ttlSeconds = this.options.defaultTtlSeconds,
+    allowedOrigins,
+    tenantId,
+  }: NewSession): CreatedSession {
     if (!(ttlSeconds > 0 && ttlSeconds <= this.options.maxTtlSeconds)) {
       throw new VerificationError('BAD_REQUEST', `ttlSeconds must be in (0, ${this.options.maxTtlSeconds}]`);
     }
@@ -147,7 +114,14 @@ export class SessionManager extends EventEmitter<SessionManagerEvents> {
     return { sessionId: id, token, expiresAt: new Date(record.expiresAt).toISOString() };
   }
 
-  /** The session, or NOT_FOUND / SESSION_EXPIRED. */
+  async find(id: string): Promise<Readonly<SessionRecord> | null> {
+    return this.#sessions.has(id) ? this.get(id) : null;
+  }
+
+  async open(id: string): Promise<SessionRecord> {
+    return this.get(id);
+  }
+
   get(id: string): SessionRecord {
     const record = this.#sessions.get(id);
     if (record === undefined) throw new VerificationError('NOT_FOUND', 'No such session.');
@@ -163,7 +137,7 @@ export class SessionManager extends EventEmitter<SessionManagerEvents> {
   }
 
   /** Takes in a session created on another gateway (distributed mode). */
-  adopt(session: Omit<SessionRecord, 'live'>): SessionRecord {
+  protected adopt(session: SessionData): SessionRecord {
     const existing = this.#sessions.get(session.id);
     if (existing) return existing;
     const record: SessionRecord = { ...session, live: null };
@@ -171,16 +145,7 @@ export class SessionManager extends EventEmitter<SessionManagerEvents> {
     return record;
   }
 
-  /**
-   * Spends the session's current single-use stream token and issues the next one, which the
-   * client keeps to resume after a dropped connection. A wrong or already spent token is refused.
-   * `swap` makes the spend cluster-wide (distributed mode: Redis swaps the hash atomically).
-   */
-  async claim(
-    id: string,
-    token: string,
-    swap?: TokenSwap,
-  ): Promise<{ record: SessionRecord; resumeToken: string }> {
+  async claim(id: string, token: string): Promise<{ record: SessionRecord; resumeToken: string }> {
     const record = this.get(id);
     if (record.endedBy)
       throw new VerificationError('SESSION_EXPIRED', `The session has ended (${record.endedBy}).`);
@@ -189,24 +154,40 @@ export class SessionManager extends EventEmitter<SessionManagerEvents> {
     const next = hashToken(resumeToken);
     const now = this.#now();
     const nextExpiry = Math.min(record.expiresAt, now + this.options.tokenTtlSeconds * 1000);
-    let ok: boolean;
-    if (swap) {
-      const result = await swap(presented, next, now, nextExpiry);
-      if (result === 'expired') throw new VerificationError('TOKEN_EXPIRED');
-      ok = result === 'ok';
-    } else {
-      ok = timingSafeEqual(presented, record.tokenHash);
-      // Only the holder of the current token learns that it expired.
-      if (ok && now > record.tokenExpiresAt) throw new VerificationError('TOKEN_EXPIRED');
-    }
-    if (!ok) throw new VerificationError('UNAUTHORIZED');
+    const result = await this.swapToken(record, presented, next, now, nextExpiry);
+    if (result === 'expired') throw new VerificationError('TOKEN_EXPIRED');
+    if (result !== 'ok') throw new VerificationError('UNAUTHORIZED');
     record.tokenHash = next;
     record.tokenExpiresAt = nextExpiry;
     record.tokenUsed = true;
     return { record, resumeToken };
   }
 
-  /** Ends a session before its expiry: its stream closes and no token starts one again. */
+  /**
+   * Swaps the token hash from `presented` to `next` (valid until `nextExpiry`) in one step:
+   * `invalid` when `presented` is not the current token, `expired` when it is but its time is up.
+   * Here the check and the swap happen on one turn, so two hellos cannot both spend a token.
+   */
+  protected async swapToken(
+    record: SessionRecord,
+    presented: Buffer,
+    next: Buffer,
+    now: number,
+    nextExpiry: number,
+  ): Promise<'ok' | 'invalid' | 'expired'> {
+    if (!timingSafeEqual(presented, record.tokenHash)) return 'invalid';
+    // Only the holder of the current token learns that it expired.
+    if (now > record.tokenExpiresAt) return 'expired';
+    record.tokenHash = next;
+    record.tokenExpiresAt = nextExpiry;
+    return 'ok';
+  }
+
+  async recordScore(record: SessionRecord, score: ScoreMessage): Promise<void> {
+    record.lastScore = score;
+    record.framesAnalysed++;
+  }
+
   end(id: string, reason: Exclude<SessionEndReason, 'expired'>): void {
     const record = this.#sessions.get(id);
     if (!record || record.endedBy) return;
@@ -214,8 +195,16 @@ export class SessionManager extends EventEmitter<SessionManagerEvents> {
     this.emit('ended', { record, reason });
   }
 
+  /** Nothing to share: this gateway is the only one. */
+  async publishEnd(_record: SessionRecord, _reason: SessionEndReason): Promise<void> {}
+
+  /** This gateway is the only one to tell the tenant. */
+  async claimWebhook(_id: string, _ttlMs: number): Promise<boolean> {
+    return true;
+  }
+
   /** Forgets a session that was never handed out (a limit refused it after creation). */
-  discard(id: string): void {
+  protected discard(id: string): void {
     const record = this.#sessions.get(id);
     if (record) this.#remove(record, false);
   }
@@ -230,7 +219,6 @@ export class SessionManager extends EventEmitter<SessionManagerEvents> {
     return count;
   }
 
-  /** Live and recent sessions, newest first (the operator dashboard). */
   list(): SessionRecord[] {
     return [...this.#sessions.values()].sort((a, b) => b.createdAt - a.createdAt);
   }
@@ -253,7 +241,6 @@ export class SessionManager extends EventEmitter<SessionManagerEvents> {
     this.#sessions.delete(record.id);
   }
 
-  /** Closes every live stream and stops the sweeper. Idempotent. */
   close(): void {
     if (this.#sweeper !== null) clearInterval(this.#sweeper);
     this.#sweeper = null;
