@@ -22,8 +22,8 @@ import { streamRoutes } from './routes/stream.ts';
 import { verifyRoutes } from './routes/verify.ts';
 import { webRoutes } from './routes/web.ts';
 import { buildServices, type Services } from './services.ts';
+import { docsRoutes } from './routes/docs.ts';
 import {
-  docsRoutes,
   healthzSchema,
   metricsSchema,
   opsLoginDocs,
@@ -230,6 +230,7 @@ async function registerRoutes(
   const sendMetrics = async (reply: FastifyReply): Promise<string> => {
     metrics.retainedPeers.set(keptPeers());
     metrics.webrtcHostCrashes.set(webrtc?.crashes ?? 0);
+    metrics.malformedMessages.set({ source: 'webrtc_host' }, webrtc?.malformedEvents ?? 0);
     void reply.header('content-type', metrics.registry.contentType);
     return metrics.registry.metrics();
   };

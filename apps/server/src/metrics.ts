@@ -64,6 +64,12 @@ export class ServerMetrics {
     labelNames: ['route'] as const,
     registers: [this.registry],
   });
+  readonly malformedMessages = new Gauge({
+    name: 'fv_malformed_messages',
+    help: 'Messages from our own processes dropped so far for failing their protocol schema, by source (queue_result: BullMQ results, webrtc_host: the WebRTC host process)',
+    labelNames: ['source'] as const,
+    registers: [this.registry],
+  });
   readonly errors = new Counter({
     name: 'fv_errors_total',
     help: 'Errors by code',

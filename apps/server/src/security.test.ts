@@ -1,113 +1,23 @@
-import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { Writable } from 'node:stream';
-import { FaceVerifier } from '@fv/core';
-import type { FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { connect, multipart, streamJpeg } from '../../../tests/support/live-client.ts';
-import { MODEL_DIR, sharedDataDir } from '../../../tests/support/shared-data.ts';
-import { buildApp } from './app.ts';
-import { loadConfig } from './config.ts';
+import { readFileSync } from 'node:fs';
+import { connect, streamJpeg } from '../../../tests/support/live-client.ts';
+import { HOOK_SECRET, OPS_TOKEN, SHOP, tenantFixture, video } from '../../../tests/support/tenant-fixture.ts';
 import { newApiKey } from './tenants.ts';
 import { verifyWebhook } from './webhook.ts';
 
-const video = (name: string): string => path.join(sharedDataDir(), 'video', name);
-const REFERENCE = readFileSync(video('person-a_reference.jpg'));
-const OPS_TOKEN = 'ops-token-for-tests-0123456789';
-const HOOK_SECRET = 'hook-secret-for-tests-0123456789';
-const SHOP = 'https://shop.example';
-
 /** The tenant model end to end: API keys, tokens, origins, operators, limits, webhooks, logs. */
 describe('tenants and security', () => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'fv-security-'));
-  const acme = newApiKey();
-  const globex = newApiKey();
-  let verifier: FaceVerifier;
-  let hook: { server: Server; url: string; deliveries: { body: string; headers: Record<string, string> }[] };
-  const logs: string[] = [];
-  const apps: FastifyInstance[] = [];
-
-  /** An app with the tenants file and `env` on top; listening, so WebSockets work. */
-  const start = async (env: Record<string, string> = {}): Promise<{ app: FastifyInstance; base: string }> => {
-    const logStream = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        logs.push(chunk.toString());
-        done();
-      },
-    });
-    const app = await buildApp({
-      config: loadConfig({
-        TENANTS_FILE: path.join(dir, 'tenants.json'),
-        OPS_TOKEN_SHA256: createHash('sha256').update(OPS_TOKEN).digest('hex'),
-        LOG_LEVEL: 'info',
-        ...env,
-      }),
-      verifier,
-      logger: { level: 'info', stream: logStream },
-    });
-    apps.push(app);
-    const address = await app.listen({ port: 0, host: '127.0.0.1' });
-    return { app, base: address };
+  const fx = tenantFixture();
+  const { acme, globex, logs, start, create } = fx;
+  const hook = {
+    get url() {
+      return fx.hook.url;
+    },
+    get deliveries() {
+      return fx.hook.deliveries;
+    },
   };
-
-  const create = (
-    app: FastifyInstance,
-    key: string | null,
-    fields: Record<string, string | string[]> = {},
-  ) => {
-    const body = multipart([['reference', REFERENCE]], fields);
-    return app.inject({
-      method: 'POST',
-      url: '/v1/sessions',
-      payload: body.payload,
-      headers: { ...body.headers, ...(key && { authorization: `Bearer ${key}` }) },
-    });
-  };
-
-  beforeAll(async () => {
-    verifier = await FaceVerifier.create({ modelDir: MODEL_DIR, embedder: { intraOpThreads: 1 } });
-    const deliveries: { body: string; headers: Record<string, string> }[] = [];
-    const server = createServer((request, response) => {
-      let body = '';
-      request.on('data', (chunk: Buffer) => (body += chunk.toString()));
-      request.on('end', () => {
-        deliveries.push({ body, headers: request.headers as Record<string, string> });
-        response.statusCode = 204;
-        response.end();
-      });
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    hook = { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, deliveries };
-    // The process environment's value, as the registry reads webhook secrets from it.
-    process.env['ACME_HOOK_SECRET'] = HOOK_SECRET;
-    writeFileSync(
-      path.join(dir, 'tenants.json'),
-      JSON.stringify({
-        tenants: [
-          {
-            id: 'acme',
-            name: 'Acme',
-            keySha256: [acme.sha256],
-            allowedOrigins: [SHOP],
-            maxConcurrentSessions: 3,
-            webhook: { url: hook.url, secretEnv: 'ACME_HOOK_SECRET' },
-          },
-          { id: 'globex', name: 'Globex', keySha256: [globex.sha256] },
-        ],
-      }),
-    );
-  });
-  afterAll(async () => {
-    for (const app of apps) await app.close();
-    hook?.server.close();
-    await verifier?.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
 
   it('refuses missing and invalid API keys; a tenant reads only its own sessions (others get 404)', async () => {
     const { app } = await start();

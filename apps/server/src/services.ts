@@ -144,6 +144,11 @@ export async function buildServices(
     aligner,
   );
   pipeline.onBatch((report) => metrics.batchSize.observe(report.size));
+  // A result that fails its schema is dropped (its frames time out); say so where operators look.
+  queue?.on('malformed', ({ error }) => {
+    metrics.malformedMessages.set({ source: 'queue_result' }, queue.malformedResults);
+    log.warn({ err: error }, 'malformed embedding result dropped');
+  });
   // Queue depth for operators; sessions react to the latency it causes (they lower their rate).
   const depthTimer = queue ? setInterval(() => metrics.queueWaiting.set(queue.depth), 1000).unref() : null;
   let closing: Promise<void> | null = null;

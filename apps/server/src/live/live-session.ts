@@ -8,7 +8,7 @@ import {
   type LogisticCalibration,
   type VerdictTrackerOptions,
 } from '@fv/core';
-import type { ScoreMessage } from '@fv/protocol';
+import type { ScoreMessage, Transport } from '@fv/protocol';
 import type { FrameAnalyser, FrameAnalysis } from './frame-analyser.ts';
 import { FrameGate, type FrameDecision } from './frame-gate.ts';
 import { SessionRate, type RateChange, type RateShare } from './rate-control.ts';
@@ -57,7 +57,8 @@ export interface LiveSessionOptions {
 }
 
 /** How frames reach the session; set by whoever feeds it. */
-export type FrameTransport = 'webrtc' | 'jpeg';
+/** How frames reach a session (the protocol's `Transport`). */
+export type FrameTransport = Transport;
 
 export interface FrameReport {
   readonly analysis: FrameAnalysis;

@@ -99,10 +99,3 @@ export interface SessionStore extends EventEmitter<SessionStoreEvents> {
 }
 
 export const hashToken = (token: string): Buffer => createHash('sha256').update(token).digest();
-
-const TOKEN_PATTERN = /^(ses_[A-Za-z0-9_-]{16})\.[A-Za-z0-9_-]{32}$/;
-
-/** The session id a well-formed token names, or null. Says nothing about the token's validity. */
-export function sessionIdOfToken(token: string): string | null {
-  return TOKEN_PATTERN.exec(token)?.[1] ?? null;
-}

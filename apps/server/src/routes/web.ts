@@ -3,7 +3,8 @@ import { VerificationError } from '@fv/core';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { sessionIdOfToken, type SessionStore } from '../live/session-store.ts';
+import { isWellFormedToken, sessionIdOfToken } from '@fv/protocol';
+import type { SessionStore } from '../live/session-store.ts';
 import { pageSchema } from '../openapi.ts';
 
 export interface WebRouteOptions {
@@ -83,7 +84,7 @@ export async function webRoutes(app: FastifyInstance, { distDir, sessions }: Web
   });
   app.get<{ Querystring: { token?: string } }>('/embed', { schema: embedSchema }, async (request, reply) => {
     const token = typeof request.query.token === 'string' ? request.query.token : '';
-    const id = sessionIdOfToken(token);
+    const id = isWellFormedToken(token) ? sessionIdOfToken(token) : null;
     if (!id) throw new VerificationError('UNAUTHORIZED', 'The embed link has no valid token.');
     // The page itself never spends the token (hello does); it only needs the session's origins.
     const record = await sessions.find(id);

@@ -1,10 +1,12 @@
-import { VerificationError, decodeGray } from '@fv/core';
+import { VerificationError, decodeGray, similarityFromDistance } from '@fv/core';
 import {
+  WS_CLOSE_CODES,
   LIVE_LIMITS,
   PROTOCOL_VERSION,
   ProtocolError,
   parseClientMessage,
   type ClientMessage,
+  type EnrolmentSource,
 } from '@fv/protocol';
 import type { FastifyRequest } from 'fastify';
 import type { FrameDecision } from '../live/frame-gate.ts';
@@ -22,7 +24,8 @@ type HelloMessage = Extract<ClientMessage, { type: 'hello' }>;
 
 /**
  * One stream socket's lifecycle (`WS /v1/sessions/:id/stream`): hello (single-use token) →
- * welcome; then enrol, config, bye, and WebRTC signalling (offer → answer, trickled ICE both ways).
+ * welcome; then enrol (answered by `enrolled`, or an `error`), config, bye, and WebRTC signalling
+ * (offer → answer, trickled ICE both ways).
  * Frames arrive over WebRTC or as binary JPEG messages; both ask the session's `FrameGate`. Every
  * message out is a protocol `ServerMessage` ({@link StreamReplies}). Each message in is admitted by
  * the socket's budget first. `close()` (the socket closed) is idempotent and closes the live
@@ -47,7 +50,18 @@ export class StreamConnection {
     this.#request = request;
     this.#sessionId = sessionId;
     this.#context = context;
-    this.#replies = new StreamReplies(socket, request.log, context.metrics, () => this.#live?.fps ?? 0);
+    // Where the gauge marks the threshold: the calibration score similarities come from, at it.
+    const thresholdSimilarity = similarityFromDistance(
+      context.threshold,
+      context.verifier.embedder.manifest.calibration,
+    );
+    this.#replies = new StreamReplies(
+      socket,
+      request.log,
+      context.metrics,
+      () => this.#live?.fps ?? 0,
+      thresholdSimilarity,
+    );
     this.#budget = new SocketBudget(socket, context.messageBudget, () => {
       context.metrics.wsClosedForRate.inc({ route: 'stream' });
       this.#replies.fail(new VerificationError('MESSAGE_RATE_EXCEEDED'), true);
@@ -77,9 +91,7 @@ export class StreamConnection {
     switch (message.type) {
       case 'enroll':
         if (message.source === 'frame') {
-          void live
-            .enrollFromNextFrame()
-            .then(() => this.#replies.state('awaiting_media', 'enrolled from the current frame'));
+          void live.enrollFromNextFrame().then(() => this.#enrolled('frame', 'enrolled from the current frame'));
           return;
         }
         return this.#enrolment?.submit(message.image);
@@ -97,7 +109,7 @@ export class StreamConnection {
       case 'bye':
         // The client is done: the session ends (its tenant is told), no token restarts it.
         if (this.#record) this.#context.sessions.end(this.#record.id, 'bye');
-        this.#socket.close(1000, 'bye');
+        this.#socket.close(WS_CLOSE_CODES.NORMAL, 'bye');
         return;
       case 'offer':
         return this.#handleOffer(live, message.sdp);
@@ -194,7 +206,7 @@ export class StreamConnection {
       async (image) => (await verifier.embedImage(image)).embedding,
       (embedding) => {
         live.setReference(embedding);
-        this.#replies.state('awaiting_media', 'enrolled');
+        this.#enrolled('image', 'enrolled');
       },
     );
     live.on('score', (report) => this.#onScore(record, report));
@@ -219,9 +231,16 @@ export class StreamConnection {
         expiresAt: new Date(record.expiresAt).toISOString(),
       },
       enrolled: live.enrolled,
+      thresholdSimilarity: this.#replies.thresholdSimilarity,
       resumeToken,
     });
     this.#replies.state(live.enrolled ? 'awaiting_media' : 'awaiting_enrolment');
+  }
+
+  /** An enrolment set the reference: said (`enrolled`), then the state, as before the ack existed. */
+  #enrolled(source: EnrolmentSource, reason: string): void {
+    this.#replies.send({ type: 'enrolled', source });
+    this.#replies.state('awaiting_media', reason);
   }
 
   #onScore(record: SessionRecord, { score, analysis, endToEndMs }: FrameReport): void {

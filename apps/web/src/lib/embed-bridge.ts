@@ -2,7 +2,6 @@ import {
   EMBED_SOURCE,
   EMBED_VERSION,
   isEmbedStop,
-  sessionIdOfToken as tokenSessionId,
   type EmbedMessage,
   type ScoreMessage,
   type Transport,
@@ -23,8 +22,6 @@ import {
 
 /** At most one `score` message per this many milliseconds (2 per second). */
 export const DEFAULT_SCORE_INTERVAL_MS = 500;
-
-export type { Transport };
 
 type Envelope = Pick<EmbedMessage, 'source' | 'version' | 'sessionId'>;
 
@@ -75,11 +72,6 @@ export function parseEmbedConfig(text: string | null | undefined): EmbedConfig {
     if (origin && !origins.includes(origin)) origins.push(origin);
   }
   return { allowedOrigins: origins };
-}
-
-/** The session id a browser token names (`<sessionId>.<secret>`); '' when the token has none. */
-export function sessionIdOfToken(token: string): string {
-  return tokenSessionId(token) ?? '';
 }
 
 export interface EmbedBridgeOptions {

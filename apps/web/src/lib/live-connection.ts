@@ -1,9 +1,12 @@
 import {
   LIVE_LIMITS,
   PROTOCOL_VERSION,
+  WS_CLOSE_CODES,
   parseServerMessage,
   sessionIdOfToken,
+  wsCloseCodeOf,
   type ClientMessage,
+  type ErrorCode,
   type ScoreMessage,
   type ServerMessage,
   type StateMessage,
@@ -21,14 +24,15 @@ export type WelcomeMessage = Extract<ServerMessage, { type: 'welcome' }>;
 export type ConnectionStatus = 'connecting' | 'open' | 'reconnecting' | 'closed';
 
 /** Error codes after which reconnecting cannot help (the token or the session is gone). */
-export const FATAL_CODES: ReadonlySet<string> = new Set([
+const FATAL_ERROR_CODES = [
   'UNAUTHORIZED',
   'SESSION_EXPIRED',
   'NOT_FOUND',
   'BAD_MESSAGE',
-]);
-/** WebSocket close codes of those errors (`ERROR_CODES[code].ws`). */
-const FATAL_CLOSE_CODES: ReadonlySet<number> = new Set([4400, 4401, 4404, 4410]);
+] as const satisfies readonly ErrorCode[];
+export const FATAL_CODES: ReadonlySet<string> = new Set(FATAL_ERROR_CODES);
+/** WebSocket close codes of those errors, from the protocol's table. */
+const FATAL_CLOSE_CODES: ReadonlySet<number> = new Set(FATAL_ERROR_CODES.map(wsCloseCodeOf));
 
 export interface LiveConnectionOptions {
   /** Single-use stream token `<sessionId>.<secret>`. */
@@ -392,7 +396,7 @@ export class LiveConnection extends TypedEmitter<LiveConnectionEvents> {
     this.#ws = null;
     if (ws) {
       if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: 'bye' } satisfies ClientMessage));
-      ws.close(1000, 'bye');
+      ws.close(WS_CLOSE_CODES.NORMAL, 'bye');
     }
     if (this.#signal && this.#abort) this.#signal.removeEventListener('abort', this.#abort);
     const error = new LiveConnectionError(code ?? 'CLOSED', message ?? 'The connection was closed.');

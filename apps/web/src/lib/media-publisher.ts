@@ -1,7 +1,7 @@
-import type { ClientMessage } from '@fv/protocol';
+import type { ClientMessage, Transport } from '@fv/protocol';
 
 /** How the camera reaches the server: a WebRTC track, or JPEG frames over the WebSocket. */
-export type Transport = 'webrtc' | 'jpeg';
+export type { Transport };
 
 /** The camera to publish: its stream, and the `<video>` that plays it (JPEG frames are drawn from it). */
 export interface CameraMedia {

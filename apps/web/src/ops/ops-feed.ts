@@ -1,4 +1,5 @@
 import {
+  WS_CLOSE_CODES,
   OPS_LIMITS,
   parseOpsServerMessage,
   type OpsClientMessage,
@@ -67,7 +68,7 @@ export class OpsFeedController implements ReactiveController {
     this.#active = false;
     if (this.#retry !== null) clearTimeout(this.#retry);
     this.#retry = null;
-    this.#socket?.close(1000, 'dashboard closed');
+    this.#socket?.close(WS_CLOSE_CODES.NORMAL, 'dashboard closed');
     this.#socket = null;
   }
 

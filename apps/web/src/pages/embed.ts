@@ -5,12 +5,13 @@
  * `postMessage` (see `lib/embed-bridge.ts` for the message set, `EMBEDDING.md` for the guide).
  */
 import '../elements/fv-verify.ts';
-import { EmbedBridge, parseEmbedConfig, sessionIdOfToken, type Transport } from '../lib/embed-bridge.ts';
+import { sessionIdOfToken, type Transport } from '@fv/protocol';
+import { EmbedBridge, parseEmbedConfig } from '../lib/embed-bridge.ts';
 import type { LiveVerdict, ScoreMessage } from '@fv/protocol';
 
 const app = document.getElementById('app') ?? document.body;
 const token = new URLSearchParams(location.search).get('token') ?? '';
-const sessionId = sessionIdOfToken(token);
+const sessionId = sessionIdOfToken(token) ?? '';
 const { allowedOrigins } = parseEmbedConfig(document.getElementById('fv-embed-config')?.textContent);
 const framed = window.parent !== window;
 

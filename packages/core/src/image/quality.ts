@@ -1,7 +1,8 @@
 import type { Rect } from './gray-image.ts';
+import type { QualityFlag } from '@fv/protocol';
 import { FACE_HEIGHT, FACE_WIDTH } from './preprocess.ts';
 
-export type QualityFlag = 'too_small' | 'too_dark' | 'too_bright' | 'blurry' | 'off_centre';
+export type { QualityFlag };
 
 export interface QualityThresholds {
   /** Face box narrower than this (pixels) is flagged. @defaultValue 60 */

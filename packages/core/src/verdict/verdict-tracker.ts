@@ -1,5 +1,7 @@
-/** What a live session currently concludes. */
-export type Verdict = 'pending' | 'matched' | 'not_matched' | 'no_face' | 'multiple_faces';
+import type { Verdict } from '@fv/protocol';
+
+/** What a live session currently concludes (the protocol's `Verdict`). */
+export type { Verdict };
 
 export interface VerdictTrackerOptions {
   /** Match threshold on distance (from the model manifest). */
