@@ -267,9 +267,16 @@ describe('protocol fuzzing through the server (fixed seeds)', () => {
             outcomes.add('no reply (valid enroll from frame)');
             return;
           case 'enroll image': {
-            const m = await client.take((m) => m.type === 'error' || m.type === 'state');
-            outcomes.add(m.type === 'error' ? `error ${m.code} (enroll image)` : 'state (enroll image)');
-            if (m.type === 'error') expect(m.fatal).toBe(false);
+            const m = await client.take((m) => m.type === 'error' || m.type === 'enrolled');
+            if (m.type === 'error') {
+              expect(m.fatal).toBe(false);
+              outcomes.add(`error ${m.code} (enroll image)`);
+              return;
+            }
+            // An accepted image: acknowledged, then the state it leaves the stream in.
+            expect(m).toEqual({ type: 'enrolled', source: 'image' });
+            expect(await client.take((m) => m.type === 'state')).toMatchObject({ state: 'awaiting_media' });
+            outcomes.add('enrolled, then state (enroll image)');
             return;
           }
           case 'bye':

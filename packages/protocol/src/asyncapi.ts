@@ -28,11 +28,14 @@ export const MESSAGE_SUMMARIES: Readonly<Record<string, string>> = {
   bye: 'Ends the session; the server sends its last `state` (`closed`) and closes the socket.',
   // Live stream, server → client
   welcome:
-    'The hello was accepted: the session, ICE servers, limits, and a fresh single-use token for resuming after a drop.',
+    'The hello was accepted: the session, ICE servers, limits, whether it has a reference, the similarity at the match threshold, and a fresh single-use token for resuming after a drop.',
   answer: 'WebRTC SDP answer to the client’s `offer`.',
   score:
     'One analysed frame: face box, quality flags, distance to the reference, smoothed distance and verdict.',
-  state: 'The stream changed state (awaiting enrolment or media, streaming, degraded, closed).',
+  state:
+    'The stream changed state (awaiting enrolment or media, streaming, degraded, closed); with the similarity at the match threshold, as `welcome` has it.',
+  enrolled:
+    'The session took a reference: the answer to a successful `enroll`, naming its source. A failed one is answered by an `error`.',
   error:
     'A coded error (see the error codes in the channel description). After a fatal one the server closes the socket with the code’s close code.',
   // Operator feed

@@ -78,11 +78,14 @@ describe('parseServerMessage', () => {
         expiresAt: '2026-11-29T05:00:00.000Z',
       },
       enrolled: false,
+      thresholdSimilarity: 0.42,
       resumeToken: `ses_AAAAAAAAAAAAAAAA.${'B'.repeat(32)}`,
     },
     { type: 'answer', sdp: 'v=0\r\n' },
     { type: 'ice', candidate: null },
-    { type: 'state', state: 'degraded', analysisFps: 7, reason: 'behind' },
+    { type: 'state', state: 'degraded', analysisFps: 7, thresholdSimilarity: 0.42, reason: 'behind' },
+    { type: 'enrolled', source: 'image' },
+    { type: 'enrolled', source: 'frame' },
     { type: 'error', code: 'BAD_MESSAGE', message: 'nope', fatal: false },
   ])('round-trips $type through JSON', (message) => {
     expect(parseServerMessage(JSON.stringify(message))).toEqual(message);
@@ -106,6 +109,35 @@ describe('parseServerMessage', () => {
     };
     expect(parseServerMessage(score)).toEqual(score);
     expect(() => parseServerMessage({ ...score, verdict: 'maybe' })).toThrow(ProtocolError);
+  });
+
+  it.each([
+    ['welcome', 'without the threshold similarity', { thresholdSimilarity: undefined }],
+    ['welcome', 'with a threshold similarity over 1', { thresholdSimilarity: 1.5 }],
+    ['state', 'without the threshold similarity', { thresholdSimilarity: undefined }],
+    ['state', 'with a negative threshold similarity', { thresholdSimilarity: -0.1 }],
+    ['state', 'with a threshold similarity that is text', { thresholdSimilarity: '0.4' }],
+    ['enrolled', 'without a source', { source: undefined }],
+    ['enrolled', 'from an unknown source', { source: 'upload' }],
+    ['enrolled', 'with an extra field', { references: 1 }],
+  ])('rejects %s %s', (type, _label, change) => {
+    const valid = {
+      welcome: {
+        type: 'welcome',
+        protocol: 1,
+        sessionId: 'ses_x',
+        iceServers: [],
+        limits: { maxFps: 30, maxMessageBytes: 65536, maxFrameBytes: 524288, expiresAt: 'x' },
+        enrolled: true,
+        thresholdSimilarity: 0.42,
+        resumeToken: `ses_AAAAAAAAAAAAAAAA.${'B'.repeat(32)}`,
+      },
+      state: { type: 'state', state: 'streaming', analysisFps: 10, thresholdSimilarity: 0.42 },
+      enrolled: { type: 'enrolled', source: 'frame' },
+    }[type]!;
+    expect(parseServerMessage(valid)).toEqual(valid);
+    // Through JSON, as on the wire: an undefined field is an absent one.
+    expect(() => parseServerMessage(JSON.stringify({ ...valid, ...change }))).toThrow(ProtocolError);
   });
 
   it('accepts an error only with a code of the table', () => {

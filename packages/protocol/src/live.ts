@@ -79,6 +79,10 @@ export const IceSchema = Type.Object(
   { type: Type.Literal('ice'), candidate: Type.Union([IceCandidateSchema, Type.Null()]) },
   strict,
 );
+/** Where an enrolment's reference face comes from: an uploaded image, or the next live frame. */
+export const EnrolmentSourceSchema = Type.Union([Type.Literal('image'), Type.Literal('frame')]);
+export type EnrolmentSource = Static<typeof EnrolmentSourceSchema>;
+
 export const EnrollSchema = Type.Union([
   Type.Object(
     {
@@ -134,6 +138,12 @@ export type QualityFlag = Static<typeof QualityFlagSchema>;
 export const TransportSchema = Type.Union([Type.Literal('webrtc'), Type.Literal('jpeg')]);
 export type Transport = Static<typeof TransportSchema>;
 
+/**
+ * The similarity at the session's match threshold: the calibration that gives `score.similarity`,
+ * at `score.threshold`. A similarity gauge marks the threshold here.
+ */
+const ThresholdSimilaritySchema = Type.Number({ minimum: 0, maximum: 1 });
+
 export const WelcomeSchema = Type.Object(
   {
     type: Type.Literal('welcome'),
@@ -148,6 +158,7 @@ export const WelcomeSchema = Type.Object(
       expiresAt: Type.String({ minLength: 1 }),
     }),
     enrolled: Type.Boolean(),
+    thresholdSimilarity: ThresholdSimilaritySchema,
     /**
      * A fresh single-use token for this session, replacing the one just spent: a client whose
      * connection drops says hello again with it (each hello issues the next one).
@@ -186,8 +197,17 @@ export const StateSchema = Type.Object(
       Type.Literal('closed'),
     ]),
     analysisFps: Type.Number(),
+    thresholdSimilarity: ThresholdSimilaritySchema,
     reason: Type.Optional(Type.String()),
   },
+  strict,
+);
+/**
+ * The session took a reference: the answer to a successful `enroll` (from an image once it is
+ * embedded, from a frame once a single-face frame was). A failed one is answered by an `error`.
+ */
+export const EnrolledSchema = Type.Object(
+  { type: Type.Literal('enrolled'), source: EnrolmentSourceSchema },
   strict,
 );
 export const ErrorMessageSchema = Type.Object(
@@ -206,11 +226,13 @@ export const ServerMessageSchema = Type.Union([
   IceSchema,
   ScoreSchema,
   StateSchema,
+  EnrolledSchema,
   ErrorMessageSchema,
 ]);
 export type ServerMessage = Static<typeof ServerMessageSchema>;
 export type ScoreMessage = Static<typeof ScoreSchema>;
 export type StateMessage = Static<typeof StateSchema>;
+export type EnrolledMessage = Static<typeof EnrolledSchema>;
 
 /** A frame that failed validation; `code` is always `BAD_MESSAGE`. */
 export class ProtocolError extends Error {

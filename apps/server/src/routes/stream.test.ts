@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { FaceVerifier } from '@fv/core';
+import { similarityFromDistance, type FaceVerifier } from '@fv/core';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WebSocket } from 'ws';
@@ -41,7 +41,8 @@ describe('live stream over WebSocket with JPEG frames (fallback path)', () => {
     const { sessionId, token } = await createSession();
     const { socket, inbox } = await connect(sessionId);
     socket.send(JSON.stringify({ type: 'hello', protocol: 1, token }));
-    expect(await inbox.next((m) => m.type === 'welcome')).toMatchObject({ sessionId, enrolled: true });
+    const welcome = await inbox.next((m) => m.type === 'welcome');
+    expect(welcome).toMatchObject({ sessionId, enrolled: true });
     await stream(socket, clip);
     await new Promise((r) => setTimeout(r, 300));
     const scores = inbox.messages.filter((m) => m.type === 'score');
@@ -50,6 +51,12 @@ describe('live stream over WebSocket with JPEG frames (fallback path)', () => {
     expect(last).toMatchObject({ verdict: expected, faceCount: 1 });
     // Live decisions use the 1% false-accept operating point by default, and say so.
     expect(last.threshold).toBe(verifier.embedder.manifest.operatingPoints!['far1e2']!.threshold);
+    // The welcome and every state say where that threshold sits on the similarity scale: the
+    // calibration the scores' similarities come from, at the threshold.
+    const atThreshold = similarityFromDistance(last.threshold, verifier.embedder.manifest.calibration);
+    for (const told of [welcome, ...inbox.messages.filter((m) => m.type === 'state')]) {
+      expect(told).toMatchObject({ thresholdSimilarity: atThreshold });
+    }
     // The server's record is the authority and agrees with what was pushed.
     const view = (await app.inject(`/v1/sessions/${sessionId}`)).json();
     expect(view).toMatchObject({ sessionId, verdict: expected, enrolled: true });
@@ -149,6 +156,33 @@ describe('live stream over WebSocket with JPEG frames (fallback path)', () => {
     // The first was running when the others came: its NO_FACE is moot, the second never ran.
     expect(inbox.messages.filter((m) => m.type === 'error')).toEqual([]);
     expect(inbox.messages.filter((m) => m.type === 'state' && m.reason === 'enrolled')).toHaveLength(1);
+    // Acknowledged once, right before the state it leaves the stream in.
+    const ack = inbox.messages.findIndex((m) => m.type === 'enrolled');
+    expect(inbox.messages.slice(ack, ack + 2)).toMatchObject([
+      { type: 'enrolled', source: 'image' },
+      { type: 'state', state: 'awaiting_media', reason: 'enrolled' },
+    ]);
+    expect(inbox.messages.filter((m) => m.type === 'enrolled')).toHaveLength(1);
+    socket.close();
+  });
+
+  it("acknowledges a frame enrolment: person B's live face replaces person A's photo, and then matches", async () => {
+    const { sessionId, token } = await createSession();
+    const { socket, inbox } = await connect(sessionId);
+    socket.send(JSON.stringify({ type: 'hello', protocol: 1, token }));
+    await inbox.next((m) => m.type === 'welcome');
+    socket.send(JSON.stringify({ type: 'enroll', source: 'frame' }));
+    await stream(socket, 'person-b_320x240_3s.y4m');
+    await new Promise((r) => setTimeout(r, 300));
+    const ack = inbox.messages.findIndex((m) => m.type === 'enrolled');
+    expect(inbox.messages.slice(ack, ack + 2)).toMatchObject([
+      { type: 'enrolled', source: 'frame' },
+      { type: 'state', state: 'awaiting_media', reason: 'enrolled from the current frame' },
+    ]);
+    expect(inbox.messages.filter((m) => m.type === 'enrolled')).toHaveLength(1);
+    expect(inbox.messages.filter((m) => m.type === 'error')).toEqual([]);
+    // Against the reference it took, person B now matches (against A's photo B does not).
+    expect(inbox.messages.filter((m) => m.type === 'score').at(-1)).toMatchObject({ verdict: 'matched' });
     socket.close();
   });
 

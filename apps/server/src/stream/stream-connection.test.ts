@@ -1,4 +1,4 @@
-import type { FaceVerifier } from '@fv/core';
+import { VerificationError, type FaceVerifier } from '@fv/core';
 import { ERROR_CODES, type ServerMessage } from '@fv/protocol';
 import type { FastifyRequest } from 'fastify';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -9,6 +9,7 @@ import type { FramePipeline } from '../live/frame-pipeline.ts';
 import { InMemorySessionStore } from '../live/in-memory-session-store.ts';
 import { RateShare } from '../live/rate-control.ts';
 import { ServerMetrics } from '../metrics.ts';
+import { blankJpeg } from '../../../../tests/support/live-client.ts';
 import type { StreamContext, StreamSocket } from './stream-context.ts';
 import { StreamConnection } from './stream-connection.ts';
 
@@ -31,20 +32,36 @@ class FakeSocket {
   terminate(): void {}
 }
 
-/** The collaborators a connection needs, none of them the model: analysis is never reached. */
-function setup() {
+/** Where score similarities come from: sigmoid(5 − 10·distance). */
+const CALIBRATION = { type: 'logistic', slope: -10, intercept: 5 } as const;
+const THRESHOLD = 0.4;
+/** The calibration at the threshold: sigmoid(5 − 4). */
+const THRESHOLD_SIMILARITY = 1 / (1 + Math.exp(-1));
+
+/**
+ * The collaborators a connection needs, none of them the model: an image embeds as `embedImage`
+ * says, and a frame's analysis never ends unless `analyse` is given.
+ */
+function setup({
+  analyse = () => new Promise<never>(() => undefined),
+  embedImage = async () => ({ embedding: new Float32Array([0, 1]) }),
+}: {
+  analyse?: FrameAnalyser['analyse'];
+  embedImage?: () => Promise<{ embedding: Float32Array }>;
+} = {}) {
   const sessions = new InMemorySessionStore();
   const metrics = new ServerMetrics();
   const log = { error: vi.fn() };
-  const analyser: FrameAnalyser = { analyse: () => new Promise(() => undefined), close: () => undefined };
+  const analyser: FrameAnalyser = { analyse, close: () => undefined };
   const context: StreamContext = {
     sessions,
     verifier: {
-      embedder: { manifest: { calibration: { type: 'logistic', slope: -10, intercept: 5 } } },
+      embedder: { manifest: { calibration: CALIBRATION } },
+      embedImage,
     } as unknown as FaceVerifier,
     pipeline: { openStream: () => analyser } as unknown as FramePipeline,
     metrics,
-    threshold: 0.5,
+    threshold: THRESHOLD,
     access: new AccessControl({ tenants: null, demoTenant: null, opsTokenSha256: null, publicOrigin: null }),
     attempts: new AttemptLimiter(),
     rateShare: new RateShare(),
@@ -100,6 +117,109 @@ describe('StreamConnection (built directly, a fake socket, an in-memory store)',
     connection.close();
     expect(await active()).toBe(0);
     expect(sessions.get(sessionId).live).toBeNull();
+    sessions.close();
+  });
+
+  it('says the similarity at the threshold (the calibration at it) in the welcome and every state', async () => {
+    const { connect, sessions } = setup();
+    const { token, socket, connection, say } = await connect();
+    say({ type: 'hello', protocol: 1, token });
+    await settle();
+    say({ type: 'config', fps: 6 });
+    await settle();
+    const told = socket.sent.filter((m) => m.type === 'welcome' || m.type === 'state');
+    expect(told.map((m) => m.type)).toEqual(['welcome', 'state', 'state']);
+    for (const message of told) {
+      expect(message).toHaveProperty('thresholdSimilarity');
+      expect((message as { thresholdSimilarity: number }).thresholdSimilarity).toBeCloseTo(
+        THRESHOLD_SIMILARITY,
+        12,
+      );
+    }
+    connection.close();
+    sessions.close();
+  });
+
+  it('acknowledges an image enrolment with enrolled, then the state; a refused image with its error only', async () => {
+    const embedImage = vi.fn(async () => ({ embedding: new Float32Array([0, 1]) }));
+    const { connect, sessions } = setup({ embedImage });
+    const { sessionId, token, socket, connection, say } = await connect();
+    say({ type: 'hello', protocol: 1, token });
+    await settle();
+    const before = socket.sent.length;
+    say({ type: 'enroll', source: 'image', image: 'AAAA' });
+    await settle();
+    expect(socket.sent.slice(before)).toEqual([
+      { type: 'enrolled', source: 'image' },
+      {
+        type: 'state',
+        state: 'awaiting_media',
+        analysisFps: 10,
+        thresholdSimilarity: expect.closeTo(THRESHOLD_SIMILARITY, 12),
+        reason: 'enrolled',
+      },
+    ]);
+    expect(sessions.get(sessionId).reference).toEqual(new Float32Array([0, 1]));
+
+    embedImage.mockRejectedValueOnce(VerificationError.noFace());
+    const afterFirst = socket.sent.length;
+    say({ type: 'enroll', source: 'image', image: 'AAAA' });
+    await settle();
+    expect(socket.sent.slice(afterFirst)).toEqual([
+      { type: 'error', code: 'NO_FACE', message: expect.any(String), fatal: false },
+    ]);
+    connection.close();
+    sessions.close();
+  });
+
+  it('acknowledges a frame enrolment once a single-face frame set the reference', async () => {
+    const faces = [0, 2, 1];
+    const analyse = vi.fn(async () => {
+      const faceCount = faces.shift() ?? 1;
+      return {
+        faceCount,
+        box: null,
+        quality: [],
+        embedding: faceCount === 1 ? new Float32Array([0.6, 0.8]) : null,
+        detectMs: 1,
+        embedMs: 1,
+      };
+    });
+    const { connect, sessions } = setup({ analyse });
+    const { sessionId, token, socket, connection, say } = await connect();
+    say({ type: 'hello', protocol: 1, token });
+    await settle();
+    say({ type: 'enroll', source: 'frame' });
+    await settle();
+    expect(socket.sent.some((m) => m.type === 'enrolled')).toBe(false);
+    const frame = await blankJpeg();
+    // The wall clock (only it) is ours: each frame a second after the last, on the rate's grid.
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const sendFrame = async (capturedAt: number): Promise<void> => {
+      vi.setSystemTime(capturedAt);
+      const calls = analyse.mock.calls.length;
+      connection.handleMessage(frame, true);
+      // The frame is decoded off the event loop (sharp): wait for its analysis, then its replies.
+      await vi.waitFor(() => expect(analyse).toHaveBeenCalledTimes(calls + 1));
+      await settle();
+    };
+    // No face, then two: nothing to enrol from yet.
+    await sendFrame(1_000_000);
+    await sendFrame(1_001_000);
+    expect(socket.sent.some((m) => m.type === 'enrolled')).toBe(false);
+    expect(sessions.get(sessionId).reference).toEqual(new Float32Array([1, 0]));
+    // One face: its embedding is the reference, and the client is told.
+    await sendFrame(1_002_000);
+    expect(sessions.get(sessionId).reference).toEqual(new Float32Array([0.6, 0.8]));
+    const ack = socket.sent.findIndex((m) => m.type === 'enrolled');
+    expect(socket.sent[ack]).toEqual({ type: 'enrolled', source: 'frame' });
+    expect(socket.sent[ack + 1]).toMatchObject({
+      type: 'state',
+      state: 'awaiting_media',
+      reason: 'enrolled from the current frame',
+    });
+    expect(socket.sent.filter((m) => m.type === 'enrolled')).toHaveLength(1);
+    connection.close();
     sessions.close();
   });
 

@@ -91,7 +91,9 @@ export class StreamConnection {
     switch (message.type) {
       case 'enroll':
         if (message.source === 'frame') {
-          void live.enrollFromNextFrame().then(() => this.#enrolled('frame', 'enrolled from the current frame'));
+          void live
+            .enrollFromNextFrame()
+            .then(() => this.#enrolled('frame', 'enrolled from the current frame'));
           return;
         }
         return this.#enrolment?.submit(message.image);

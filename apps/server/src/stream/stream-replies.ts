@@ -6,28 +6,35 @@ import type { StreamSocket } from './stream-context.ts';
 
 /**
  * What a stream connection says: protocol messages while the socket is open, `state` messages
- * (each says the analysis rate), and failures through {@link wsErrorOf} (counted; a fatal one
- * closes the socket with its code).
+ * (each says the analysis rate and the threshold's similarity), and failures through
+ * {@link wsErrorOf} (counted; a fatal one closes the socket with its code).
  */
 export class StreamReplies {
   readonly #socket: StreamSocket;
   readonly #log: FastifyBaseLogger;
   readonly #metrics: ServerMetrics;
   readonly #analysisFps: () => number;
+  /** The similarity at the match threshold, told with every state (and in the welcome). */
+  readonly thresholdSimilarity: number;
   // The last state said, so that a message that changes nothing is not answered again.
   #lastState = '';
 
-  /** `analysisFps`: the session's rate now (0 before it starts), told with every state. */
+  /**
+   * `analysisFps`: the session's rate now (0 before it starts), told with every state, as is
+   * `thresholdSimilarity`.
+   */
   constructor(
     socket: StreamSocket,
     log: FastifyBaseLogger,
     metrics: ServerMetrics,
     analysisFps: () => number,
+    thresholdSimilarity: number,
   ) {
     this.#socket = socket;
     this.#log = log;
     this.#metrics = metrics;
     this.#analysisFps = analysisFps;
+    this.thresholdSimilarity = thresholdSimilarity;
   }
 
   get open(): boolean {
@@ -44,6 +51,7 @@ export class StreamReplies {
       type: 'state',
       state,
       analysisFps: this.#analysisFps(),
+      thresholdSimilarity: this.thresholdSimilarity,
       ...(reason && { reason }),
     };
     const text = JSON.stringify(message);

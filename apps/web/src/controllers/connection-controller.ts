@@ -45,6 +45,11 @@ export class ConnectionController implements ReactiveController {
   attempt = 0;
   /** Whether the session has a reference; null until the first welcome. */
   enrolled: boolean | null = null;
+  /**
+   * Where the match threshold sits on the similarity scale (0–1), as the server says it in each
+   * welcome and state; null until the first welcome.
+   */
+  thresholdSimilarity: number | null = null;
   /** Scores arrive for the current stream. */
   flowing = false;
   degraded = false;
@@ -101,11 +106,12 @@ export class ConnectionController implements ReactiveController {
     this.#host.requestUpdate();
   }
 
-  /** A new session: forgets the resume token and what the last session said about enrolment. */
+  /** A new session: forgets the resume token and what the last session said about itself. */
   reset(): void {
     this.close();
     this.#nextToken = null;
     this.enrolled = null;
+    this.thresholdSimilarity = null;
     this.#host.requestUpdate();
   }
 
@@ -147,6 +153,7 @@ export class ConnectionController implements ReactiveController {
     on('welcome', (welcome) => {
       this.#nextToken = welcome.resumeToken;
       this.enrolled = welcome.enrolled;
+      this.thresholdSimilarity = welcome.thresholdSimilarity;
       this.#callbacks.onWelcome?.(welcome);
     });
     on('transport', ({ transport }) => {
@@ -160,6 +167,11 @@ export class ConnectionController implements ReactiveController {
     on('state', (message) => {
       this.degraded = message.state === 'degraded' || (this.degraded && message.state !== 'streaming');
       if (message.analysisFps > 0) this.analysisFps = message.analysisFps;
+      this.thresholdSimilarity = message.thresholdSimilarity;
+    });
+    // Whichever request it answers (even one superseded here), the session has a reference now.
+    on('enrolled', () => {
+      this.enrolled = true;
     });
     on('score', (detail) => this.#callbacks.onScore?.(detail));
     on('error', (error) => this.#callbacks.onError?.(error));

@@ -4,7 +4,6 @@ import { CameraController, CameraError } from '../controllers/camera-controller.
 import { ConnectionController } from '../controllers/connection-controller.ts';
 import { EnrolmentController } from '../controllers/enrolment-controller.ts';
 import type { LiveConnectionEvents, LiveError, Transport } from '../lib/live-connection.ts';
-import { fitThresholdSimilarity, type ThresholdSample } from '../lib/threshold-similarity.ts';
 import { fvVerifyStyles } from './fv-verify.styles.ts';
 import { FATAL_TEXT, NEEDS_NEW_TOKEN, statusText } from './fv-verify.text.ts';
 import {
@@ -147,7 +146,6 @@ export class FvVerify extends LitElement {
   /** A Start is active (camera on, streaming wanted): for `fv-started` and `fv-finished`. */
   #active = false;
   #startedFired = false;
-  #sample: ThresholdSample | null = null;
   #queued: { name: keyof FvVerifyEventMap; detail: unknown }[] = [];
 
   constructor() {
@@ -302,7 +300,6 @@ export class FvVerify extends LitElement {
     this.#releaseCamera();
     this.#link.reset();
     this.#enrolment.reset();
-    this.#sample = null;
     this._failure = null;
     this._finished = false;
     this._threshold = null;
@@ -323,11 +320,9 @@ export class FvVerify extends LitElement {
     this.similarity = similarity;
     this._threshold = score.threshold;
     this._quality = score.quality;
-    const fit = fitThresholdSimilarity(this.#sample, score);
-    this.#sample = fit.sample;
-    if (fit.similarity !== null) this._thresholdSimilarity = fit.similarity;
+    // Marked from the first score on, as the distance threshold is; welcome/state say where it sits.
+    this._thresholdSimilarity = this.#link.thresholdSimilarity;
     this._box = score.box ? boxInPercent(score.box, frameWidth, frameHeight) : null;
-    if (score.verdict !== 'pending' && this.#link.enrolled === false) this.#link.markEnrolled();
     this.#queue('fv-score', { score });
     if (score.verdict !== this.verdict) {
       this.verdict = score.verdict;

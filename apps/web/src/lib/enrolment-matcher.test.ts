@@ -1,25 +1,36 @@
-import type { StateMessage } from '@fv/protocol';
+import type { EnrolledMessage, EnrolmentSource } from '@fv/protocol';
 import { describe, expect, it } from 'vitest';
 import { EnrolmentMatcher } from './enrolment-matcher.ts';
 import { LiveConnectionError } from './live-connection-error.ts';
 
-const state = (value: StateMessage['state']): StateMessage =>
-  ({ type: 'state', state: value, analysisFps: 10 }) as StateMessage;
+const enrolled = (source: EnrolmentSource): EnrolledMessage => ({ type: 'enrolled', source });
 
 describe('EnrolmentMatcher', () => {
-  it('awaiting_media answers the pending request, whatever its source', async () => {
+  it('the enrolled ack answers the pending request of its source', async () => {
     const matcher = new EnrolmentMatcher();
     const image = matcher.request('image');
     expect(matcher.pending).toBe('image');
-    matcher.handleState(state('awaiting_enrolment'));
-    expect(matcher.pending).toBe('image');
-    matcher.handleState(state('awaiting_media'));
+    matcher.handleEnrolled(enrolled('image'));
     await expect(image).resolves.toBeUndefined();
     expect(matcher.pending).toBeNull();
 
     const frame = matcher.request('frame');
-    matcher.handleState(state('awaiting_media'));
+    matcher.handleEnrolled(enrolled('frame'));
     await expect(frame).resolves.toBeUndefined();
+    // An ack with nothing pending is harmless.
+    expect(() => matcher.handleEnrolled(enrolled('frame'))).not.toThrow();
+  });
+
+  it('an ack of the other source is a superseded request’s: the pending one waits on', async () => {
+    const matcher = new EnrolmentMatcher();
+    const frame = matcher.request('frame');
+    const image = matcher.request('image');
+    await expect(frame).rejects.toMatchObject({ code: 'SUPERSEDED' });
+    // The server still took the frame it was asked for first; the photo is not answered by it.
+    matcher.handleEnrolled(enrolled('frame'));
+    expect(matcher.pending).toBe('image');
+    matcher.handleEnrolled(enrolled('image'));
+    await expect(image).resolves.toBeUndefined();
   });
 
   it('an image error code rejects a photo with that code; a frame enrolment waits on', async () => {
@@ -42,7 +53,7 @@ describe('EnrolmentMatcher', () => {
     const first = matcher.request('image');
     const second = matcher.request('frame');
     await expect(first).rejects.toMatchObject({ code: 'SUPERSEDED' });
-    matcher.handleState(state('awaiting_media'));
+    matcher.handleEnrolled(enrolled('frame'));
     await expect(second).resolves.toBeUndefined();
     expect(() => matcher.fail(new LiveConnectionError('CLOSED', 'closed'))).not.toThrow();
   });

@@ -1,7 +1,5 @@
-import type { ServerMessage, StateMessage } from '@fv/protocol';
+import type { EnrolledMessage, EnrolmentSource, ServerMessage } from '@fv/protocol';
 import { LiveConnectionError } from './live-connection-error.ts';
-
-export type EnrolmentSource = 'image' | 'frame';
 
 /** Codes a failed `enroll {source:'image'}` answers with. */
 const IMAGE_CODES: ReadonlySet<string> = new Set([
@@ -16,7 +14,7 @@ const IMAGE_CODES: ReadonlySet<string> = new Set([
 
 /**
  * Pairs the server's replies with the enrolment request in flight. The protocol has no request ids:
- * a session enrols one reference at a time, `state {awaiting_media}` says it took one, and an image
+ * a session enrols one reference at a time, `enrolled {source}` says it took one, and an image
  * error code says the photo was refused. So there is at most one pending request; a new one
  * supersedes it. No socket here: {@link LiveConnection} sends the `enroll` message and feeds the
  * replies in.
@@ -42,9 +40,12 @@ export class EnrolmentMatcher {
     });
   }
 
-  /** A `state` message: `awaiting_media` means the session has its reference now. */
-  handleState(message: StateMessage): void {
-    if (message.state === 'awaiting_media') this.#settle()?.resolve();
+  /**
+   * An `enrolled` message answers the pending request of its source. One of the other source is the
+   * late answer to a request this one superseded (the server still took it): not this one's.
+   */
+  handleEnrolled(message: EnrolledMessage): void {
+    if (this.#pending?.source === message.source) this.#settle()?.resolve();
   }
 
   /** An `error` message: an image code answers a pending photo (frame enrolments wait for a face). */

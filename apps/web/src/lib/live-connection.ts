@@ -6,12 +6,14 @@ import {
   sessionIdOfToken,
   wsCloseCodeOf,
   type ClientMessage,
+  type EnrolledMessage,
+  type EnrolmentSource,
   type ErrorCode,
   type ScoreMessage,
   type ServerMessage,
   type StateMessage,
 } from '@fv/protocol';
-import { EnrolmentMatcher, type EnrolmentSource } from './enrolment-matcher.ts';
+import { EnrolmentMatcher } from './enrolment-matcher.ts';
 import { LiveConnectionError } from './live-connection-error.ts';
 import type { PublisherLink, Transport } from './media-publisher.ts';
 import { MediaUplink } from './media-uplink.ts';
@@ -78,6 +80,11 @@ export interface LiveConnectionEvents {
   score: { score: ScoreMessage; frameWidth: number; frameHeight: number };
   /** The server's view of the stream (`degraded` means it lowered the analysis rate). */
   state: StateMessage;
+  /**
+   * The session took a reference: the answer to an enrolment of this connection's (or to one a
+   * later request superseded, which the server took all the same).
+   */
+  enrolled: EnrolledMessage;
   /** The transport being used changed (`webrtc` is tried first). */
   transport: { transport: Transport; reason: string };
   /** The first score after streaming (re)started: media reaches the server. */
@@ -342,8 +349,11 @@ export class LiveConnection extends TypedEmitter<LiveConnectionEvents> {
       case 'state':
         if (message.state === 'degraded') this.#serverDegraded = true;
         else if (message.state === 'streaming') this.#serverDegraded = false;
-        this.#enrolment.handleState(message);
         this.emit('state', message);
+        return;
+      case 'enrolled':
+        this.#enrolment.handleEnrolled(message);
+        this.emit('enrolled', message);
         return;
       case 'error':
         if (message.code === 'WEBRTC_UNAVAILABLE') this.#uplink.fallBack('the server has no WebRTC');
