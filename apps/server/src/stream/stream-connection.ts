@@ -13,12 +13,12 @@ import type { FrameDecision } from '../live/frame-gate.ts';
 import { LiveSession, type FrameReport } from '../live/live-session.ts';
 import { validateOfferSdp } from '../live/sdp.ts';
 import type { SessionRecord } from '../live/session-store.ts';
-import { WebRtcIngest, type WebRtcIngestOptions } from '../live/webrtc-ingest.ts';
 import type { Ingest } from '../live/webrtc-isolation.ts';
 import { SocketBudget } from '../socket-budget.ts';
 import { ImageEnrolment } from './image-enrolment.ts';
 import type { StreamContext, StreamSocket } from './stream-context.ts';
 import { StreamReplies } from './stream-replies.ts';
+import { openWebRtcIngest } from './webrtc-offer.ts';
 
 type HelloMessage = Extract<ClientMessage, { type: 'hello' }>;
 
@@ -277,22 +277,7 @@ export class StreamConnection {
     // Checked before libwebrtc sees it, and before the connection's one offer is spent.
     validateOfferSdp(sdp);
     live.transport = 'webrtc';
-    const { metrics, iceServers, webrtc } = this.#context;
-    const options: WebRtcIngestOptions = {
-      iceServers,
-      onCandidate: (candidate) => this.#replies.send({ type: 'ice', candidate }),
-      // Every decoded frame counts as received; those the session would drop are counted as
-      // dropped here and never copied.
-      wantsFrame: () => {
-        metrics.framesReceived.inc();
-        return this.#taken(live.gate.ask());
-      },
-      onFrame: (frame, capturedAt) => void this.#taken(live.handleFrame(frame, capturedAt)),
-      onEnded: (reason) => this.#replies.state('degraded', reason),
-    };
-    const ingest = webrtc
-      ? webrtc.create({ ...options, notBefore: () => live.gate.notBefore() })
-      : new WebRtcIngest(options);
+    const ingest = openWebRtcIngest(this.#context, live, this.#replies, (decision) => this.#taken(decision));
     this.#ingest = ingest;
     this.#replies.send({ type: 'answer', sdp: await ingest.handleOffer(sdp) });
     this.#replies.state('streaming', 'WebRTC connected');
