@@ -134,7 +134,7 @@ describe('distributed mode: gateway → BullMQ/Redis → two worker processes', 
     });
     const { sessionId, token } = res.json();
     const { socket, inbox } = await connect(`${streamBase}/v1/sessions/${sessionId}/stream`);
-    socket.send(JSON.stringify({ type: 'hello', protocol: 1, token }));
+    socket.send(JSON.stringify({ type: 'hello', protocol: 2, token }));
     const welcome = await inbox.next((m) => m.type === 'welcome');
     return { sessionId, token, socket, inbox, welcome };
   };
@@ -227,7 +227,7 @@ describe('distributed mode: gateway → BullMQ/Redis → two worker processes', 
       await new Promise((r) => setTimeout(r, 400));
       // The token was spent on the other gateway: it is refused here too.
       const replay = await connect(`${base}/v1/sessions/${sessionId}/stream`);
-      replay.socket.send(JSON.stringify({ type: 'hello', protocol: 1, token }));
+      replay.socket.send(JSON.stringify({ type: 'hello', protocol: 2, token }));
       expect(await replay.inbox.next((m) => m.type === 'error')).toMatchObject({ code: 'UNAUTHORIZED' });
       socket.close();
       // The creating gateway answers with the result the streaming gateway shared.

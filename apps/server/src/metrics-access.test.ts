@@ -61,7 +61,7 @@ describe('operational endpoints', () => {
     expect((await app.inject('/readyz')).json()).toMatchObject({
       status: 'ready',
       auth: 'open',
-      protocol: 1,
+      protocol: 2,
     });
     expect(metricsListenerOf(app)).toBeUndefined();
   });

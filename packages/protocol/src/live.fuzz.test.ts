@@ -4,7 +4,7 @@ import { ERROR_CODES } from './errors.ts';
 import { ProtocolError, parseClientMessage } from './live.ts';
 
 const VALID: unknown[] = [
-  { type: 'hello', protocol: 1, token: 'tok_0123456789abcdef' },
+  { type: 'hello', protocol: 2, token: 'tok_0123456789abcdef' },
   { type: 'offer', sdp: 'v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\n' },
   {
     type: 'ice',

@@ -12,9 +12,9 @@ const token = 'tok_0123456789abcdef';
 
 describe('parseClientMessage', () => {
   it('accepts every client message type, from text, bytes or values', () => {
-    expect(parseClientMessage(JSON.stringify({ type: 'hello', protocol: 1, token }))).toEqual({
+    expect(parseClientMessage(JSON.stringify({ type: 'hello', protocol: 2, token }))).toEqual({
       type: 'hello',
-      protocol: 1,
+      protocol: 2,
       token,
     });
     expect(parseClientMessage(Buffer.from(JSON.stringify({ type: 'offer', sdp: 'v=0\r\n' })))).toMatchObject({
@@ -42,7 +42,7 @@ describe('parseClientMessage', () => {
     ['an extra field', { type: 'bye', now: true }],
     ['a missing field', { type: 'offer' }],
     ['fps out of range', { type: 'config', fps: 500 }],
-    ['a short token', { type: 'hello', protocol: 1, token: 'x' }],
+    ['a short token', { type: 'hello', protocol: 2, token: 'x' }],
     ['an oversized SDP', { type: 'offer', sdp: 'a'.repeat(LIVE_LIMITS.maxSdpLength + 1) }],
     ['a non-object', 42],
     ['null', null],
@@ -65,7 +65,7 @@ describe('parseServerMessage', () => {
   it.each([
     {
       type: 'welcome',
-      protocol: 1,
+      protocol: 2,
       sessionId: 'ses_x',
       iceServers: [
         { urls: ['stun:stun.example.com'] },
@@ -124,7 +124,7 @@ describe('parseServerMessage', () => {
     const valid = {
       welcome: {
         type: 'welcome',
-        protocol: 1,
+        protocol: 2,
         sessionId: 'ses_x',
         iceServers: [],
         limits: { maxFps: 30, maxMessageBytes: 65536, maxFrameBytes: 524288, expiresAt: 'x' },

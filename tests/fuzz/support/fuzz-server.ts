@@ -216,7 +216,7 @@ export async function startFuzzServer(env: Record<string, string> = {}): Promise
   const openStream = async (reference?: Buffer): Promise<{ sessionId: string; client: FuzzSocket }> => {
     const { sessionId, token } = await createSession(reference);
     const client = await FuzzSocket.open(`${wsBase}/v1/sessions/${sessionId}/stream`);
-    client.socket.send(JSON.stringify({ type: 'hello', protocol: 1, token }));
+    client.socket.send(JSON.stringify({ type: 'hello', protocol: 2, token }));
     expect(await client.next((m) => m.type === 'welcome')).toMatchObject({ sessionId });
     expect(await client.next((m) => m.type === 'state')).toBeTruthy();
     return { sessionId, client };

@@ -45,7 +45,7 @@ describe('operator feed WS /v1/ops', () => {
   const startSession = async (): Promise<{ sessionId: string; socket: WebSocket }> => {
     const { sessionId, token } = await server.createSession();
     const { socket, inbox } = await connectTo(`${base}/v1/sessions/${sessionId}/stream`);
-    socket.send(JSON.stringify({ type: 'hello', protocol: 1, token }));
+    socket.send(JSON.stringify({ type: 'hello', protocol: 2, token }));
     await inbox.next((m) => m.type === 'welcome');
     return { sessionId, socket };
   };

@@ -98,7 +98,7 @@ describe('StreamConnection (built directly, a fake socket, an in-memory store)',
   it('says welcome and its state on hello, answers a config once per change, and closes idempotently', async () => {
     const { sessions, connect, active } = setup();
     const { sessionId, token, socket, connection, say } = await connect();
-    say({ type: 'hello', protocol: 1, token });
+    say({ type: 'hello', protocol: 2, token });
     await settle();
     expect(socket.sent[0]).toMatchObject({ type: 'welcome', sessionId, enrolled: true });
     expect(socket.sent[1]).toMatchObject({ type: 'state', state: 'awaiting_media', analysisFps: 10 });
@@ -110,7 +110,7 @@ describe('StreamConnection (built directly, a fake socket, an in-memory store)',
       socket.sent.filter((m) => m.type === 'state').map((m) => m.type === 'state' && m.analysisFps),
     ).toEqual([10, 6]);
     // A second hello is a protocol error, said without ending the stream.
-    say({ type: 'hello', protocol: 1, token });
+    say({ type: 'hello', protocol: 2, token });
     await settle();
     expect(socket.sent.at(-1)).toMatchObject({ type: 'error', code: 'BAD_MESSAGE', fatal: false });
     connection.close();
@@ -123,7 +123,7 @@ describe('StreamConnection (built directly, a fake socket, an in-memory store)',
   it('says the similarity at the threshold (the calibration at it) in the welcome and every state', async () => {
     const { connect, sessions } = setup();
     const { token, socket, connection, say } = await connect();
-    say({ type: 'hello', protocol: 1, token });
+    say({ type: 'hello', protocol: 2, token });
     await settle();
     say({ type: 'config', fps: 6 });
     await settle();
@@ -144,7 +144,7 @@ describe('StreamConnection (built directly, a fake socket, an in-memory store)',
     const embedImage = vi.fn(async () => ({ embedding: new Float32Array([0, 1]) }));
     const { connect, sessions } = setup({ embedImage });
     const { sessionId, token, socket, connection, say } = await connect();
-    say({ type: 'hello', protocol: 1, token });
+    say({ type: 'hello', protocol: 2, token });
     await settle();
     const before = socket.sent.length;
     say({ type: 'enroll', source: 'image', image: 'AAAA' });
@@ -187,7 +187,7 @@ describe('StreamConnection (built directly, a fake socket, an in-memory store)',
     });
     const { connect, sessions } = setup({ analyse });
     const { sessionId, token, socket, connection, say } = await connect();
-    say({ type: 'hello', protocol: 1, token });
+    say({ type: 'hello', protocol: 2, token });
     await settle();
     say({ type: 'enroll', source: 'frame' });
     await settle();
@@ -246,7 +246,7 @@ describe('StreamConnection (built directly, a fake socket, an in-memory store)',
   it('starts no live session for a socket that closed while its token was being spent', async () => {
     const { connect, active, sessions } = setup();
     const { sessionId, token, socket, connection, say } = await connect();
-    say({ type: 'hello', protocol: 1, token });
+    say({ type: 'hello', protocol: 2, token });
     connection.close();
     await settle();
     expect(socket.sent).toEqual([]);
@@ -261,7 +261,7 @@ describe('StreamConnection (built directly, a fake socket, an in-memory store)',
     const { connect, sessions, log } = setup();
     const { token, socket, say } = await connect();
     vi.spyOn(sessions, 'claim').mockRejectedValueOnce(new Error('redis: secret host 10.0.0.7 down'));
-    say({ type: 'hello', protocol: 1, token });
+    say({ type: 'hello', protocol: 2, token });
     await settle();
     expect(socket.sent).toEqual([
       { type: 'error', code: 'INTERNAL', message: ERROR_CODES.INTERNAL.message, fatal: true },
