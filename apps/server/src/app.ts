@@ -3,7 +3,7 @@ import multipart from '@fastify/multipart';
 import rateLimit from '@fastify/rate-limit';
 import websocket from '@fastify/websocket';
 import { FaceVerifier, VerificationError } from '@fv/core';
-import { LIVE_LIMITS, PROTOCOL_VERSION } from '@fv/protocol';
+import { LIVE_LIMITS, OpsLoginBodySchema, PROTOCOL_VERSION, type OpsLoginBody } from '@fv/protocol';
 import Fastify, {
   type FastifyInstance,
   type FastifyReply,
@@ -202,17 +202,12 @@ async function registerRoutes(
     access.authorizeOps(request);
     return reply.status(204).send();
   });
-  app.post<{ Body: { token: string } }>(
+  app.post<{ Body: OpsLoginBody }>(
     '/v1/ops/login',
     {
       schema: {
         ...opsLoginDocs,
-        body: {
-          type: 'object',
-          required: ['token'],
-          additionalProperties: false,
-          properties: { token: { type: 'string', minLength: 1, maxLength: 512 } },
-        },
+        body: OpsLoginBodySchema,
       },
       // Guessing the operator token is slow.
       config: { rateLimit: { max: 10, timeWindow: 60_000 } },

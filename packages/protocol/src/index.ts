@@ -75,6 +75,8 @@ export {
   OpsSystemSchema,
   OpsPointSchema,
   OpsSessionStateSchema,
+  OpsLoginBodySchema,
+  type OpsLoginBody,
   OpsTransportSchema,
   parseOpsClientMessage,
   parseOpsServerMessage,

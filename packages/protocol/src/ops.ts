@@ -193,3 +193,10 @@ export function parseOpsServerMessage(raw: unknown): OpsServerMessage {
     never,
   );
 }
+
+/** `POST /v1/ops/login`'s body: the operator's own credential (never a tenant key), sent once. */
+export const OpsLoginBodySchema = Type.Object(
+  { token: Type.String({ minLength: 1, maxLength: 512 }) },
+  { additionalProperties: false },
+);
+export type OpsLoginBody = Static<typeof OpsLoginBodySchema>;

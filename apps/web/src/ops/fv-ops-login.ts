@@ -1,4 +1,5 @@
 import { css, html, LitElement, nothing } from 'lit';
+import type { OpsLoginBody } from '@fv/protocol';
 
 /**
  * `<fv-ops-login>`: the operator sign-in. The operator token (not a tenant key) is sent once to
@@ -87,7 +88,7 @@ export class FvOpsLogin extends LitElement {
       const response = await fetch('/v1/ops/login', {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ token: input.value }),
+        body: JSON.stringify({ token: input.value } satisfies OpsLoginBody),
       });
       if (!response.ok) {
         const body = (await response.json().catch(() => null)) as {
