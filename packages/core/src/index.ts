@@ -99,3 +99,32 @@ export {
   type AlignedCropSpec,
   type AlignedFace,
 } from './align/face-aligner.ts';
+export {
+  eyeAspectRatio,
+  faceFeatures,
+  mouthOpening,
+  mouthWidth,
+  yawProxy,
+  type FaceFeatures,
+  type Landmarks68,
+} from './liveness/face-actions.ts';
+export {
+  ActionDetector,
+  DEFAULT_ACTION_DETECTOR_OPTIONS,
+  FACE_ACTIONS,
+  baselineOf,
+  type ActionDetectorOptions,
+  type FaceAction,
+  type FeatureBaseline,
+  type FramePose,
+} from './liveness/action-detector.ts';
+export {
+  ChallengeJudge,
+  DEFAULT_CHALLENGE_JUDGE_OPTIONS,
+  type Challenge,
+  type ChallengeFailure,
+  type ChallengeJudgeOptions,
+  type ChallengeOutcome,
+  type ChallengeStatus,
+  type JudgedFrame,
+} from './liveness/challenge-judge.ts';
