@@ -4,7 +4,6 @@
 // action, the detection rate on its labelled ranges and the false triggers per minute on labelled
 // neutral footage. Each range is judged as a challenge window would be: the baseline is the clip's
 // labelled neutral frames before it (the newest `--neutral` of them).
-import { readdir, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import {
@@ -14,6 +13,7 @@ import {
   type ActionDetectorOptions,
   type FaceAction,
 } from '../liveness/action-detector.ts';
+import { readLabelledRecordings, type Recording } from '../liveness/clip-files.ts';
 import type { FaceFeatures } from '../liveness/face-actions.ts';
 import { fail, failWith, parseCli } from './args.ts';
 
@@ -28,17 +28,6 @@ const USAGE = `usage: npm run liveness:eval -- [--recordings <dir>] [--labels <d
                 blink completes when the eyes reopen, usually just after the labelled closed frames)
   --verbose     print each labelled range with what fired in it
   --set         an ActionDetector option, e.g. --set turnYaw=0.06 (repeatable)`;
-
-interface Labels {
-  readonly fps: number;
-  readonly actions: Partial<Record<FaceAction | 'neutral', [number, number][]>>;
-}
-
-interface RecordingFile {
-  readonly clip: string;
-  readonly fps: number;
-  readonly frames: { readonly i: number; readonly features: FaceFeatures | null }[];
-}
 
 const args = parseCli(
   {
@@ -81,36 +70,15 @@ try {
   failWith(error, '--set');
 }
 
-function validLabels(value: unknown): value is Labels {
-  const v = value as Labels;
-  if (!(typeof v?.fps === 'number' && v.fps > 0 && typeof v.actions === 'object' && v.actions !== null)) {
-    return false;
-  }
-  return Object.entries(v.actions).every(
-    ([k, ranges]) =>
-      (k === 'neutral' || (FACE_ACTIONS as readonly string[]).includes(k)) &&
-      Array.isArray(ranges) &&
-      ranges.every(
-        (r) =>
-          Array.isArray(r) &&
-          r.length === 2 &&
-          Number.isInteger(r[0]) &&
-          Number.isInteger(r[1]) &&
-          r[0] <= r[1],
-      ),
-  );
-}
-
 /** The recording's frames at the analysis rate, each with its time in ms. */
-function analysed(rec: RecordingFile): { t: number; i: number; features: FaceFeatures | null }[] {
+function analysed(rec: Recording): { t: number; i: number; features: FaceFeatures | null }[] {
   const every = analysisFps > 0 ? Math.max(1, Math.round(rec.fps / analysisFps)) : 1;
   return rec.frames.filter((f) => f.i % every === 0).map((f) => ({ t: (f.i / rec.fps) * 1000, ...f }));
 }
 
-const labelFiles = (await readdir(labelsDir).catch((error: unknown) => failWith(error, labelsDir))).filter(
-  (f) => f.endsWith('.json'),
+const clips = await readLabelledRecordings(labelsDir, recordingsDir).catch((error: unknown) =>
+  failWith(error, 'liveness:eval'),
 );
-if (labelFiles.length === 0) fail(`no <clip>.json labels in ${labelsDir}`);
 
 const ranges = new Map<
   FaceAction,
@@ -121,17 +89,7 @@ let neutralMs = 0;
 let noFaceFrames = 0;
 let judgedFrames = 0;
 
-for (const file of labelFiles.sort()) {
-  const clip = file.slice(0, -5);
-  let labels: unknown;
-  let rec: RecordingFile;
-  try {
-    labels = JSON.parse(await readFile(path.join(labelsDir, file), 'utf8'));
-    rec = JSON.parse(await readFile(path.join(recordingsDir, `${clip}.json`), 'utf8')) as RecordingFile;
-  } catch (error) {
-    failWith(error, clip);
-  }
-  if (!validLabels(labels)) fail(`${file}: not {"fps":n,"actions":{"neutral":[[a,b]],…}} with known actions`);
+for (const { name: clip, labels, recording: rec } of clips) {
   const frames = analysed(rec);
   // Label frame numbers → recording time (the labels may count frames at another rate).
   const toMs = (frame: number): number => (frame / labels.fps) * 1000;
@@ -196,7 +154,7 @@ for (const file of labelFiles.sort()) {
 
 const minutes = neutralMs / 60_000;
 console.log(
-  `${labelFiles.length} labelled clips, analysed at ${analysisFps > 0 ? `${analysisFps} fps` : 'every frame'}, ` +
+  `${clips.length} labelled clips, analysed at ${analysisFps > 0 ? `${analysisFps} fps` : 'every frame'}, ` +
     `detector ${JSON.stringify({ ...DEFAULT_ACTION_DETECTOR_OPTIONS, ...detectorOptions })}`,
 );
 console.log(`${noFaceFrames} of ${judgedFrames} judged frames without a face (counted as showing nothing)`);

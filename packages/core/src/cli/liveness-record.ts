@@ -11,8 +11,9 @@ import { FaceAligner } from '../align/face-aligner.ts';
 import { FaceTracker } from '../detect/face-tracker.ts';
 import { HaarDetector } from '../detect/haar-detector.ts';
 import { extractFace } from '../face-analyzer.ts';
-import { roundRect, type GrayImage, type Rect } from '../image/gray-image.ts';
-import { faceFeatures, type FaceFeatures } from '../liveness/face-actions.ts';
+import { roundRect, type GrayImage } from '../image/gray-image.ts';
+import type { RecordedFrame, Recording } from '../liveness/clip-files.ts';
+import { faceFeatures } from '../liveness/face-actions.ts';
 import { DEFAULT_MODEL_DIR, DEFAULT_MODEL_NAME } from '../model/default-model.ts';
 import { cropChoiceOf } from './face-source.ts';
 import { fail, failWith } from './args.ts';
@@ -22,27 +23,6 @@ const USAGE = `usage: npm run liveness:record -- [--clips <dir>] [--out <dir>] [
   --out    where <clip>.json recordings go (default: ${path.join(os.tmpdir(), 'liveness-recordings')})
   --model  model directory whose landmark net is used (default models/${DEFAULT_MODEL_NAME})
   clip…    clip names without .mp4 (default: every clip in --clips)`;
-
-/** One analysed frame of a recording. */
-export interface RecordedFrame {
-  readonly i: number;
-  /** Faces the tracker counts. */
-  readonly faces: number;
-  /** The subject's box (0.1 px), or null without a face. */
-  readonly box: Rect | null;
-  readonly features: FaceFeatures | null;
-  /** The 68 landmarks (0.1 px), so features can be recomputed without re-running the nets. */
-  readonly landmarks: number[] | null;
-}
-
-export interface Recording {
-  readonly clip: string;
-  readonly fps: number;
-  readonly width: number;
-  readonly height: number;
-  readonly model: string;
-  readonly frames: RecordedFrame[];
-}
 
 const run = promisify(execFile);
 

@@ -3,7 +3,7 @@
 // `liveness:record` recordings as bona fide (genuine) presentations assembled from the labelled
 // ranges, and as replay, hand-held print and swap attacks, for many seeded challenge draws, and
 // prints the BPCER and the APCER per attack type with the failure reasons.
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { FACE_ACTIONS, type FaceAction } from '../liveness/action-detector.ts';
@@ -13,7 +13,8 @@ import {
   type ChallengeFailure,
   type JudgedFrame,
 } from '../liveness/challenge-judge.ts';
-import { faceFeatures, type FaceFeatures } from '../liveness/face-actions.ts';
+import { readLabelledRecordings, type Recording } from '../liveness/clip-files.ts';
+import { faceFeatures } from '../liveness/face-actions.ts';
 import {
   drawDistinct,
   framesInRanges,
@@ -95,25 +96,9 @@ for (const a of actionSet) {
 if (new Set(actionSet).size !== actionSet.length) fail('--actions: an action is listed twice');
 if (n > actionSet.length) fail(`--challenges ${n} > the ${actionSet.length} actions of --actions`);
 
-interface Labels {
-  readonly fps: number;
-  readonly actions: Partial<Record<FaceAction | 'neutral', [number, number][]>>;
-}
-
-interface RecordingFile {
-  readonly clip: string;
-  readonly fps: number;
-  readonly frames: {
-    readonly i: number;
-    readonly faces: number;
-    readonly features: FaceFeatures | null;
-    readonly landmarks: number[] | null;
-  }[];
-}
-
 interface Clip {
   readonly name: string;
-  readonly rec: RecordingFile;
+  readonly rec: Recording;
   readonly labelled: LabelledClip;
   /** The challengeable actions the clip has labelled ranges of. */
   readonly available: FaceAction[];
@@ -121,25 +106,11 @@ interface Clip {
   readonly stills: number[];
 }
 
-const labelFiles = (await readdir(labelsDir).catch((error: unknown) => failWith(error, labelsDir)))
-  .filter((f) => f.endsWith('.json'))
-  .sort();
-if (labelFiles.length === 0) fail(`no <clip>.json labels in ${labelsDir}`);
 const clips: Clip[] = [];
-for (const file of labelFiles) {
-  const name = file.slice(0, -5);
-  let labels: Labels;
-  let rec: RecordingFile;
-  try {
-    labels = JSON.parse(await readFile(path.join(labelsDir, file), 'utf8')) as Labels;
-    rec = JSON.parse(await readFile(path.join(recordingsDir, `${name}.json`), 'utf8')) as RecordingFile;
-  } catch (error) {
-    failWith(error, name);
-  }
-  if (!(labels.fps > 0 && rec.fps > 0 && rec.frames.length > 0)) fail(`${name}: bad labels or recording`);
-  rec.frames.forEach((f, i) => {
-    if (f.i !== i) fail(`${name}: recording frame ${i} has i=${f.i}`);
-  });
+const files = await readLabelledRecordings(labelsDir, recordingsDir).catch((error: unknown) =>
+  failWith(error, 'liveness:suite'),
+);
+for (const { name, labels, recording: rec } of files) {
   const actions: Partial<Record<FaceAction, [number, number][]>> = {};
   for (const a of FACE_ACTIONS) actions[a] = rangesToMs(labels.actions[a] ?? [], labels.fps);
   const labelled: LabelledClip = {
