@@ -56,7 +56,6 @@ export {
   type EnrolledMessage,
   type EnrolmentSource,
   type Verdict,
-  type LiveVerdict,
   type QualityFlag,
   type Transport,
   type IceCandidate,

@@ -122,8 +122,6 @@ export const VerdictSchema = Type.Union([
   Type.Literal('multiple_faces'),
 ]);
 export type Verdict = Static<typeof VerdictSchema>;
-/** The same as {@link Verdict} (the name the live path has used). */
-export type LiveVerdict = Verdict;
 
 export const QualityFlagSchema = Type.Union([
   Type.Literal('too_small'),

@@ -57,8 +57,6 @@ export interface LiveSessionOptions {
 }
 
 /** How frames reach the session; set by whoever feeds it. */
-/** How frames reach a session (the protocol's `Transport`). */
-export type FrameTransport = Transport;
 
 export interface FrameReport {
   readonly analysis: FrameAnalysis;
@@ -97,7 +95,7 @@ export class LiveSession extends EventEmitter<{
   #captureNext: ((embedding: Float32Array) => void) | null = null;
   readonly #history: ScoreHistory;
   /** How frames arrive, for operators; null until the feeder says. */
-  transport: FrameTransport | null = null;
+  transport: Transport | null = null;
 
   constructor(options: LiveSessionOptions) {
     super();

@@ -1,4 +1,4 @@
-import type { LiveVerdict } from '@fv/protocol';
+import type { Verdict } from '@fv/protocol';
 
 /** Most score points a session keeps. */
 export const MAX_SCORE_HISTORY = 600;
@@ -11,7 +11,7 @@ export interface ScorePoint {
   readonly distance: number | null;
   readonly smoothedDistance: number | null;
   readonly similarity: number | null;
-  readonly verdict: LiveVerdict;
+  readonly verdict: Verdict;
   /** Frame → score time, ms. */
   readonly latencyMs: number;
 }

@@ -1,10 +1,10 @@
-import type { LiveVerdict, ScoreMessage } from '@fv/protocol';
+import type { Verdict, ScoreMessage } from '@fv/protocol';
 import type { CameraStatus } from '../controllers/camera-controller.ts';
 import type { ConnectionController } from '../controllers/connection-controller.ts';
 import type { FvVerify } from './fv-verify.ts';
 
 /** What `<fv-verify>` says, in plain words, about verdicts, quality flags and fatal errors. */
-export const VERDICT_TEXT: Record<LiveVerdict, { label: string; icon: string }> = {
+export const VERDICT_TEXT: Record<Verdict, { label: string; icon: string }> = {
   pending: { label: 'Checking…', icon: '…' },
   matched: { label: 'Matched', icon: '✓' },
   not_matched: { label: 'Not matched', icon: '✗' },

@@ -1,5 +1,5 @@
 import { LitElement, html, nothing, type PropertyValues } from 'lit';
-import type { LiveVerdict, ScoreMessage } from '@fv/protocol';
+import type { Verdict, ScoreMessage } from '@fv/protocol';
 import { CameraController, CameraError } from '../controllers/camera-controller.ts';
 import { ConnectionController } from '../controllers/connection-controller.ts';
 import { EnrolmentController } from '../controllers/enrolment-controller.ts';
@@ -24,10 +24,10 @@ export type VerifyState =
 export interface FvVerifyEventMap {
   'fv-started': { sessionId: string; transport: Transport };
   'fv-score': { score: ScoreMessage };
-  'fv-verdict': { verdict: LiveVerdict; distance: number | null; similarity: number | null };
+  'fv-verdict': { verdict: Verdict; distance: number | null; similarity: number | null };
   'fv-state': { state: VerifyState };
   'fv-error': LiveError;
-  'fv-finished': { verdict: LiveVerdict; distance: number | null; reason: string };
+  'fv-finished': { verdict: Verdict; distance: number | null; reason: string };
 }
 
 const round4 = (value: number | null): number | null =>
@@ -105,7 +105,7 @@ export class FvVerify extends LitElement {
   declare server: string;
   declare fps: number;
   declare autostart: boolean;
-  declare verdict: LiveVerdict;
+  declare verdict: Verdict;
   declare distance: number | null;
   declare similarity: number | null;
   declare state: VerifyState;

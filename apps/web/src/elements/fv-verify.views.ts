@@ -1,10 +1,10 @@
 import { html, nothing, type TemplateResult } from 'lit';
-import type { LiveVerdict, ScoreMessage } from '@fv/protocol';
+import type { Verdict, ScoreMessage } from '@fv/protocol';
 import type { EnrolmentController } from '../controllers/enrolment-controller.ts';
 import { QUALITY_TEXT, VERDICT_TEXT } from './fv-verify.text.ts';
 
 /** The verdict box (the `verdict` part); `live`: the camera streams for an enrolled session. */
-export function verdictView(verdict: LiveVerdict, live: boolean): TemplateResult {
+export function verdictView(verdict: Verdict, live: boolean): TemplateResult {
   const shown = live || verdict !== 'pending';
   const { label, icon } = VERDICT_TEXT[verdict];
   return html`<div

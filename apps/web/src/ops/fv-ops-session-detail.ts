@@ -1,10 +1,10 @@
-import type { LiveVerdict, OpsPoint, OpsSession } from '@fv/protocol';
+import type { Verdict, OpsPoint, OpsSession } from '@fv/protocol';
 import { LitElement, css, html, nothing, type PropertyValues } from 'lit';
 import { Chart } from './charts.ts';
 import { STATE_WORDS, TRANSPORT_WORDS, VERDICT_WORDS, formatAge, formatDistance } from './ops-format.ts';
 
 interface VerdictSpan {
-  readonly verdict: LiveVerdict;
+  readonly verdict: Verdict;
   readonly from: number;
   readonly to: number;
   readonly frames: number;
@@ -186,7 +186,7 @@ export class FvOpsSessionDetail extends LitElement {
     const s = this.session;
     const points = this.timeline ?? [];
     const latest = points.at(-1);
-    const verdict: LiveVerdict = s?.verdict ?? latest?.verdict ?? 'pending';
+    const verdict: Verdict = s?.verdict ?? latest?.verdict ?? 'pending';
     return html`
       <header>
         <button type="button" @click=${() => this.#close()}>← All sessions</button>

@@ -1,7 +1,7 @@
-import type { LiveVerdict, OpsSessionState, OpsTransport } from '@fv/protocol';
+import type { Verdict, OpsSessionState, OpsTransport } from '@fv/protocol';
 
 /** Plain words for each verdict (the widget uses the same wording). */
-export const VERDICT_WORDS: Record<LiveVerdict, string> = {
+export const VERDICT_WORDS: Record<Verdict, string> = {
   pending: 'Checking…',
   matched: 'Matched',
   not_matched: 'Not matched',

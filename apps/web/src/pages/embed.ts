@@ -7,7 +7,7 @@
 import '../elements/fv-verify.ts';
 import { sessionIdOfToken, type Transport } from '@fv/protocol';
 import { EmbedBridge, parseEmbedConfig } from '../lib/embed-bridge.ts';
-import type { LiveVerdict, ScoreMessage } from '@fv/protocol';
+import type { Verdict, ScoreMessage } from '@fv/protocol';
 
 const app = document.getElementById('app') ?? document.body;
 const token = new URLSearchParams(location.search).get('token') ?? '';
@@ -38,7 +38,7 @@ if (!sessionId) {
   });
   widget.addEventListener('fv-verdict', (event) => {
     const { verdict, distance, similarity } = (
-      event as CustomEvent<{ verdict: LiveVerdict; distance: number | null; similarity: number | null }>
+      event as CustomEvent<{ verdict: Verdict; distance: number | null; similarity: number | null }>
     ).detail;
     bridge.verdict(verdict, distance ?? null, similarity ?? null);
   });
@@ -49,7 +49,7 @@ if (!sessionId) {
   });
   widget.addEventListener('fv-finished', (event) => {
     const { verdict, distance, reason } = (
-      event as CustomEvent<{ verdict: LiveVerdict; distance: number | null; reason: string }>
+      event as CustomEvent<{ verdict: Verdict; distance: number | null; reason: string }>
     ).detail;
     bridge.finished(verdict, distance ?? null, reason);
   });
