@@ -32,7 +32,12 @@ describe('IsolatedWebRtc', () => {
     expect(pid).not.toBe(process.pid);
 
     // As a native crash would: the host dies; its stream is told, and a request in flight fails coded.
-    const pending = ingest().handleOffer(await videoOffer());
+    // The host is stopped before the request goes out, so it is surely still in flight at the kill:
+    // on a loaded machine this process can be paused between two statements long enough for a
+    // running host to answer first.
+    const offer = await videoOffer();
+    process.kill(pid, 'SIGSTOP');
+    const pending = ingest().handleOffer(offer);
     process.kill(pid, 'SIGKILL');
     await expect(pending).rejects.toMatchObject({ code: 'WEBRTC_UNAVAILABLE' });
     await expect.poll(() => ended.length).toBe(1);
