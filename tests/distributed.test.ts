@@ -13,6 +13,7 @@ import { connect, multipart, streamJpeg, type Inbox } from './support/live-clien
 import { TestRedis } from './support/redis-server.ts';
 import { MODEL_DIR, REPO_ROOT, sharedDataDir } from './support/shared-data.ts';
 import { SERVER_COMMAND } from './support/server-process.ts';
+import { PROTOCOL_VERSION } from '@fv/protocol';
 
 const video = (name: string): string => path.join(sharedDataDir(), 'video', name);
 
@@ -134,7 +135,7 @@ describe('distributed mode: gateway → BullMQ/Redis → two worker processes', 
     });
     const { sessionId, token } = res.json();
     const { socket, inbox } = await connect(`${streamBase}/v1/sessions/${sessionId}/stream`);
-    socket.send(JSON.stringify({ type: 'hello', protocol: 2, token }));
+    socket.send(JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, token }));
     const welcome = await inbox.next((m) => m.type === 'welcome');
     return { sessionId, token, socket, inbox, welcome };
   };
@@ -227,7 +228,7 @@ describe('distributed mode: gateway → BullMQ/Redis → two worker processes', 
       await new Promise((r) => setTimeout(r, 400));
       // The token was spent on the other gateway: it is refused here too.
       const replay = await connect(`${base}/v1/sessions/${sessionId}/stream`);
-      replay.socket.send(JSON.stringify({ type: 'hello', protocol: 2, token }));
+      replay.socket.send(JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, token }));
       expect(await replay.inbox.next((m) => m.type === 'error')).toMatchObject({ code: 'UNAUTHORIZED' });
       socket.close();
       // The creating gateway answers with the result the streaming gateway shared.

@@ -18,6 +18,7 @@ import {
   startFuzzServer,
   type FuzzServer,
 } from './support/fuzz-server.ts';
+import { PROTOCOL_VERSION } from '@fv/protocol';
 
 /**
  * Protocol fuzzing through the real server: fuzzed text frames over live WebSocket sessions (and
@@ -30,7 +31,7 @@ const RUNS = 10_000;
 const WS_MAX_PAYLOAD = LIVE_LIMITS.maxEnrollImageLength + 1024;
 const TOKEN = 'tok_0123456789abcdef0123456789';
 const VALID: Record<string, unknown>[] = [
-  { type: 'hello', protocol: 2, token: TOKEN },
+  { type: 'hello', protocol: PROTOCOL_VERSION, token: TOKEN },
   {
     type: 'offer',
     sdp: 'v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\n',

@@ -17,6 +17,7 @@ import { TenantRegistry } from './tenants.ts';
 import { retainedPeers } from './live/webrtc-ingest.ts';
 import { serveMetricsInternally } from './metrics-listener.ts';
 import { opsRoutes } from './routes/ops.ts';
+import { livenessDefaults } from './live/liveness-policy.ts';
 import { sessionRoutes } from './routes/sessions.ts';
 import { streamRoutes } from './routes/stream.ts';
 import { verifyRoutes } from './routes/verify.ts';
@@ -174,6 +175,7 @@ async function registerRoutes(
     threshold: liveThreshold,
     access,
     rateLimit: keyRateLimit,
+    liveness: livenessDefaults(config),
   });
   await app.register(streamRoutes, {
     sessions,

@@ -2,6 +2,7 @@ import { DEFAULT_MODEL_DIR, type EmbedderOptions, type ExecutionProvider } from 
 import envSchema from 'env-schema';
 import { Type, type Static } from '@sinclair/typebox';
 import path from 'node:path';
+import { livenessDefaults } from './live/liveness-policy.ts';
 import { fileURLToPath } from 'node:url';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -118,6 +119,24 @@ export const ConfigSchema = Type.Object({
   /** The same for an operator feed socket (operators click; each subscribe sends a timeline). */
   OPS_MESSAGES_PER_SECOND: Type.Number({ exclusiveMinimum: 0, default: 50 }),
   OPS_MESSAGE_BURST: Type.Integer({ minimum: 1, default: 100 }),
+  /**
+   * Liveness of sessions whose tenant does not choose: `active` (challenges the person answers on
+   * camera; a photo or a replayed recording fails) or `off` (matching only). See docs/liveness.md.
+   */
+  LIVENESS: Type.Union([Type.Literal('active'), Type.Literal('off')], { default: 'active' }),
+  /**
+   * The actions challenges are drawn from (comma-separated; a session may narrow them). `blink` is
+   * not offered by default: the landmark net follows eyelids too little to see one (docs/liveness.md).
+   */
+  LIVENESS_ACTIONS: Type.String({ minLength: 1, default: 'smile,open_mouth,turn_left,turn_right' }),
+  /** Challenges per sequence (distinct actions; at most LIVENESS_ACTIONS). */
+  LIVENESS_CHALLENGES: Type.Integer({ minimum: 1, maximum: 5, default: 3 }),
+  /** Further sequences a person may start after a failed one (each failure counts as a failed attempt). */
+  LIVENESS_RETRIES: Type.Integer({ minimum: 0, maximum: 4, default: 1 }),
+  /** How long each challenge's window stays open, ms. */
+  LIVENESS_WINDOW_MS: Type.Integer({ minimum: 1000, maximum: 30_000, default: 4000 }),
+  /** The neutral lead-in before each challenge (the baseline its action is measured against), ms. */
+  LIVENESS_NEUTRAL_MS: Type.Integer({ minimum: 300, maximum: 10_000, default: 1000 }),
   LOG_LEVEL: Type.Union(
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
     { default: 'info' },
@@ -136,6 +155,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (config.ROLE !== 'all' && config.REDIS_URL === undefined) {
     throw new Error(`ROLE=${config.ROLE} needs REDIS_URL (without it the server runs embedded, ROLE=all)`);
   }
+  livenessDefaults(config); // a bad action list or count names its setting now
   if (config.METRICS_PORT !== undefined && config.METRICS_PORT !== 0 && config.METRICS_PORT === config.PORT) {
     throw new Error('METRICS_PORT must differ from PORT (it is a separate, internal listener)');
   }

@@ -10,6 +10,7 @@ import { MODEL_DIR } from '../../../tests/support/shared-data.ts';
 import { buildApp, metricsListenerOf } from './app.ts';
 import { loadConfig } from './config.ts';
 import { newApiKey } from './tenants.ts';
+import { PROTOCOL_VERSION } from '@fv/protocol';
 
 const METRICS_TOKEN = 'metrics-token-for-tests-0123456789';
 const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
@@ -61,7 +62,7 @@ describe('operational endpoints', () => {
     expect((await app.inject('/readyz')).json()).toMatchObject({
       status: 'ready',
       auth: 'open',
-      protocol: 2,
+      protocol: PROTOCOL_VERSION,
     });
     expect(metricsListenerOf(app)).toBeUndefined();
   });

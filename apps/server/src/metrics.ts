@@ -53,6 +53,12 @@ export class ServerMetrics {
     labelNames: ['direction'] as const,
     registers: [this.registry],
   });
+  readonly livenessSequences = new Counter({
+    name: 'fv_liveness_sequences_total',
+    help: 'Liveness challenge sequences decided, by outcome (passed, failed)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
   readonly queueWaiting = new Gauge({
     name: 'fv_queue_waiting_jobs',
     help: 'Embedding jobs waiting in the BullMQ queue (distributed mode)',

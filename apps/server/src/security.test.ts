@@ -5,6 +5,7 @@ import { connect, streamJpeg } from '../../../tests/support/live-client.ts';
 import { HOOK_SECRET, OPS_TOKEN, SHOP, tenantFixture, video } from '../../../tests/support/tenant-fixture.ts';
 import { newApiKey } from './tenants.ts';
 import { verifyWebhook } from './webhook.ts';
+import { PROTOCOL_VERSION } from '@fv/protocol';
 
 /** The tenant model end to end: API keys, tokens, origins, operators, limits, webhooks, logs. */
 describe('tenants and security', () => {
@@ -63,7 +64,7 @@ describe('tenants and security', () => {
     const hello = async (sessionId: string, token: string, headers: Record<string, string> = {}) => {
       const { socket, inbox } = await connect(`${ws}/v1/sessions/${sessionId}/stream`, headers);
       const closed = new Promise<number>((resolve) => socket.once('close', resolve));
-      socket.send(JSON.stringify({ type: 'hello', protocol: 2, token }));
+      socket.send(JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, token }));
       const first = await inbox.next((m) => m.type === 'welcome' || m.type === 'error');
       return { socket, first, closed };
     };
@@ -135,7 +136,7 @@ describe('tenants and security', () => {
 
     const { sessionId, token } = made[0];
     const { socket, inbox } = await connect(`${base.replace('http', 'ws')}/v1/sessions/${sessionId}/stream`);
-    socket.send(JSON.stringify({ type: 'hello', protocol: 2, token }));
+    socket.send(JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, token }));
     await inbox.next((m) => m.type === 'welcome');
     await streamJpeg(socket, video('person-a_320x240_3s.y4m'));
     await inbox.next((m) => m.type === 'score' && m.verdict === 'matched');
@@ -172,7 +173,7 @@ describe('tenants and security', () => {
     const { sessionId, token } = (await create(app, acme.key)).json();
     const { socket, inbox } = await connect(`${ws}/v1/sessions/${sessionId}/stream`);
     const closed = new Promise<number>((resolve) => socket.once('close', resolve));
-    socket.send(JSON.stringify({ type: 'hello', protocol: 2, token }));
+    socket.send(JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, token }));
     const welcome = await inbox.next((m) => m.type === 'welcome');
     void streamJpeg(socket, video('person-b_320x240_3s.y4m')).catch(() => undefined);
     expect(await inbox.next((m) => m.type === 'error')).toMatchObject({
@@ -183,11 +184,11 @@ describe('tenants and security', () => {
     // The session is over: its resume token does not start it again, and the device is out of tries.
     if (welcome.type !== 'welcome') throw new Error('unreachable');
     const again = await connect(`${ws}/v1/sessions/${sessionId}/stream`);
-    again.socket.send(JSON.stringify({ type: 'hello', protocol: 2, token: welcome.resumeToken }));
+    again.socket.send(JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, token: welcome.resumeToken }));
     expect(await again.inbox.next((m) => m.type === 'error')).toMatchObject({ code: 'TOO_MANY_ATTEMPTS' });
     const next = (await create(app, acme.key)).json();
     const fresh = await connect(`${ws}/v1/sessions/${next.sessionId}/stream`);
-    fresh.socket.send(JSON.stringify({ type: 'hello', protocol: 2, token: next.token }));
+    fresh.socket.send(JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, token: next.token }));
     expect(await fresh.inbox.next((m) => m.type === 'error')).toMatchObject({ code: 'TOO_MANY_ATTEMPTS' });
   });
 
@@ -217,7 +218,7 @@ describe('tenants and security', () => {
     const { app, base } = await start();
     const { sessionId, token } = (await create(app, acme.key)).json();
     const { socket, inbox } = await connect(`${base.replace('http', 'ws')}/v1/sessions/${sessionId}/stream`);
-    socket.send(JSON.stringify({ type: 'hello', protocol: 2, token }));
+    socket.send(JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, token }));
     await inbox.next((m) => m.type === 'welcome');
     const tiny = readFileSync(video('person-a_reference.jpg'));
     for (let i = 0; i < 100; i++) socket.send(tiny, { binary: true });

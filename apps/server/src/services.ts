@@ -103,6 +103,8 @@ export async function buildServices(
         similarity: score?.similarity ?? null,
         threshold: liveThreshold,
         framesAnalysed: record.framesAnalysed,
+        liveness: record.liveness,
+        decision: record.decision,
         finishedAt: new Date().toISOString(),
       });
     })().catch((error: unknown) => log.error({ err: error }, 'session end handling failed'));

@@ -3,6 +3,7 @@ import type { Detection } from './detect/haar-detector.ts';
 import type { GrayImage, Rect } from './image/gray-image.ts';
 import { cropFace, fallbackFaceBox } from './image/preprocess.ts';
 import { assessQuality, type QualityFlag } from './image/quality.ts';
+import { faceFeatures, type FaceFeatures } from './liveness/face-actions.ts';
 
 /** The face that will be embedded, and what the detector saw. */
 export interface FaceCrop {
@@ -69,6 +70,11 @@ export interface AnalysedFrame {
   readonly crop: Uint8Array | null;
   /** Why the frame may score poorly (empty without a face). */
   readonly quality: QualityFlag[];
+  /**
+   * The subject's face-action features (liveness), from the landmarks alignment already found; null
+   * without a face or without an aligner (box-crop models have no landmarks).
+   */
+  readonly features: FaceFeatures | null;
   /** Detection and alignment time, ms (quality flags excluded). */
   readonly detectMs: number;
 }
@@ -85,14 +91,23 @@ export async function analyseFrame(
 ): Promise<AnalysedFrame> {
   const t0 = performance.now();
   const found = extractFace(tracker, image);
-  const face = found && (await alignFace(aligner, image, found));
+  if (!found) {
+    return { faceCount: 0, box: null, crop: null, quality: [], features: null, detectMs: performance.now() - t0 };
+  }
+  let crop = found.crop;
+  let features: FaceFeatures | null = null;
+  if (aligner) {
+    const [aligned] = await aligner.align(image, [found.box]);
+    crop = aligned!.crop;
+    features = faceFeatures(aligned!.landmarks);
+  }
   const detectMs = performance.now() - t0;
-  if (!face) return { faceCount: 0, box: null, crop: null, quality: [], detectMs };
   return {
-    faceCount: face.faceCount,
-    box: face.box,
-    crop: face.crop,
-    quality: assessQuality(face.crop, face.box, image),
+    faceCount: found.faceCount,
+    box: found.box,
+    crop,
+    quality: assessQuality(crop, found.box, image),
+    features,
     detectMs,
   };
 }

@@ -26,6 +26,8 @@ export const MESSAGE_SUMMARIES: Readonly<Record<string, string>> = {
     'Enrols the reference face: a base64 image (`source: "image"`) or the next live frame with one good face (`source: "frame"`).',
   config: 'Asks for an analysis rate, in frames per second (the server may run lower under load).',
   bye: 'Ends the session; the server sends its last `state` (`closed`) and closes the socket.',
+  liveness_retry:
+    'After a failed liveness sequence: start another (while the session’s `retriesLeft` allows; each failed one counts as a failed attempt).',
   // Live stream, server → client
   welcome:
     'The hello was accepted: the session, ICE servers, limits, whether it has a reference, the similarity at the match threshold, and a fresh single-use token for resuming after a drop.',
@@ -36,6 +38,10 @@ export const MESSAGE_SUMMARIES: Readonly<Record<string, string>> = {
     'The stream changed state (awaiting enrolment or media, streaming, degraded, closed); with the similarity at the match threshold, as `welcome` has it.',
   enrolled:
     'The session took a reference: the answer to a successful `enroll`, naming its source. A failed one is answered by an `error`.',
+  challenge:
+    'Active liveness: do `action` now (`index` of `count`). Judged only from frames the server analyses in its window, against the neutral face just before it; `deadline` is on the server clock, `windowMs` for a countdown.',
+  liveness:
+    'Liveness changed: the sequence drawn, each challenge’s status and failure reason, attempts and retries left, and the session’s decision (`verified` only when the face matched and liveness passed).',
   error:
     'A coded error (see the error codes in the channel description). After a fatal one the server closes the socket with the code’s close code.',
   // Operator feed
@@ -56,9 +62,11 @@ export const EMBED_MESSAGE_SUMMARIES: Readonly<Record<string, string>> = {
   score:
     'A live score: the smoothed distance, the similarity and the verdict; at most 2 per second, the newest value always sent.',
   verdict: 'The verdict changed.',
+  challenge: 'A liveness challenge was asked: the action, its place in the sequence, and its window.',
+  liveness: 'Liveness changed (a sequence drawn, a challenge passed or failed), with the decision so far.',
   error: 'An error: a server error code or a browser one (`CAMERA_DENIED`, …). A fatal one ends the session.',
   finished:
-    'The session ended: `reason` is `stopped` (by the user or the host page) or the code of the fatal error.',
+    'The session ended: the last verdict and decision; `reason` is `stopped` (by the user or the host page) or the code of the fatal error.',
   stop: 'From the host page: stop the check and release the camera. The embed page answers with `finished`.',
 };
 

@@ -10,7 +10,21 @@ const EVENTS: EmbedMessage[] = [
   { ...envelope, type: 'score', distance: null, similarity: null, verdict: 'no_face' },
   { ...envelope, type: 'verdict', verdict: 'not_matched', distance: 1.2, similarity: 0.4 },
   { ...envelope, type: 'error', code: 'CAMERA_DENIED', message: 'Camera access was denied.', fatal: false },
-  { ...envelope, type: 'finished', verdict: 'matched', distance: 0.4, reason: 'stopped' },
+  { ...envelope, type: 'challenge', index: 0, count: 3, action: 'turn_left', windowMs: 4000 },
+  {
+    ...envelope,
+    type: 'liveness',
+    liveness: { mode: 'active', status: 'pending', challenges: [], attempt: 1, retriesLeft: 1 },
+    decision: 'pending',
+  },
+  {
+    ...envelope,
+    type: 'finished',
+    verdict: 'matched',
+    distance: 0.4,
+    decision: 'verified',
+    reason: 'stopped',
+  },
 ];
 
 describe('embed page events', () => {
@@ -24,7 +38,7 @@ describe('embed page events', () => {
 
   it.each([
     ['another source', { ...EVENTS[0], source: 'fv-embedx' }],
-    ['another version', { ...EVENTS[0], version: 2 }],
+    ['another version', { ...EVENTS[0], version: 1 }],
     ['an unknown type', { ...envelope, type: 'progress' }],
     ['an unknown transport', { ...EVENTS[1], transport: 'carrier-pigeon' }],
     ['an unknown verdict', { ...EVENTS[2], verdict: 'maybe' }],

@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { LIVE_LIMITS, TransportSchema, VerdictSchema, checker, parseWith, type Checker } from './live.ts';
+import { DecisionSchema, LivenessActionSchema, LivenessStateSchema } from './liveness.ts';
 
 /**
  * The embed page's `postMessage` contract (`/embed`, framed by a tenant's page, the _host_): the
@@ -7,7 +8,7 @@ import { LIVE_LIMITS, TransportSchema, VerdictSchema, checker, parseWith, type C
  * hints; the host's backend reads the authoritative result with `GET /v1/sessions/:id`.
  */
 export const EMBED_SOURCE = 'fv-embed';
-export const EMBED_VERSION = 1;
+export const EMBED_VERSION = 2;
 /** The `source` of the host page's messages to the embed page. */
 export const HOST_SOURCE = 'fv-host';
 
@@ -54,6 +55,23 @@ export const EmbedVerdictSchema = Type.Object(
   },
   strict,
 );
+/** A liveness challenge was asked: the person should do `action` within `windowMs`. */
+export const EmbedChallengeSchema = Type.Object(
+  {
+    ...envelope,
+    type: Type.Literal('challenge'),
+    index: Type.Integer({ minimum: 0 }),
+    count: Type.Integer({ minimum: 1 }),
+    action: LivenessActionSchema,
+    windowMs: Type.Integer({ minimum: 1 }),
+  },
+  strict,
+);
+/** Liveness changed (a sequence drawn, a challenge passed or failed), with the decision so far. */
+export const EmbedLivenessSchema = Type.Object(
+  { ...envelope, type: Type.Literal('liveness'), liveness: LivenessStateSchema, decision: DecisionSchema },
+  strict,
+);
 /** An error; a fatal one ends the session. */
 export const EmbedErrorSchema = Type.Object(
   {
@@ -72,6 +90,7 @@ export const EmbedFinishedSchema = Type.Object(
     type: Type.Literal('finished'),
     verdict: VerdictSchema,
     distance: DistanceSchema,
+    decision: DecisionSchema,
     reason: CodeSchema,
   },
   strict,
@@ -82,6 +101,8 @@ export const EmbedMessageSchema = Type.Union([
   EmbedStartedSchema,
   EmbedScoreSchema,
   EmbedVerdictSchema,
+  EmbedChallengeSchema,
+  EmbedLivenessSchema,
   EmbedErrorSchema,
   EmbedFinishedSchema,
 ]);

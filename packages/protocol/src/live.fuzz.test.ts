@@ -2,9 +2,10 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ERROR_CODES } from './errors.ts';
 import { ProtocolError, parseClientMessage } from './live.ts';
+import { PROTOCOL_VERSION } from './version.ts';
 
 const VALID: unknown[] = [
-  { type: 'hello', protocol: 2, token: 'tok_0123456789abcdef' },
+  { type: 'hello', protocol: PROTOCOL_VERSION, token: 'tok_0123456789abcdef' },
   { type: 'offer', sdp: 'v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\n' },
   {
     type: 'ice',

@@ -7,14 +7,16 @@ import {
   parseServerMessage,
   sessionIdOfToken,
 } from './live.ts';
+import { PROTOCOL_VERSION } from './version.ts';
 
 const token = 'tok_0123456789abcdef';
+const PENDING = { mode: 'active', status: 'pending', challenges: [], attempt: 0, retriesLeft: 1 } as const;
 
 describe('parseClientMessage', () => {
   it('accepts every client message type, from text, bytes or values', () => {
-    expect(parseClientMessage(JSON.stringify({ type: 'hello', protocol: 2, token }))).toEqual({
+    expect(parseClientMessage(JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, token }))).toEqual({
       type: 'hello',
-      protocol: 2,
+      protocol: PROTOCOL_VERSION,
       token,
     });
     expect(parseClientMessage(Buffer.from(JSON.stringify({ type: 'offer', sdp: 'v=0\r\n' })))).toMatchObject({
@@ -34,6 +36,7 @@ describe('parseClientMessage', () => {
     expect(parseClientMessage({ type: 'enroll', source: 'image', image: 'AAAA' })).toBeTruthy();
     expect(parseClientMessage({ type: 'config', fps: 12 })).toEqual({ type: 'config', fps: 12 });
     expect(parseClientMessage('{"type":"bye"}')).toEqual({ type: 'bye' });
+    expect(parseClientMessage({ type: 'liveness_retry' })).toEqual({ type: 'liveness_retry' });
   });
 
   it.each([
@@ -42,7 +45,7 @@ describe('parseClientMessage', () => {
     ['an extra field', { type: 'bye', now: true }],
     ['a missing field', { type: 'offer' }],
     ['fps out of range', { type: 'config', fps: 500 }],
-    ['a short token', { type: 'hello', protocol: 2, token: 'x' }],
+    ['a short token', { type: 'hello', protocol: PROTOCOL_VERSION, token: 'x' }],
     ['an oversized SDP', { type: 'offer', sdp: 'a'.repeat(LIVE_LIMITS.maxSdpLength + 1) }],
     ['a non-object', 42],
     ['null', null],
@@ -65,7 +68,7 @@ describe('parseServerMessage', () => {
   it.each([
     {
       type: 'welcome',
-      protocol: 2,
+      protocol: PROTOCOL_VERSION,
       sessionId: 'ses_x',
       iceServers: [
         { urls: ['stun:stun.example.com'] },
@@ -79,11 +82,41 @@ describe('parseServerMessage', () => {
       },
       enrolled: false,
       thresholdSimilarity: 0.42,
+      liveness: PENDING,
       resumeToken: `ses_AAAAAAAAAAAAAAAA.${'B'.repeat(32)}`,
     },
     { type: 'answer', sdp: 'v=0\r\n' },
     { type: 'ice', candidate: null },
-    { type: 'state', state: 'degraded', analysisFps: 7, thresholdSimilarity: 0.42, reason: 'behind' },
+    {
+      type: 'state',
+      state: 'degraded',
+      analysisFps: 7,
+      thresholdSimilarity: 0.42,
+      liveness: 'pending',
+      reason: 'behind',
+    },
+    {
+      type: 'challenge',
+      index: 1,
+      count: 3,
+      action: 'turn_right',
+      deadline: 1_800_000_000_000,
+      windowMs: 4000,
+    },
+    { type: 'liveness', liveness: PENDING, decision: 'pending' },
+    {
+      type: 'liveness',
+      liveness: {
+        ...PENDING,
+        status: 'failed',
+        challenges: [
+          { index: 0, action: 'smile', status: 'passed', startsAt: 1, deadline: 2, decidedAt: 1.5 },
+          { index: 1, action: 'open_mouth', status: 'failed', reason: 'wrong_action', decidedAt: 3 },
+          { index: 2, action: 'turn_left', status: 'waiting' },
+        ],
+      },
+      decision: 'not_verified',
+    },
     { type: 'enrolled', source: 'image' },
     { type: 'enrolled', source: 'frame' },
     { type: 'error', code: 'BAD_MESSAGE', message: 'nope', fatal: false },
@@ -106,9 +139,13 @@ describe('parseServerMessage', () => {
       similarity: 0.7,
       verdict: 'matched',
       threshold: 0.6,
+      liveness: 'passed',
+      decision: 'verified',
     };
     expect(parseServerMessage(score)).toEqual(score);
     expect(() => parseServerMessage({ ...score, verdict: 'maybe' })).toThrow(ProtocolError);
+    expect(() => parseServerMessage({ ...score, decision: 'probably' })).toThrow(ProtocolError);
+    expect(() => parseServerMessage({ ...score, liveness: undefined })).toThrow(ProtocolError);
   });
 
   it.each([
@@ -117,6 +154,20 @@ describe('parseServerMessage', () => {
     ['state', 'without the threshold similarity', { thresholdSimilarity: undefined }],
     ['state', 'with a negative threshold similarity', { thresholdSimilarity: -0.1 }],
     ['state', 'with a threshold similarity that is text', { thresholdSimilarity: '0.4' }],
+    ['welcome', 'without liveness', { liveness: undefined }],
+    ['welcome', 'with an unknown liveness mode', { liveness: { ...PENDING, mode: 'passive' } }],
+    ['challenge', 'with an unknown action', { action: 'wink' }],
+    ['challenge', 'with more challenges than a sequence holds', { count: 6 }],
+    [
+      'liveness',
+      'with an unknown failure reason',
+      {
+        liveness: {
+          ...PENDING,
+          challenges: [{ index: 0, action: 'smile', status: 'failed', reason: 'sneezed' }],
+        },
+      },
+    ],
     ['enrolled', 'without a source', { source: undefined }],
     ['enrolled', 'from an unknown source', { source: 'upload' }],
     ['enrolled', 'with an extra field', { references: 1 }],
@@ -124,16 +175,25 @@ describe('parseServerMessage', () => {
     const valid = {
       welcome: {
         type: 'welcome',
-        protocol: 2,
+        protocol: PROTOCOL_VERSION,
         sessionId: 'ses_x',
         iceServers: [],
         limits: { maxFps: 30, maxMessageBytes: 65536, maxFrameBytes: 524288, expiresAt: 'x' },
         enrolled: true,
         thresholdSimilarity: 0.42,
+        liveness: PENDING,
         resumeToken: `ses_AAAAAAAAAAAAAAAA.${'B'.repeat(32)}`,
       },
-      state: { type: 'state', state: 'streaming', analysisFps: 10, thresholdSimilarity: 0.42 },
+      state: {
+        type: 'state',
+        state: 'streaming',
+        analysisFps: 10,
+        thresholdSimilarity: 0.42,
+        liveness: 'off',
+      },
       enrolled: { type: 'enrolled', source: 'frame' },
+      challenge: { type: 'challenge', index: 0, count: 3, action: 'smile', deadline: 5, windowMs: 4000 },
+      liveness: { type: 'liveness', liveness: PENDING, decision: 'pending' },
     }[type]!;
     expect(parseServerMessage(valid)).toEqual(valid);
     // Through JSON, as on the wire: an undefined field is an absent one.

@@ -2,6 +2,14 @@ import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { Value } from '@sinclair/typebox/value';
 import { ErrorCodeSchema } from './errors.ts';
+import {
+  ChallengeSchema,
+  DecisionSchema,
+  LivenessMessageSchema,
+  LivenessRetrySchema,
+  LivenessStateSchema,
+  LivenessStatusSchema,
+} from './liveness.ts';
 import { FaceBoxSchema } from './verify.ts';
 
 /** Bounds that keep one WebSocket frame cheap to parse. */
@@ -110,6 +118,7 @@ export const ClientMessageSchema = Type.Union([
   EnrollSchema,
   ConfigSchema,
   ByeSchema,
+  LivenessRetrySchema,
 ]);
 export type ClientMessage = Static<typeof ClientMessageSchema>;
 
@@ -157,6 +166,8 @@ export const WelcomeSchema = Type.Object(
     }),
     enrolled: Type.Boolean(),
     thresholdSimilarity: ThresholdSimilaritySchema,
+    /** The session's liveness so far (its mode is the tenant's choice). */
+    liveness: LivenessStateSchema,
     /**
      * A fresh single-use token for this session, replacing the one just spent: a client whose
      * connection drops says hello again with it (each hello issues the next one).
@@ -181,6 +192,10 @@ export const ScoreSchema = Type.Object(
     similarity: Type.Union([Type.Number({ minimum: 0, maximum: 1 }), Type.Null()]),
     verdict: VerdictSchema,
     threshold: Type.Number(),
+    /** The session's liveness after this frame (details in `liveness` messages). */
+    liveness: LivenessStatusSchema,
+    /** `verified` only when the face matched and liveness passed (or is off). */
+    decision: DecisionSchema,
   },
   strict,
 );
@@ -196,6 +211,7 @@ export const StateSchema = Type.Object(
     ]),
     analysisFps: Type.Number(),
     thresholdSimilarity: ThresholdSimilaritySchema,
+    liveness: LivenessStatusSchema,
     reason: Type.Optional(Type.String()),
   },
   strict,
@@ -225,6 +241,8 @@ export const ServerMessageSchema = Type.Union([
   ScoreSchema,
   StateSchema,
   EnrolledSchema,
+  ChallengeSchema,
+  LivenessMessageSchema,
   ErrorMessageSchema,
 ]);
 export type ServerMessage = Static<typeof ServerMessageSchema>;

@@ -38,6 +38,8 @@ describe('ops channel parsers', () => {
       framesAnalysed: 15,
       droppedFrames: 5,
       transport: 'jpeg',
+      liveness: 'pending',
+      decision: 'pending',
       createdAt: new Date(0).toISOString(),
       expiresAt: new Date(1).toISOString(),
       ageSeconds: 3,

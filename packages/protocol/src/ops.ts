@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { DecisionSchema, LivenessStateSchema, LivenessStatusSchema } from './liveness.ts';
 import {
   ErrorMessageSchema,
   TransportSchema,
@@ -81,6 +82,8 @@ export const OpsSessionSchema = Type.Object(
     framesAnalysed: Type.Integer({ minimum: 0 }),
     droppedFrames: Type.Integer({ minimum: 0 }),
     transport: OpsTransportSchema,
+    liveness: LivenessStatusSchema,
+    decision: DecisionSchema,
     /** ISO 8601. */
     createdAt: Type.String(),
     expiresAt: Type.String(),
@@ -135,6 +138,8 @@ export const OpsSessionDetailSchema = Type.Object(
     sessionId: SessionIdSchema,
     /** Oldest first; replaces any timeline the client holds for this session. */
     timeline: Type.Array(OpsPointSchema, { maxItems: OPS_LIMITS.timelinePoints }),
+    /** Its liveness, with each challenge's window and decision time (the timeline's marks). */
+    liveness: LivenessStateSchema,
   },
   strict,
 );
@@ -144,6 +149,7 @@ export const OpsSessionPointsSchema = Type.Object(
     sessionId: SessionIdSchema,
     /** Points since the last detail or points message, oldest first. */
     points: Type.Array(OpsPointSchema, { maxItems: OPS_LIMITS.timelinePoints }),
+    liveness: LivenessStateSchema,
   },
   strict,
 );

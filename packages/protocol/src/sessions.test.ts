@@ -13,6 +13,7 @@ const created = {
   expiresAt: '2026-11-29T06:00:00.000Z',
   embedPath: '/embed?token=ses_AAAAAAAAAAAAAAAA.BBBB',
   allowedOrigins: ['https://shop.example'],
+  liveness: 'active',
 };
 const view = {
   sessionId: 'ses_AAAAAAAAAAAAAAAA',
@@ -24,6 +25,8 @@ const view = {
   similarity: 0.9,
   threshold: 0.5,
   framesAnalysed: 12,
+  liveness: { mode: 'off', status: 'off', challenges: [], attempt: 0, retriesLeft: 0 },
+  decision: 'verified',
   updatedAt: null,
   expiresAt: '2026-11-29T06:00:00.000Z',
 };
@@ -38,6 +41,8 @@ describe('session HTTP bodies', () => {
     [SessionCreatedSchema, { ...created, token: 42 }],
     [SessionCreatedSchema, { ...created, allowedOrigins: 'https://shop.example' }],
     [SessionViewSchema, { ...view, state: 'paused' }],
+    [SessionViewSchema, { ...view, decision: 'matched' }],
+    [SessionCreatedSchema, { ...created, liveness: 'passive' }],
     [SessionViewSchema, { ...view, verdict: 'maybe' }],
     [SessionViewSchema, { ...view, framesAnalysed: 1.5 }],
   ])('refuse malformed bodies (%#)', (schema, body) => {

@@ -1,5 +1,15 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { VerdictSchema } from './live.ts';
+import { VerdictSchema, checker, parseWith, type Checker } from './live.ts';
+import {
+  DecisionSchema,
+  LIVENESS_LIMITS,
+  LivenessActionSchema,
+  LivenessModeSchema,
+  LivenessPolicySchema,
+  LivenessStateSchema,
+  type LivenessPolicy,
+  type LivenessState,
+} from './liveness.ts';
 
 /** Bounds of `POST /v1/sessions` (and its demo twin). */
 export const SESSION_LIMITS = {
@@ -24,6 +34,19 @@ export const CreateSessionFormSchema = Type.Object({
   allowedOrigin: Type.Optional(
     Type.Array(Type.String({ format: 'uri' }), { maxItems: SESSION_LIMITS.maxOrigins }),
   ),
+  /** Active liveness (challenges) or off (matching only). @defaultValue 'active' */
+  liveness: Type.Optional(LivenessModeSchema),
+  /**
+   * The actions challenges are drawn from (repeat the field); the server's offered set by default.
+   * An action the server does not offer is BAD_REQUEST.
+   */
+  livenessAction: Type.Optional(Type.Array(LivenessActionSchema, { maxItems: 5 })),
+  /** Challenges per sequence (at most the number of actions). @defaultValue the server's (3) */
+  livenessChallenges: Type.Optional(
+    Type.Integer({ minimum: LIVENESS_LIMITS.minChallenges, maximum: LIVENESS_LIMITS.maxChallenges }),
+  ),
+  /** Sequences after a failed one the person may start (`liveness_retry`). @defaultValue 1 */
+  livenessRetries: Type.Optional(Type.Integer({ minimum: 0, maximum: LIVENESS_LIMITS.maxAttempts - 1 })),
 });
 
 /** `POST /v1/sessions` response (201). */
@@ -35,6 +58,7 @@ export const SessionCreatedSchema = Type.Object({
   /** Path of the iframe page for this session (`/embed?token=…`). */
   embedPath: Type.String(),
   allowedOrigins: Type.Array(Type.String()),
+  liveness: LivenessModeSchema,
 });
 export type SessionCreated = Static<typeof SessionCreatedSchema>;
 
@@ -49,7 +73,26 @@ export const SessionViewSchema = Type.Object({
   similarity: Type.Union([Type.Number(), Type.Null()]),
   threshold: Type.Number(),
   framesAnalysed: Type.Integer(),
+  liveness: LivenessStateSchema,
+  /** `verified` only when the face matched and liveness passed (or is off). */
+  decision: DecisionSchema,
   updatedAt: Type.Union([Type.String(), Type.Null()]),
   expiresAt: Type.String(),
 });
 export type SessionView = Static<typeof SessionViewSchema>;
+
+// A session's liveness policy and state, as stored with it (shared between gateways).
+let checks: { state: Checker; policy: Checker } | null = null;
+const checkers = (): { state: Checker; policy: Checker } =>
+  (checks ??= { state: checker(LivenessStateSchema), policy: checker(LivenessPolicySchema) });
+const never = (): boolean => false;
+
+/** Parses a stored liveness state (JSON text or a value); throws `ProtocolError`. */
+export function parseLivenessState(raw: unknown): LivenessState {
+  return parseWith<typeof LivenessStateSchema>(checkers().state, raw, 'liveness state', 16 * 1024, never);
+}
+
+/** Parses a stored liveness policy (JSON text or a value); throws `ProtocolError`. */
+export function parseLivenessPolicy(raw: unknown): LivenessPolicy {
+  return parseWith<typeof LivenessPolicySchema>(checkers().policy, raw, 'liveness policy', 4 * 1024, never);
+}

@@ -14,6 +14,17 @@ const event: SessionFinishedEvent = {
   similarity: 0.97,
   threshold: 0.5,
   framesAnalysed: 30,
+  liveness: {
+    mode: 'active',
+    status: 'passed',
+    challenges: [
+      { index: 0, action: 'smile', status: 'passed', startsAt: 1000, deadline: 5000, decidedAt: 1800 },
+      { index: 1, action: 'turn_left', status: 'passed', startsAt: 2800, deadline: 6800, decidedAt: 3500 },
+    ],
+    attempt: 1,
+    retriesLeft: 1,
+  },
+  decision: 'verified',
   finishedAt: '2026-11-29T06:00:00.000Z',
 };
 

@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { VerdictSchema, checker, parseWith, type Checker } from './live.ts';
+import { DecisionSchema, LivenessStateSchema } from './liveness.ts';
 
 /**
  * The webhooks a tenant receives, server to server: a signed JSON `POST` to the tenant's webhook
@@ -43,6 +44,10 @@ export const SessionFinishedEventSchema = Type.Object(
     /** Distance threshold of the session's verdicts. */
     threshold: Type.Number(),
     framesAnalysed: Type.Integer({ minimum: 0 }),
+    /** The session's liveness: its mode, the last sequence's challenges and their reasons. */
+    liveness: LivenessStateSchema,
+    /** `verified` only when the face matched and liveness passed (or is off). */
+    decision: DecisionSchema,
     /** ISO 8601. */
     finishedAt: Type.String({ minLength: 1, maxLength: 64 }),
   },

@@ -10,6 +10,7 @@ import { buildApp } from '../../../apps/server/src/app.ts';
 import { loadConfig } from '../../../apps/server/src/config.ts';
 import { multipart, streamJpeg } from '../../support/live-client.ts';
 import { MODEL_DIR, sharedDataDir } from '../../support/shared-data.ts';
+import { PROTOCOL_VERSION } from '@fv/protocol';
 
 /** A short, printable description of a fuzz case (counterexamples can be megabytes long). */
 export function brief(value: unknown, max = 300): string {
@@ -216,7 +217,7 @@ export async function startFuzzServer(env: Record<string, string> = {}): Promise
   const openStream = async (reference?: Buffer): Promise<{ sessionId: string; client: FuzzSocket }> => {
     const { sessionId, token } = await createSession(reference);
     const client = await FuzzSocket.open(`${wsBase}/v1/sessions/${sessionId}/stream`);
-    client.socket.send(JSON.stringify({ type: 'hello', protocol: 2, token }));
+    client.socket.send(JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, token }));
     expect(await client.next((m) => m.type === 'welcome')).toMatchObject({ sessionId });
     expect(await client.next((m) => m.type === 'state')).toBeTruthy();
     return { sessionId, client };

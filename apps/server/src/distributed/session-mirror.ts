@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
-import type { ScoreMessage } from '@fv/protocol';
+import { parseLivenessPolicy, parseLivenessState, type ScoreMessage } from '@fv/protocol';
+import { initialLiveness } from '../live/liveness-check.ts';
 import type { SessionData, SessionEndReason } from '../live/session-store.ts';
 import { redisOptionsFromUrl } from './redis-options.ts';
 
@@ -52,6 +53,8 @@ export class RedisSessionMirror {
     const h = await this.#redis.hgetall(this.#key(id));
     if (!h['expiresAt'] || !h['tokenHash']) return null;
     const ref = h['reference'] ? Buffer.from(h['reference'], 'base64') : null;
+    // Parsed, not trusted: a gateway of another version may have written it.
+    const livenessPolicy = parseLivenessPolicy(h['livenessPolicy'] ?? 'null');
     return {
       id,
       tenantId: h['tenantId'] ?? 'default',
@@ -65,6 +68,9 @@ export class RedisSessionMirror {
       reference: ref ? new Float32Array(ref.buffer.slice(ref.byteOffset, ref.byteOffset + ref.length)) : null,
       lastScore: h['lastScore'] ? (JSON.parse(h['lastScore']) as ScoreMessage) : null,
       framesAnalysed: Number(h['framesAnalysed'] ?? 0),
+      livenessPolicy,
+      liveness: h['liveness'] ? parseLivenessState(h['liveness']) : initialLiveness(livenessPolicy),
+      decision: h['decision'] === 'verified' || h['decision'] === 'not_verified' ? h['decision'] : 'pending',
     };
   }
 
@@ -136,6 +142,9 @@ export class RedisSessionMirror {
           ).toString('base64')
         : '',
       framesAnalysed: String(record.framesAnalysed),
+      livenessPolicy: JSON.stringify(record.livenessPolicy),
+      liveness: JSON.stringify(record.liveness),
+      decision: record.decision,
       ...(record.lastScore && { lastScore: JSON.stringify(record.lastScore) }),
       ...(record.tokenUsed && { used: '1' }),
     };

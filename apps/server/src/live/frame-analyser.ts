@@ -1,4 +1,4 @@
-import type { GrayImage, QualityFlag, Rect } from '@fv/core';
+import type { FaceFeatures, GrayImage, QualityFlag, Rect } from '@fv/core';
 
 /** One analysed frame: what the face tells, and how long each stage took. */
 export interface FrameAnalysis {
@@ -7,6 +7,8 @@ export interface FrameAnalysis {
   readonly quality: QualityFlag[];
   /** Embedding of the subject's face (the detector's first), or null without a face. */
   readonly embedding: Float32Array | null;
+  /** The subject's face-action features (for liveness), or null without a face or landmarks. */
+  readonly features: FaceFeatures | null;
   readonly detectMs: number;
   readonly embedMs: number;
 }

@@ -59,7 +59,7 @@ export class FramePipeline {
   async #embed(face: AnalysedFrame): Promise<FrameAnalysis> {
     const { detectMs } = face;
     if (face.crop === null || face.box === null) {
-      return { faceCount: 0, box: null, quality: [], embedding: null, detectMs, embedMs: 0 };
+      return { faceCount: 0, box: null, quality: [], embedding: null, features: null, detectMs, embedMs: 0 };
     }
     const t1 = performance.now();
     const embedding = await this.batcher.submit(face.crop);
@@ -68,6 +68,7 @@ export class FramePipeline {
       box: face.box,
       quality: face.quality,
       embedding,
+      features: face.features,
       detectMs,
       embedMs: performance.now() - t1,
     };

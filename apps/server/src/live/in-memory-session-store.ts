@@ -2,6 +2,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { VerificationError } from '@fv/core';
 import type { ScoreMessage } from '@fv/protocol';
+import { initialLiveness } from './liveness-check.ts';
 import {
   hashToken,
   type CreatedSession,
@@ -85,6 +86,7 @@ export class InMemorySessionStore extends EventEmitter<SessionStoreEvents> imple
     ttlSeconds = this.options.defaultTtlSeconds,
     allowedOrigins,
     tenantId,
+    liveness,
   }: NewSession): CreatedSession {
     if (!(ttlSeconds > 0 && ttlSeconds <= this.options.maxTtlSeconds)) {
       throw new VerificationError('BAD_REQUEST', `ttlSeconds must be in (0, ${this.options.maxTtlSeconds}]`);
@@ -109,6 +111,9 @@ export class InMemorySessionStore extends EventEmitter<SessionStoreEvents> imple
       live: null,
       lastScore: null,
       framesAnalysed: 0,
+      livenessPolicy: liveness,
+      liveness: initialLiveness(liveness),
+      decision: 'pending',
     };
     this.#sessions.set(id, record);
     return { sessionId: id, token, expiresAt: new Date(record.expiresAt).toISOString() };

@@ -1,7 +1,8 @@
 import type { GrayImage } from '@fv/core';
 import { describe, expect, it } from 'vitest';
 import type { FrameAnalyser, FrameAnalysis } from './frame-analyser.ts';
-import { LiveSession, type FrameReport, type LiveSessionOptions } from './live-session.ts';
+import { LiveSession, type FrameReport, type LiveSessionOptions, type SessionResult } from './live-session.ts';
+import { initialLiveness, type LivenessPolicy } from './liveness-check.ts';
 import type { RateChange } from './rate-control.ts';
 
 const frame: GrayImage = { width: 4, height: 4, data: new Uint8Array(16) };
@@ -11,12 +12,22 @@ const unit = (i: number): Float32Array => {
   return e;
 };
 
+const LIVENESS_OFF_POLICY: LivenessPolicy = {
+  mode: 'off',
+  actions: ['smile'],
+  challenges: 1,
+  retries: 0,
+  windowMs: 4000,
+  neutralMs: 1000,
+};
+
 /** One face, embedded as `embedding`. */
 const face = (embedding: Float32Array = unit(0)): FrameAnalysis => ({
   faceCount: 1,
   box: { x: 1, y: 1, width: 2, height: 2 },
   quality: [],
   embedding,
+  features: null,
   detectMs: 1,
   embedMs: 1,
 });
@@ -56,7 +67,12 @@ class StubAnalyser implements FrameAnalyser {
 function setup(extra: Partial<LiveSessionOptions> = {}) {
   const clock = { wall: 10_000, mono: 0 };
   const analyser = new StubAnalyser();
-  const record = { reference: unit(0) as Float32Array | null };
+  const record: SessionResult = {
+    reference: unit(0),
+    livenessPolicy: LIVENESS_OFF_POLICY,
+    liveness: initialLiveness(LIVENESS_OFF_POLICY),
+    decision: 'pending',
+  };
   const session = new LiveSession({
     id: 'test',
     analyser,

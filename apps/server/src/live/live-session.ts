@@ -8,15 +8,19 @@ import {
   type LogisticCalibration,
   type VerdictTrackerOptions,
 } from '@fv/core';
-import type { ScoreMessage, Transport } from '@fv/protocol';
+import type { ChallengeMessage, Decision, LivenessState, ScoreMessage, Transport } from '@fv/protocol';
 import type { FrameAnalyser, FrameAnalysis } from './frame-analyser.ts';
 import { FrameGate, type FrameDecision } from './frame-gate.ts';
+import { LivenessCheck, nextDecision, type LivenessCheckOptions, type LivenessPolicy } from './liveness-check.ts';
 import { SessionRate, type RateChange, type RateShare } from './rate-control.ts';
 import { MAX_SCORE_HISTORY, ScoreHistory, type ScorePoint } from './score-history.ts';
 
-/** Where a session's reference embedding lives: its record in the session store. */
-export interface ReferenceHolder {
+/** Where a session's result lives: its record in the session store (the one owner of each). */
+export interface SessionResult {
   reference: Float32Array | null;
+  liveness: LivenessState;
+  decision: Decision;
+  readonly livenessPolicy: LivenessPolicy;
 }
 
 export interface LiveSessionOptions {
@@ -26,10 +30,13 @@ export interface LiveSessionOptions {
   threshold: number;
   calibration: LogisticCalibration;
   /**
-   * The session's record, the one owner of its reference embedding: read for every frame, written
-   * by enrolment. Frames are analysed but not scored while it holds none.
+   * The session's record, the one owner of its reference embedding (read for every frame, written
+   * by enrolment; frames are analysed but not scored while it holds none), its liveness and its
+   * decision (written here after every frame).
    */
-  record: ReferenceHolder;
+  record: SessionResult;
+  /** The clock and draw of the session's liveness check (tests inject them). */
+  liveness?: LivenessCheckOptions;
   /** Frames analysed per second at most. @defaultValue 10 */
   fps?: number;
   verdict?: Omit<VerdictTrackerOptions, 'threshold'>;
@@ -69,12 +76,19 @@ export interface FrameReport {
  * decides which frames are analysed (at most one in flight, on the analysis-rate grid); every
  * ingest asks it.
  *
+ * With active liveness its {@link LivenessCheck} judges the same frames; the record's liveness and
+ * decision are updated after each.
+ *
  * @fires score — a {@link FrameReport} per analysed frame
+ * @fires challenge — a liveness challenge's window opened
+ * @fires liveness — the liveness state changed (the record already holds it)
  * @fires frameError — an analysis failed (the session goes on with the next frame)
  * @fires closed
  */
 export class LiveSession extends EventEmitter<{
   score: [FrameReport];
+  challenge: [ChallengeMessage];
+  liveness: [LivenessState];
   frameError: [unknown];
   rate: [RateChange];
   closed: [];
@@ -86,7 +100,8 @@ export class LiveSession extends EventEmitter<{
   readonly #analyser: FrameAnalyser;
   readonly #now: () => number;
   readonly #monotonicNow: () => number;
-  readonly #record: ReferenceHolder;
+  readonly #record: SessionResult;
+  readonly #liveness: LivenessCheck;
   /** Which frames are analysed; ingests ask it before copying or decoding a frame. */
   readonly gate: FrameGate;
   readonly #rate: SessionRate;
@@ -115,6 +130,22 @@ export class LiveSession extends EventEmitter<{
       rateShare: options.rateShare ?? null,
     });
     this.gate = new FrameGate({ intervalMs: () => 1000 / this.#rate.fps, now: this.#now });
+    this.#liveness = new LivenessCheck(this.#record.livenessPolicy, this.#record.liveness, {
+      now: this.#now,
+      ...options.liveness,
+    });
+    this.#record.liveness = this.#liveness.state;
+    this.#liveness.on('challenge', (message) => this.emit('challenge', message));
+    this.#liveness.on('change', (state) => {
+      this.#record.liveness = state;
+      if (state.status === 'failed') this.#record.decision = 'not_verified';
+      this.emit('liveness', state);
+    });
+  }
+
+  /** Starts another liveness sequence after a failed one; false when the session has none left. */
+  retryLiveness(): boolean {
+    return this.#liveness.retry();
   }
 
   get fps(): number {
@@ -209,6 +240,15 @@ export class LiveSession extends EventEmitter<{
       update = this.#tracker.observe(analysis.faceCount);
     }
     const smoothed = update?.smoothedDistance ?? null;
+    const verdict = reference ? this.#tracker.verdict : 'pending';
+    this.#liveness.observe({
+      t: capturedAt,
+      faceCount: analysis.faceCount,
+      matched: verdict === 'matched',
+      features: analysis.features,
+    });
+    const liveness = this.#record.liveness;
+    this.#record.decision = nextDecision(this.#record.decision, verdict, liveness);
     const score: ScoreMessage = {
       type: 'score',
       frameId,
@@ -220,8 +260,10 @@ export class LiveSession extends EventEmitter<{
       distance,
       smoothedDistance: smoothed,
       similarity: smoothed === null ? null : similarityFromDistance(smoothed, this.#calibration),
-      verdict: reference ? this.#tracker.verdict : 'pending',
+      verdict,
       threshold: this.#threshold,
+      liveness: liveness.status,
+      decision: this.#record.decision,
     };
     this.#history.add({
       frameId,
@@ -244,6 +286,7 @@ export class LiveSession extends EventEmitter<{
     this.#closed = true;
     this.#captureNext = null;
     this.#rate.close();
+    this.#liveness.close();
     this.gate.close();
     this.#analyser.close();
     this.emit('closed');

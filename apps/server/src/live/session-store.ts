@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { EventEmitter } from 'node:events';
-import type { ScoreMessage } from '@fv/protocol';
+import type { Decision, LivenessPolicy, LivenessState, ScoreMessage } from '@fv/protocol';
 import type { LiveSession } from './live-session.ts';
 
 /** Why a session ended: the client said `bye`, the tenant or a limit ended it, or its time ran out. */
@@ -32,6 +32,12 @@ export interface SessionRecord {
   live: LiveSession | null;
   lastScore: ScoreMessage | null;
   framesAnalysed: number;
+  /** How the session proves a live person (the tenant's choice at creation). */
+  readonly livenessPolicy: LivenessPolicy;
+  /** Its liveness so far: the live session writes it as challenges are drawn and decided. */
+  liveness: LivenessState;
+  /** `verified` only when the face matched and liveness passed (or is off); see liveness-check.ts. */
+  decision: Decision;
 }
 
 /** What another gateway needs to serve a session: the record without its local stream. */
@@ -47,6 +53,7 @@ export interface NewSession {
   tenantId: string;
   /** The tenant's limit on sessions that have not ended or expired; one more is TOO_MANY_SESSIONS. */
   maxConcurrent: number;
+  liveness: LivenessPolicy;
 }
 
 export interface CreatedSession {

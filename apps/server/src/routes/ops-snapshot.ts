@@ -107,6 +107,8 @@ export function buildSnapshot(input: SnapshotInput): OpsSnapshotMessage {
       targetFps: live?.fps ?? 0,
       framesReceived: counts.received,
       framesAnalysed: record.framesAnalysed,
+      liveness: record.liveness.status,
+      decision: record.decision,
       droppedFrames: counts.dropped,
       transport: live?.transport ?? null,
       createdAt: new Date(record.createdAt).toISOString(),

@@ -5,6 +5,7 @@ import { WebSocket } from 'ws';
 import { connect as connectTo, streamJpeg } from '../../../../tests/support/live-client.ts';
 import { sharedDataDir } from '../../../../tests/support/shared-data.ts';
 import { startTestApp, type TestApp } from '../../../../tests/support/test-app.ts';
+import { PROTOCOL_VERSION } from '@fv/protocol';
 
 const video = (name: string): string => path.join(sharedDataDir(), 'video', name);
 
@@ -45,7 +46,7 @@ describe('operator feed WS /v1/ops', () => {
   const startSession = async (): Promise<{ sessionId: string; socket: WebSocket }> => {
     const { sessionId, token } = await server.createSession();
     const { socket, inbox } = await connectTo(`${base}/v1/sessions/${sessionId}/stream`);
-    socket.send(JSON.stringify({ type: 'hello', protocol: 2, token }));
+    socket.send(JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, token }));
     await inbox.next((m) => m.type === 'welcome');
     return { sessionId, socket };
   };

@@ -12,7 +12,7 @@ import type { WebSocket } from 'ws';
 import { wsErrorOf } from '../errors.ts';
 import type { FramePipeline } from '../live/frame-pipeline.ts';
 import type { LiveSession } from '../live/live-session.ts';
-import type { SessionStore } from '../live/session-store.ts';
+import type { SessionRecord, SessionStore } from '../live/session-store.ts';
 import type { ServerMetrics } from '../metrics.ts';
 import { MessageBudget, type MessageBudgetOptions } from '../message-budget.ts';
 import { SocketBudget } from '../socket-budget.ts';
@@ -123,7 +123,8 @@ export async function opsRoutes(app: FastifyInstance, options: OpsRouteOptions):
   };
 
   /** The whole kept timeline of the session's current stream, which restarts the client's chart. */
-  const sendDetail = (socket: WebSocket, subscription: OpsSubscription, live: LiveSession | null): void => {
+  const sendDetail = (socket: WebSocket, subscription: OpsSubscription, record: SessionRecord): void => {
+    const live = record.live;
     const points = live?.history() ?? [];
     subscription.live = live;
     subscription.lastFrameId = points.at(-1)?.frameId ?? -1;
@@ -131,20 +132,22 @@ export async function opsRoutes(app: FastifyInstance, options: OpsRouteOptions):
       type: 'ops_session_detail',
       sessionId: subscription.sessionId,
       timeline: points.map(toWire),
+      liveness: record.liveness,
     });
   };
 
   /** Points since the last message, or a fresh timeline when the session's stream changed. */
   const follow = (socket: WebSocket, subscription: OpsSubscription): boolean => {
-    let live: LiveSession | null;
+    let record: SessionRecord;
     try {
-      live = sessions.get(subscription.sessionId).live;
+      record = sessions.get(subscription.sessionId);
     } catch (error) {
       fail(socket, error);
       return false;
     }
+    const live = record.live;
     if (live !== subscription.live) {
-      if (live) sendDetail(socket, subscription, live);
+      if (live) sendDetail(socket, subscription, record);
       else subscription.live = null;
       return true;
     }
@@ -156,6 +159,7 @@ export async function opsRoutes(app: FastifyInstance, options: OpsRouteOptions):
         type: 'ops_session_points',
         sessionId: subscription.sessionId,
         points: fresh.map(toWire),
+        liveness: record.liveness,
       });
     }
     return true;
@@ -229,7 +233,7 @@ export async function opsRoutes(app: FastifyInstance, options: OpsRouteOptions):
           const current = state.subscription;
           if (current?.sessionId === record.id && current.live === record.live && record.live) return;
           state.subscription = { sessionId: record.id, live: null, lastFrameId: -1 };
-          sendDetail(socket, state.subscription, record.live);
+          sendDetail(socket, state.subscription, record);
         } catch (error) {
           fail(socket, error);
         }

@@ -1,4 +1,5 @@
 import {
+  LIVENESS_ACTIONS,
   CreateSessionFormSchema,
   ErrorBodySchema,
   SESSION_LIMITS,
@@ -11,6 +12,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, RequestPayload } fr
 import type { AccessControl } from '../access.ts';
 import { bodyError, checkBodyFraming } from '../body-errors.ts';
 import type { Tenant } from '../tenants.ts';
+import { sessionLivenessPolicy, type LivenessDefaults, type LivenessFields } from '../live/liveness-policy.ts';
 import type { SessionStore } from '../live/session-store.ts';
 
 const { maxReferences: MAX_REFERENCES, maxOrigins: MAX_ORIGINS } = SESSION_LIMITS;
@@ -55,29 +57,38 @@ const ACCEPTS = ['multipart/form-data'] as const;
 async function readReferences(
   request: FastifyRequest,
   maxBytes: number,
-): Promise<{ images: Buffer[]; ttl?: number; origins: string[] }> {
+): Promise<SessionForm> {
   try {
     return await readParts(request, maxBytes);
   } catch (error) {
     // A truncated or malformed form (busboy's errors, the part limits) is the client's: 4xx.
     throw (
       bodyError(error, {
-        hint: `Send up to ${MAX_REFERENCES} reference files, ttlSeconds and up to ${MAX_ORIGINS} allowedOrigin fields.`,
+        hint: `Send up to ${MAX_REFERENCES} reference files, ttlSeconds, up to ${MAX_ORIGINS} allowedOrigin fields and the liveness fields.`,
         request,
       }) ?? error
     );
   }
 }
 
-async function readParts(
-  request: FastifyRequest,
-  maxBytes: number,
-): Promise<{ images: Buffer[]; ttl?: number; origins: string[] }> {
+/** What the session form says. */
+interface SessionForm {
+  images: Buffer[];
+  ttl?: number;
+  origins: string[];
+  liveness: LivenessFields;
+}
+
+/** Fields a form may have: ttlSeconds, the origins, and liveness (mode, challenges, retries, actions). */
+const MAX_FIELDS = 1 + MAX_ORIGINS + 3 + LIVENESS_ACTIONS.length;
+
+async function readParts(request: FastifyRequest, maxBytes: number): Promise<SessionForm> {
   const images: Buffer[] = [];
   const origins: string[] = [];
+  const liveness: LivenessFields = { actions: [] };
   let ttl: number | undefined;
   for await (const part of request.parts({
-    limits: { fileSize: maxBytes, files: MAX_REFERENCES, fields: 1 + MAX_ORIGINS, fieldSize: 4096 },
+    limits: { fileSize: maxBytes, files: MAX_REFERENCES, fields: MAX_FIELDS, fieldSize: 4096 },
   })) {
     if (part.type === 'file') {
       if (part.fieldname !== 'reference')
@@ -90,11 +101,19 @@ async function readParts(
     } else if (part.fieldname === 'allowedOrigin') {
       const origin = parseOrigin(String(part.value));
       if (!origins.includes(origin)) origins.push(origin);
+    } else if (part.fieldname === 'liveness') {
+      liveness.mode = String(part.value);
+    } else if (part.fieldname === 'livenessAction') {
+      liveness.actions.push(String(part.value));
+    } else if (part.fieldname === 'livenessChallenges') {
+      liveness.challenges = String(part.value);
+    } else if (part.fieldname === 'livenessRetries') {
+      liveness.retries = String(part.value);
     } else {
       throw new VerificationError('BAD_REQUEST', `Unexpected field ${part.fieldname}.`);
     }
   }
-  return { images, origins, ...(ttl !== undefined && { ttl }) };
+  return { images, origins, liveness, ...(ttl !== undefined && { ttl }) };
 }
 
 export interface SessionRouteOptions {
@@ -107,6 +126,8 @@ export interface SessionRouteOptions {
   maxImageBytes: number;
   /** Distance threshold live verdicts use. */
   threshold: number;
+  /** What a session's liveness is unless its tenant narrows it (the configuration's). */
+  liveness: LivenessDefaults;
 }
 
 /**
@@ -116,7 +137,7 @@ export interface SessionRouteOptions {
  */
 export async function sessionRoutes(
   app: FastifyInstance,
-  { sessions, verifier, maxImageBytes, threshold, access, rateLimit }: SessionRouteOptions,
+  { sessions, verifier, maxImageBytes, threshold, access, rateLimit, liveness }: SessionRouteOptions,
 ): Promise<void> {
   const routeConfig = rateLimit ? { config: { rateLimit } } : {};
   const tenantOf = new WeakMap<FastifyRequest, Tenant>();
@@ -130,9 +151,11 @@ export async function sessionRoutes(
         'Send multipart/form-data with reference image(s) and optional ttlSeconds.',
       );
     }
-    const { images, ttl, origins } = await readReferences(request, maxImageBytes);
+    const form = await readReferences(request, maxImageBytes);
+    const { images, ttl, origins } = form;
     if (ttl !== undefined && !Number.isFinite(ttl))
       throw new VerificationError('BAD_REQUEST', 'ttlSeconds must be a number.');
+    const policy = sessionLivenessPolicy(form.liveness, liveness);
     const embeddings: Float32Array[] = [];
     for (const [i, image] of images.entries()) {
       try {
@@ -166,16 +189,18 @@ export async function sessionRoutes(
       allowedOrigins: allowed,
       tenantId: tenant.id,
       maxConcurrent: tenant.maxConcurrentSessions,
+      liveness: policy,
     });
     return reply.status(201).send({
       ...created,
       embedPath: `/embed?token=${encodeURIComponent(created.token)}`,
       allowedOrigins: allowed,
+      liveness: policy.mode,
     });
   };
 
   const schema = {
-    description: `Multipart form: 0–${MAX_REFERENCES} \`reference\` images (at most ${maxImageBytes} bytes each; their mean embedding is the reference, or the stream enrols one), optional \`ttlSeconds\`, and 0–${MAX_ORIGINS} \`allowedOrigin\` fields naming the sites that may frame the embed page. Returns the single-use browser token for the stream's hello.`,
+    description: `Multipart form: 0–${MAX_REFERENCES} \`reference\` images (at most ${maxImageBytes} bytes each; their mean embedding is the reference, or the stream enrols one), optional \`ttlSeconds\`, 0–${MAX_ORIGINS} \`allowedOrigin\` fields naming the sites that may frame the embed page, and the session's liveness: \`liveness\` (\`active\` or \`off\`), \`livenessAction\` (repeat; a subset of the offered actions), \`livenessChallenges\`, \`livenessRetries\`. Returns the single-use browser token for the stream's hello.`,
     // Documentation only (openapi.ts): a `body` schema would have Fastify refuse multipart.
     documentedBody: {
       content: {
@@ -258,6 +283,8 @@ export async function sessionRoutes(
         similarity: score?.similarity ?? null,
         threshold,
         framesAnalysed: record.framesAnalysed,
+        liveness: record.liveness,
+        decision: record.decision,
         updatedAt: score ? new Date(score.emittedAt).toISOString() : null,
         expiresAt: new Date(record.expiresAt).toISOString(),
       };

@@ -12,6 +12,7 @@ import {
 } from '../../../../tests/support/live-client.ts';
 import { sharedDataDir } from '../../../../tests/support/shared-data.ts';
 import { startTestApp, type TestApp } from '../../../../tests/support/test-app.ts';
+import { PROTOCOL_VERSION } from '@fv/protocol';
 
 const video = (name: string): string => path.join(sharedDataDir(), 'video', name);
 
@@ -40,7 +41,7 @@ describe('live stream over WebSocket with JPEG frames (fallback path)', () => {
   ])("%s against person A's reference → %s", async (clip, expected) => {
     const { sessionId, token } = await createSession();
     const { socket, inbox } = await connect(sessionId);
-    socket.send(JSON.stringify({ type: 'hello', protocol: 2, token }));
+    socket.send(JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, token }));
     const welcome = await inbox.next((m) => m.type === 'welcome');
     expect(welcome).toMatchObject({ sessionId, enrolled: true });
     await stream(socket, clip);
@@ -67,12 +68,12 @@ describe('live stream over WebSocket with JPEG frames (fallback path)', () => {
   it('refuses a replayed token and a wrong one with UNAUTHORIZED', async () => {
     const { sessionId, token } = await createSession();
     const first = await connect(sessionId);
-    first.socket.send(JSON.stringify({ type: 'hello', protocol: 2, token }));
+    first.socket.send(JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, token }));
     await first.inbox.next((m) => m.type === 'welcome');
     for (const attempt of [token, `${token}x`]) {
       const again = await connect(sessionId);
       const closed = new Promise<number>((resolve) => again.socket.once('close', resolve));
-      again.socket.send(JSON.stringify({ type: 'hello', protocol: 2, token: attempt }));
+      again.socket.send(JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, token: attempt }));
       expect(await again.inbox.next((m) => m.type === 'error')).toMatchObject({
         code: 'UNAUTHORIZED',
         fatal: true,
@@ -85,7 +86,7 @@ describe('live stream over WebSocket with JPEG frames (fallback path)', () => {
   it('resumes after a dropped connection with the resume token, which is single-use too', async () => {
     const { sessionId, token } = await createSession();
     const first = await connect(sessionId);
-    first.socket.send(JSON.stringify({ type: 'hello', protocol: 2, token }));
+    first.socket.send(JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, token }));
     const welcome = await first.inbox.next((m) => m.type === 'welcome');
     if (welcome.type !== 'welcome') throw new Error('unreachable');
     expect(welcome.resumeToken.startsWith(`${sessionId}.`)).toBe(true);
@@ -93,7 +94,7 @@ describe('live stream over WebSocket with JPEG frames (fallback path)', () => {
     first.socket.terminate();
 
     const second = await connect(sessionId);
-    second.socket.send(JSON.stringify({ type: 'hello', protocol: 2, token: welcome.resumeToken }));
+    second.socket.send(JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, token: welcome.resumeToken }));
     const again = await second.inbox.next((m) => m.type === 'welcome');
     // The reference survives the reconnect; scoring goes on.
     expect(again).toMatchObject({ sessionId, enrolled: true });
@@ -106,7 +107,7 @@ describe('live stream over WebSocket with JPEG frames (fallback path)', () => {
     // Each resume token works once; the spent ones (first and resumed) are refused.
     for (const spent of [token, welcome.resumeToken]) {
       const replay = await connect(sessionId);
-      replay.socket.send(JSON.stringify({ type: 'hello', protocol: 2, token: spent }));
+      replay.socket.send(JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, token: spent }));
       expect(await replay.inbox.next((m) => m.type === 'error')).toMatchObject({ code: 'UNAUTHORIZED' });
     }
     second.socket.close();
@@ -115,7 +116,7 @@ describe('live stream over WebSocket with JPEG frames (fallback path)', () => {
   it('answers bad messages with BAD_MESSAGE and keeps the session', async () => {
     const { sessionId, token } = await createSession();
     const { socket, inbox } = await connect(sessionId);
-    socket.send(JSON.stringify({ type: 'hello', protocol: 2, token }));
+    socket.send(JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, token }));
     await inbox.next((m) => m.type === 'welcome');
     socket.send('{"type":"config","fps":1000}');
     expect(await inbox.next((m) => m.type === 'error')).toMatchObject({ code: 'BAD_MESSAGE', fatal: false });
@@ -127,7 +128,7 @@ describe('live stream over WebSocket with JPEG frames (fallback path)', () => {
   it('answers a config only when it changes what the client was told', async () => {
     const { sessionId, token } = await createSession();
     const { socket, inbox } = await connect(sessionId);
-    socket.send(JSON.stringify({ type: 'hello', protocol: 2, token }));
+    socket.send(JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, token }));
     await inbox.next((m) => m.type === 'welcome');
     for (let i = 0; i < 5; i++) socket.send(JSON.stringify({ type: 'config', fps: 6 }));
     socket.send(JSON.stringify({ type: 'config', fps: 5 }));
@@ -143,7 +144,7 @@ describe('live stream over WebSocket with JPEG frames (fallback path)', () => {
   it('embeds only the newest of image enrolments sent while one runs, and answers it once', async () => {
     const { sessionId, token } = await createSession();
     const { socket, inbox } = await connect(sessionId);
-    socket.send(JSON.stringify({ type: 'hello', protocol: 2, token }));
+    socket.send(JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, token }));
     await inbox.next((m) => m.type === 'welcome');
     const enroll = (image: Buffer): string =>
       JSON.stringify({ type: 'enroll', source: 'image', image: image.toString('base64') });
@@ -169,7 +170,7 @@ describe('live stream over WebSocket with JPEG frames (fallback path)', () => {
   it("acknowledges a frame enrolment: person B's live face replaces person A's photo, and then matches", async () => {
     const { sessionId, token } = await createSession();
     const { socket, inbox } = await connect(sessionId);
-    socket.send(JSON.stringify({ type: 'hello', protocol: 2, token }));
+    socket.send(JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, token }));
     await inbox.next((m) => m.type === 'welcome');
     socket.send(JSON.stringify({ type: 'enroll', source: 'frame' }));
     await stream(socket, 'person-b_320x240_3s.y4m');
@@ -198,7 +199,7 @@ describe('live stream over WebSocket with JPEG frames (fallback path)', () => {
       const before = await closedForRate();
       const { sessionId, token } = await createSession();
       const { socket, inbox } = await connect(sessionId);
-      socket.send(JSON.stringify({ type: 'hello', protocol: 2, token }));
+      socket.send(JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, token }));
       await inbox.next((m) => m.type === 'welcome');
       const closed = new Promise<[number, string]>((resolve) =>
         socket.once('close', (code, reason) => resolve([code, reason.toString()])),
@@ -231,7 +232,7 @@ describe('live stream over WebSocket with JPEG frames (fallback path)', () => {
     for (let i = 0; i < 100; i++) {
       const { sessionId, token } = await createSession();
       const { socket, inbox } = await connect(sessionId);
-      socket.send(JSON.stringify({ type: 'hello', protocol: 2, token }));
+      socket.send(JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, token }));
       await inbox.next((m) => m.type === 'welcome');
       if (i % 5 === 0) {
         const pc = new wrtc.RTCPeerConnection();
@@ -261,7 +262,7 @@ describe('live stream over WebSocket with JPEG frames (fallback path)', () => {
     expect(res.statusCode).toBe(201);
     const { sessionId, token } = res.json();
     const { socket, inbox } = await connect(sessionId);
-    socket.send(JSON.stringify({ type: 'hello', protocol: 2, token }));
+    socket.send(JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, token }));
     await inbox.next((m) => m.type === 'welcome');
     const closed = new Promise<number>((resolve) => socket.once('close', resolve));
     // Real time: the sweeper runs every 5 s on the server's own clock.

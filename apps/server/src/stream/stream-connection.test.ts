@@ -12,6 +12,7 @@ import { ServerMetrics } from '../metrics.ts';
 import { blankJpeg } from '../../../../tests/support/live-client.ts';
 import type { StreamContext, StreamSocket } from './stream-context.ts';
 import { StreamConnection } from './stream-connection.ts';
+import { PROTOCOL_VERSION } from '@fv/protocol';
 
 /** The socket as the connection sees it: what it sends, and how it was closed. */
 class FakeSocket {
@@ -77,6 +78,7 @@ function setup({
       allowedOrigins: [],
       tenantId: 'default',
       maxConcurrent: 10,
+      liveness: { mode: 'off', actions: ['smile'], challenges: 1, retries: 0, windowMs: 4000, neutralMs: 1000 },
     });
     const socket = new FakeSocket();
     const request = { ip: '127.0.0.1', headers: {}, log } as unknown as FastifyRequest;
@@ -98,7 +100,7 @@ describe('StreamConnection (built directly, a fake socket, an in-memory store)',
   it('says welcome and its state on hello, answers a config once per change, and closes idempotently', async () => {
     const { sessions, connect, active } = setup();
     const { sessionId, token, socket, connection, say } = await connect();
-    say({ type: 'hello', protocol: 2, token });
+    say({ type: 'hello', protocol: PROTOCOL_VERSION, token });
     await settle();
     expect(socket.sent[0]).toMatchObject({ type: 'welcome', sessionId, enrolled: true });
     expect(socket.sent[1]).toMatchObject({ type: 'state', state: 'awaiting_media', analysisFps: 10 });
@@ -110,7 +112,7 @@ describe('StreamConnection (built directly, a fake socket, an in-memory store)',
       socket.sent.filter((m) => m.type === 'state').map((m) => m.type === 'state' && m.analysisFps),
     ).toEqual([10, 6]);
     // A second hello is a protocol error, said without ending the stream.
-    say({ type: 'hello', protocol: 2, token });
+    say({ type: 'hello', protocol: PROTOCOL_VERSION, token });
     await settle();
     expect(socket.sent.at(-1)).toMatchObject({ type: 'error', code: 'BAD_MESSAGE', fatal: false });
     connection.close();
@@ -123,7 +125,7 @@ describe('StreamConnection (built directly, a fake socket, an in-memory store)',
   it('says the similarity at the threshold (the calibration at it) in the welcome and every state', async () => {
     const { connect, sessions } = setup();
     const { token, socket, connection, say } = await connect();
-    say({ type: 'hello', protocol: 2, token });
+    say({ type: 'hello', protocol: PROTOCOL_VERSION, token });
     await settle();
     say({ type: 'config', fps: 6 });
     await settle();
@@ -144,7 +146,7 @@ describe('StreamConnection (built directly, a fake socket, an in-memory store)',
     const embedImage = vi.fn(async () => ({ embedding: new Float32Array([0, 1]) }));
     const { connect, sessions } = setup({ embedImage });
     const { sessionId, token, socket, connection, say } = await connect();
-    say({ type: 'hello', protocol: 2, token });
+    say({ type: 'hello', protocol: PROTOCOL_VERSION, token });
     await settle();
     const before = socket.sent.length;
     say({ type: 'enroll', source: 'image', image: 'AAAA' });
@@ -156,6 +158,7 @@ describe('StreamConnection (built directly, a fake socket, an in-memory store)',
         state: 'awaiting_media',
         analysisFps: 10,
         thresholdSimilarity: expect.closeTo(THRESHOLD_SIMILARITY, 12),
+        liveness: 'off',
         reason: 'enrolled',
       },
     ]);
@@ -181,13 +184,14 @@ describe('StreamConnection (built directly, a fake socket, an in-memory store)',
         box: null,
         quality: [],
         embedding: faceCount === 1 ? new Float32Array([0.6, 0.8]) : null,
+        features: null,
         detectMs: 1,
         embedMs: 1,
       };
     });
     const { connect, sessions } = setup({ analyse });
     const { sessionId, token, socket, connection, say } = await connect();
-    say({ type: 'hello', protocol: 2, token });
+    say({ type: 'hello', protocol: PROTOCOL_VERSION, token });
     await settle();
     say({ type: 'enroll', source: 'frame' });
     await settle();
@@ -246,7 +250,7 @@ describe('StreamConnection (built directly, a fake socket, an in-memory store)',
   it('starts no live session for a socket that closed while its token was being spent', async () => {
     const { connect, active, sessions } = setup();
     const { sessionId, token, socket, connection, say } = await connect();
-    say({ type: 'hello', protocol: 2, token });
+    say({ type: 'hello', protocol: PROTOCOL_VERSION, token });
     connection.close();
     await settle();
     expect(socket.sent).toEqual([]);
@@ -261,7 +265,7 @@ describe('StreamConnection (built directly, a fake socket, an in-memory store)',
     const { connect, sessions, log } = setup();
     const { token, socket, say } = await connect();
     vi.spyOn(sessions, 'claim').mockRejectedValueOnce(new Error('redis: secret host 10.0.0.7 down'));
-    say({ type: 'hello', protocol: 2, token });
+    say({ type: 'hello', protocol: PROTOCOL_VERSION, token });
     await settle();
     expect(socket.sent).toEqual([
       { type: 'error', code: 'INTERNAL', message: ERROR_CODES.INTERNAL.message, fatal: true },

@@ -7,6 +7,7 @@ import {
   parseClientMessage,
   type ClientMessage,
   type EnrolmentSource,
+  type LivenessState,
 } from '@fv/protocol';
 import type { FastifyRequest } from 'fastify';
 import type { FrameDecision } from '../live/frame-gate.ts';
@@ -61,6 +62,7 @@ export class StreamConnection {
       context.metrics,
       () => this.#live?.fps ?? 0,
       thresholdSimilarity,
+      () => this.#record?.liveness.status ?? 'pending',
     );
     this.#budget = new SocketBudget(socket, context.messageBudget, () => {
       context.metrics.wsClosedForRate.inc({ route: 'stream' });
@@ -107,6 +109,12 @@ export class StreamConnection {
             : `analysis rate ${live.fps} fps`,
           true,
         );
+        return;
+      case 'liveness_retry':
+        if (!live.retryLiveness()) {
+          const text = 'No liveness sequence to retry: it has not failed, or no retry is left.';
+          throw new VerificationError('BAD_MESSAGE', text);
+        }
         return;
       case 'bye':
         // The client is done: the session ends (its tenant is told), no token restarts it.
@@ -213,6 +221,8 @@ export class StreamConnection {
     );
     live.on('score', (report) => this.#onScore(record, report));
     live.on('frameError', (error) => this.#replies.fail(error, false));
+    live.on('challenge', (message) => this.#replies.send(message));
+    live.on('liveness', (liveness) => this.#onLiveness(record, liveness));
     // Closed from the server side (the session expired and was swept): end the stream too.
     live.on('closed', () => {
       if (this.#replies.open) this.#replies.fail(new VerificationError('SESSION_EXPIRED'), true);
@@ -234,6 +244,7 @@ export class StreamConnection {
       },
       enrolled: live.enrolled,
       thresholdSimilarity: this.#replies.thresholdSimilarity,
+      liveness: record.liveness,
       resumeToken,
     });
     this.#replies.state(live.enrolled ? 'awaiting_media' : 'awaiting_enrolment');
@@ -245,22 +256,37 @@ export class StreamConnection {
     this.#replies.state('awaiting_media', reason);
   }
 
-  #onScore(record: SessionRecord, { score, analysis, endToEndMs }: FrameReport): void {
+  /** Liveness changed: told to the client; a failed sequence is a failed attempt. */
+  #onLiveness(record: SessionRecord, liveness: LivenessState): void {
+    this.#replies.send({ type: 'liveness', liveness, decision: record.decision });
+    if (liveness.status === 'passed' || liveness.status === 'failed') {
+      this.#context.metrics.livenessSequences.inc({ outcome: liveness.status });
+    }
+    if (liveness.status === 'failed') this.#failedAttempt(record);
+  }
+
+  /** Counts a failed attempt (a verdict turning to not_matched, a failed liveness sequence); too many end the session. */
+  #failedAttempt(record: SessionRecord): void {
     const { metrics, attempts, sessions } = this.#context;
+    attempts
+      .recordFailure(record.id, this.#request.ip)
+      .then(({ sessionBlocked }) => {
+        if (!sessionBlocked || record.endedBy) return;
+        sessions.end(record.id, 'too_many_attempts');
+        this.#replies.fail(new VerificationError('TOO_MANY_ATTEMPTS'), true);
+      })
+      .catch(() => metrics.errors.inc({ code: 'INTERNAL' }));
+  }
+
+  #onScore(record: SessionRecord, { score, analysis, endToEndMs }: FrameReport): void {
+    const { metrics, sessions } = this.#context;
     metrics.framesAnalysed.inc();
     metrics.stageSeconds.observe({ stage: 'detect' }, analysis.detectMs / 1000);
     if (analysis.embedding) metrics.stageSeconds.observe({ stage: 'embed' }, analysis.embedMs / 1000);
     metrics.stageSeconds.observe({ stage: 'end_to_end' }, endToEndMs / 1000);
     // A verdict turning to not_matched is a failed attempt; too many end the session.
     if (score.verdict === 'not_matched' && record.lastScore?.verdict !== 'not_matched') {
-      attempts
-        .recordFailure(record.id, this.#request.ip)
-        .then(({ sessionBlocked }) => {
-          if (!sessionBlocked || record.endedBy) return;
-          sessions.end(record.id, 'too_many_attempts');
-          this.#replies.fail(new VerificationError('TOO_MANY_ATTEMPTS'), true);
-        })
-        .catch(() => metrics.errors.inc({ code: 'INTERNAL' }));
+      this.#failedAttempt(record);
     }
     sessions.recordScore(record, score).catch(() => metrics.errors.inc({ code: 'INTERNAL' }));
     if (this.#socket.bufferedAmount > this.#context.maxBufferedBytes) {

@@ -1,4 +1,4 @@
-import type { ServerMessage, StateMessage } from '@fv/protocol';
+import type { LivenessStatus, ServerMessage, StateMessage } from '@fv/protocol';
 import type { FastifyBaseLogger } from 'fastify';
 import { wsErrorOf } from '../errors.ts';
 import type { ServerMetrics } from '../metrics.ts';
@@ -14,14 +14,15 @@ export class StreamReplies {
   readonly #log: FastifyBaseLogger;
   readonly #metrics: ServerMetrics;
   readonly #analysisFps: () => number;
+  readonly #liveness: () => LivenessStatus;
   /** The similarity at the match threshold, told with every state (and in the welcome). */
   readonly thresholdSimilarity: number;
   // The last state said, so that a message that changes nothing is not answered again.
   #lastState = '';
 
   /**
-   * `analysisFps`: the session's rate now (0 before it starts), told with every state, as is
-   * `thresholdSimilarity`.
+   * `analysisFps`: the session's rate now (0 before it starts), told with every state, as are
+   * `thresholdSimilarity` and the session's liveness status.
    */
   constructor(
     socket: StreamSocket,
@@ -29,11 +30,13 @@ export class StreamReplies {
     metrics: ServerMetrics,
     analysisFps: () => number,
     thresholdSimilarity: number,
+    liveness: () => LivenessStatus,
   ) {
     this.#socket = socket;
     this.#log = log;
     this.#metrics = metrics;
     this.#analysisFps = analysisFps;
+    this.#liveness = liveness;
     this.thresholdSimilarity = thresholdSimilarity;
   }
 
@@ -52,6 +55,7 @@ export class StreamReplies {
       state,
       analysisFps: this.#analysisFps(),
       thresholdSimilarity: this.thresholdSimilarity,
+      liveness: this.#liveness(),
       ...(reason && { reason }),
     };
     const text = JSON.stringify(message);

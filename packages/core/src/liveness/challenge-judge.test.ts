@@ -26,6 +26,10 @@ function judge(challenges: Challenge[], stream: JudgedFrame[]): ChallengeJudge {
   return j;
 }
 
+/** 10 fps frames from `from` to `to` (exclusive) without one judgeable face. */
+const gap = (from: number, to: number, faceCount: number): JudgedFrame[] =>
+  frames(from, to).map((f) => ({ ...f, faceCount, features: faceCount === 1 ? null : f.features }));
+
 const blinkAt = (t: number, at: number): Partial<FaceFeatures> => (t === at ? { ear: 0.1 } : {});
 const turnLeftFrom = (t: number, from: number): Partial<FaceFeatures> => (t >= from ? { yaw: 0.2 } : {});
 
@@ -49,24 +53,14 @@ describe('ChallengeJudge', () => {
   });
 
   const failures: [string, JudgedFrame[], string, number][] = [
+    ['no face for longer than maxGapMs', [...frames(0, 1500), ...gap(1500, 2000, 0)], 'no_face', 1900],
     [
-      'no face',
-      [...frames(0, 1500), { t: 1500, faceCount: 0, matched: false, features: null }],
+      'a face without landmarks for longer than maxGapMs',
+      [...frames(0, 1500), ...gap(1500, 2000, 1)],
       'no_face',
-      1500,
+      1900,
     ],
-    [
-      'a face without landmarks',
-      [...frames(0, 1500), { t: 1500, faceCount: 1, matched: true, features: null }],
-      'no_face',
-      1500,
-    ],
-    [
-      'two faces',
-      [...frames(0, 800), { t: 800, faceCount: 2, matched: true, features: features() }],
-      'multiple_faces',
-      800,
-    ],
+    ['two faces for longer than maxGapMs', [...frames(0, 800), ...gap(800, 1300, 2)], 'multiple_faces', 1200],
     [
       'another person',
       [...frames(0, 1200), { t: 1200, faceCount: 1, matched: false, features: features() }],
@@ -140,6 +134,37 @@ describe('ChallengeJudge', () => {
     expect(j.outcomes[0]).toMatchObject({ status: 'failed', reason: 'timeout', at: 3000 });
   });
 
+  it('skips a short run of frames without one face (a missed detection), then judges on', () => {
+    const j = judge(TWO, [
+      ...frames(0, 1300),
+      ...gap(1300, 1500, 0),
+      ...gap(1500, 1600, 2),
+      ...frames(1600, 2000, (t) => blinkAt(t, 1700)),
+    ]);
+    expect(j.outcomes[0]).toMatchObject({ status: 'passed', at: 1800 });
+  });
+
+  it('does not let a frame captured before the window opened answer it', () => {
+    const j = new ChallengeJudge([TWO[0]!]);
+    for (const f of frames(0, 900)) j.handleFrame(f);
+    j.handleTime(1000); // the window opened on the clock (no frame at 1000 yet)
+    j.handleFrame({ t: 950, faceCount: 1, matched: true, features: features({ ear: 0.1 }) });
+    j.handleFrame({ t: 1100, faceCount: 1, matched: true, features: features() });
+    expect(j.overall).toBe('pending');
+  });
+
+  it('chained: after a pass the next lead-in starts at once, with the same window length', () => {
+    const j = new ChallengeJudge(TWO, { chained: true });
+    for (const f of frames(0, 3000, (t) => (t >= 2800 ? turnLeftFrom(t, 2800) : blinkAt(t, 1500))))
+      j.handleFrame(f);
+    expect(j.outcomes[0]).toMatchObject({ status: 'passed', at: 1600 });
+    expect(j.outcomes[1]).toMatchObject({ start: 2600, deadline: 4600 });
+    expect(j.outcomes[1]!.status).toBe('passed');
+    const fixed = new ChallengeJudge(TWO);
+    for (const f of frames(0, 3000, (t) => blinkAt(t, 1500))) fixed.handleFrame(f);
+    expect(fixed.outcomes[1]).toMatchObject({ start: 4000, deadline: 6000, status: 'pending' });
+  });
+
   it('ignores frames after the decision', () => {
     const j = judge([TWO[0]!], [...frames(0, 2000, (t) => blinkAt(t, 1500))]);
     expect(j.overall).toBe('passed');
@@ -151,6 +176,7 @@ describe('ChallengeJudge', () => {
     expect(() => new ChallengeJudge([{ action: 'smile', start: 10, deadline: 5 }])).toThrow(TypeError);
     expect(() => new ChallengeJudge([TWO[1]!, TWO[0]!])).toThrow(TypeError);
     expect(() => new ChallengeJudge(TWO, { neutralMs: 0 })).toThrow(TypeError);
+    expect(() => new ChallengeJudge(TWO, { maxGapMs: -1 })).toThrow(TypeError);
     expect(() => new ChallengeJudge(TWO, { detector: { turnYaw: 0 } })).toThrow(TypeError);
   });
 });

@@ -38,12 +38,28 @@ export type ChallengeOutcome = Challenge & ChallengeStatus;
 export interface ChallengeJudgeOptions {
   /** The lead-in before each challenge whose frames form its neutral baseline, ms. @defaultValue 1000 */
   neutralMs?: number;
+  /**
+   * Frames without exactly one face (the detector missed a frame, or saw a second box for a moment)
+   * are skipped while such a run lasts at most this long; longer fails the challenge (`no_face`,
+   * `multiple_faces`). A live Haar search misses single frames (motion blur, a turned head); 300 ms
+   * is three frames at 10 fps, shorter than any challenged action, and as long as the verdict
+   * tracker's own confirmation of a lost face. @defaultValue 300
+   */
+  maxGapMs?: number;
+  /**
+   * After a challenge passes, the next one's lead-in starts at once (its start moves to the pass +
+   * `neutralMs`, its window keeps its length) instead of waiting for its scheduled start: how a
+   * live session runs. Offline replays keep the fixed schedule. @defaultValue false
+   */
+  chained?: boolean;
   /** How actions are detected (see {@link ActionDetector}). @defaultValue DEFAULT_ACTION_DETECTOR_OPTIONS */
   detector?: ActionDetectorOptions;
 }
 
 export const DEFAULT_CHALLENGE_JUDGE_OPTIONS: Readonly<Required<Omit<ChallengeJudgeOptions, 'detector'>>> = {
   neutralMs: 1000,
+  maxGapMs: 300,
+  chained: false,
 };
 
 /**
@@ -62,7 +78,7 @@ export const DEFAULT_CHALLENGE_JUDGE_OPTIONS: Readonly<Required<Omit<ChallengeJu
  */
 export class ChallengeJudge {
   readonly options: Readonly<Required<Omit<ChallengeJudgeOptions, 'detector'>>>;
-  readonly #challenges: readonly Challenge[];
+  readonly #challenges: Challenge[];
   readonly #status: ChallengeStatus[];
   readonly #detector: ActionDetector;
   #current = 0;
@@ -71,12 +87,17 @@ export class ChallengeJudge {
   /** When the previous challenge was decided (its lead-in frames come after it). */
   #decidedAt = -Infinity;
   #failed = false;
+  /** Since when the frames have not shown exactly one face (null: the last one did). */
+  #gapSince: number | null = null;
 
   constructor(challenges: readonly Challenge[], options: ChallengeJudgeOptions = {}) {
     const { detector, ...rest } = options;
     this.options = { ...DEFAULT_CHALLENGE_JUDGE_OPTIONS, ...rest };
     if (!(Number.isFinite(this.options.neutralMs) && this.options.neutralMs > 0)) {
       throw new TypeError('neutralMs must be > 0');
+    }
+    if (!(Number.isFinite(this.options.maxGapMs) && this.options.maxGapMs >= 0)) {
+      throw new TypeError('maxGapMs must be ≥ 0');
     }
     if (challenges.length === 0) throw new TypeError('at least one challenge is needed');
     challenges.forEach((c, i) => {
@@ -132,10 +153,17 @@ export class ChallengeJudge {
       return this.overall; // before the sequence: nothing is judged yet
     }
     const features = frame.features;
-    if (frame.faceCount > 1) this.#fail('multiple_faces', frame.t);
-    else if (frame.faceCount === 0 || features === null) this.#fail('no_face', frame.t);
-    else if (!frame.matched) this.#fail('identity_lost', frame.t);
-    if (this.#failed || features === null) return this.overall;
+    if (frame.faceCount !== 1 || features === null) {
+      // Skipped while the run of such frames is short; a long one fails.
+      this.#gapSince ??= frame.t;
+      if (frame.t - this.#gapSince > this.options.maxGapMs) {
+        this.#fail(frame.faceCount > 1 ? 'multiple_faces' : 'no_face', frame.t);
+      }
+      return this.overall;
+    }
+    this.#gapSince = null;
+    if (!frame.matched) this.#fail('identity_lost', frame.t);
+    if (this.#failed) return this.overall;
 
     if (!this.#inWindow) {
       const leadIn = frame.t >= c.start - this.options.neutralMs && frame.t > this.#decidedAt;
@@ -143,6 +171,8 @@ export class ChallengeJudge {
       if (leadIn && neutral) this.#detector.addNeutral(features);
       return this.overall;
     }
+    // A frame captured before the window opened cannot answer it (it may arrive after).
+    if (frame.t < c.start) return this.overall;
     const seen = this.#detector.observe(frame.t, features);
     const others = this.#challenges.some((o) => o.action !== c.action && seen.has(o.action));
     if (others) this.#fail('wrong_action', frame.t);
@@ -165,5 +195,10 @@ export class ChallengeJudge {
     this.#current++;
     this.#inWindow = false;
     this.#decidedAt = at;
+    const next = this.#challenges[this.#current];
+    if (this.options.chained && !this.#failed && next !== undefined) {
+      const start = at + this.options.neutralMs;
+      this.#challenges[this.#current] = { ...next, start, deadline: start + (next.deadline - next.start) };
+    }
   }
 }
