@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ActionDetector, DEFAULT_ACTION_DETECTOR_OPTIONS, baselineOf } from './action-detector.ts';
 import type { FaceFeatures } from './face-actions.ts';
+import { mouthGapOf } from './face-actions.ts';
 import { features } from './test-faces.ts';
 
 function primed(
@@ -13,11 +14,20 @@ function primed(
   return d;
 }
 
+/** Frames 100 ms apart (the 10 fps analysis rate). */
 function run(d: ActionDetector, frames: FaceFeatures[]): Set<string> {
   let seen: ReadonlySet<string> = new Set();
   frames.forEach((f, i) => (seen = d.observe(i * 100, f)));
   return new Set(seen);
 }
+
+/** A neutral face (mouth width 0.8 of the inter-ocular distance) with its lips `gap` apart. */
+function gapped(gap: number, over: Partial<FaceFeatures> = {}): FaceFeatures {
+  const mouthWidth = over.mouthWidth ?? 0.8;
+  return features({ ...over, mouthWidth, mouthOpening: gap / mouthWidth });
+}
+
+const REST_GAP = mouthGapOf(features());
 
 describe('baselineOf', () => {
   it('takes per-feature medians, so one blink or glance does not move it', () => {
@@ -28,7 +38,14 @@ describe('baselineOf', () => {
       features(),
       features(),
     ]);
-    expect(b).toEqual({ ear: 0.3, mouthOpening: 0.03, mouthWidth: 0.8, yaw: 0, frames: 5 });
+    expect(b).toEqual({
+      ear: 0.3,
+      mouthOpening: 0.03,
+      mouthWidth: 0.8,
+      mouthGap: mouthGapOf(features()),
+      yaw: 0,
+      frames: 5,
+    });
     expect(baselineOf([features({ ear: 0.2 }), features({ ear: 0.3 })]).ear).toBeCloseTo(0.25);
     expect(() => baselineOf([])).toThrow(TypeError);
   });
@@ -39,7 +56,11 @@ describe('ActionDetector', () => {
     expect(() => new ActionDetector({ blinkRatio: 1.2 })).toThrow(TypeError);
     expect(() => new ActionDetector({ blinkRatio: 0.8, blinkReopenRatio: 0.7 })).toThrow(TypeError);
     expect(() => new ActionDetector({ smileWidthGain: 0 })).toThrow(TypeError);
-    expect(() => new ActionDetector({ openMouthGain: Number.NaN })).toThrow(TypeError);
+    expect(() => new ActionDetector({ openMouthGap: Number.NaN })).toThrow(TypeError);
+    expect(() => new ActionDetector({ openMouthKeepGap: 0.2 })).toThrow(TypeError); // above openMouthGap
+    expect(() => new ActionDetector({ openMouthKeepGap: 0 })).toThrow(TypeError);
+    expect(() => new ActionDetector({ wideOpenGap: 0.05 })).toThrow(TypeError); // below openMouthGap
+    expect(() => new ActionDetector({ openMouthHoldMs: -1 })).toThrow(TypeError);
     expect(() => new ActionDetector({ turnYaw: -0.1 })).toThrow(TypeError);
     expect(() => new ActionDetector({ minPoseFrames: 1.5 })).toThrow(TypeError);
     expect(() => new ActionDetector({ minNeutralFrames: 0 })).toThrow(TypeError);
@@ -80,11 +101,59 @@ describe('ActionDetector', () => {
     );
   });
 
-  it('a wide and open mouth is open_mouth, not a smile', () => {
-    const f = features({ mouthWidth: 0.95, mouthOpening: 0.5 });
-    expect(run(primed(), [f, f])).toEqual(new Set(['open_mouth']));
-    const slight = features({ mouthOpening: 0.2 });
-    expect(run(primed(), [slight, slight]).size).toBe(0);
+  it('open_mouth is the lips parted by openMouthGap of the inter-ocular distance, held 300 ms', () => {
+    const open = gapped(REST_GAP + 0.12);
+    // 200 ms (three frames at 10 fps): a syllable's length, not yet an open mouth.
+    expect(run(primed(), [open, open, open, features()]).size).toBe(0);
+    const d = primed();
+    expect(run(d, [open, open, open, open])).toEqual(new Set(['open_mouth']));
+    expect(d.detected.get('open_mouth')).toBe(300);
+    // Lips parted by less than openMouthGap, however long: no open mouth.
+    const slight = gapped(REST_GAP + 0.08);
+    expect(run(primed(), Array(10).fill(slight)).size).toBe(0);
+  });
+
+  it('measures the opening against the face, not the mouth: a narrowed "O" opens as much as an "ah"', () => {
+    // The same 0.15 gap with the mouth 20% narrower (rounded lips) or as wide as at rest.
+    const o = gapped(REST_GAP + 0.15, { mouthWidth: 0.64 });
+    const ah = gapped(REST_GAP + 0.15);
+    expect(run(primed(), [o, o, o, o])).toEqual(new Set(['open_mouth']));
+    expect(run(primed(), [ah, ah, ah, ah])).toEqual(new Set(['open_mouth']));
+    // Relative to the person's rest: lips already 0.1 apart at rest must part by 0.1 more.
+    const parted = primed({}, [gapped(0.1), gapped(0.1), gapped(0.1)]);
+    expect(run(parted, Array(4).fill(gapped(0.18))).size).toBe(0);
+    expect(run(parted, Array(4).fill(gapped(0.21)))).toEqual(new Set(['open_mouth']));
+  });
+
+  it('an opening held near the threshold is kept down to openMouthKeepGap (hysteresis)', () => {
+    const over = gapped(REST_GAP + 0.11);
+    const dip = gapped(REST_GAP + 0.08); // under openMouthGap, over openMouthKeepGap
+    const shut = gapped(REST_GAP + 0.04); // under openMouthKeepGap: the run ends
+    expect(run(primed(), [over, dip, dip, over])).toEqual(new Set(['open_mouth']));
+    expect(run(primed(), [over, dip, shut, over]).size).toBe(0);
+    // A dip does not start an opening.
+    expect(run(primed(), [dip, dip, dip, dip, dip]).size).toBe(0);
+  });
+
+  it('a smile with parted lips stays a smile; a wide "aah" (wideOpenGap) is open_mouth', () => {
+    const teeth = gapped(REST_GAP + 0.2, { mouthWidth: 0.95 });
+    expect(run(primed(), [teeth, teeth, teeth, teeth])).toEqual(new Set(['smile']));
+    const aah = gapped(REST_GAP + 0.35, { mouthWidth: 0.95 });
+    expect(run(primed(), [aah, aah, aah, aah])).toEqual(new Set(['open_mouth']));
+    // Wide and open: not a smile even before the hold completes.
+    expect(run(primed(), [aah, aah]).size).toBe(0);
+  });
+
+  it('a turned head is a turn only: a smile or an open mouth during it is not reported', () => {
+    const smilingTurn = features({ mouthWidth: 0.95, yaw: 0.1 });
+    expect(run(primed(), [smilingTurn, smilingTurn])).toEqual(new Set(['turn_left']));
+    const openTurn = gapped(REST_GAP + 0.4, { yaw: -0.1 });
+    expect(run(primed(), Array(5).fill(openTurn))).toEqual(new Set(['turn_right']));
+    // The same smile just under turnYaw is a smile.
+    const smilingGlance = features({ mouthWidth: 0.95, yaw: 0.07 });
+    expect(run(primed(), [smilingGlance, smilingGlance])).toEqual(new Set(['smile']));
+    const pose = new ActionDetector().poseOf(smilingTurn, baselineOf([features()]))!;
+    expect([pose.smile, pose.openMouth, pose.turnLeft, pose.turnRight]).toEqual([false, false, true, false]);
   });
 
   it('turn_left is the nose towards the image right (positive yaw), turn_right the opposite', () => {

@@ -1,4 +1,4 @@
-import type { FaceFeatures } from './face-actions.ts';
+import { mouthGapOf, type FaceFeatures } from './face-actions.ts';
 
 /**
  * The actions a liveness challenge can ask for. Turn directions are the person's own: `turn_left`
@@ -36,22 +36,56 @@ export interface ActionDetectorOptions {
   /**
    * A smile widens the mouth (mouth width over inter-ocular distance) by at least this fraction of
    * the neutral width. Posed smiles draw each lip corner out by ~4–8 mm on a ~50 mm mouth (+15–30%);
-   * neutral jitter of this landmark net is ~±3%. 0.12 sits between the two.
+   * neutral jitter of this landmark net is ~±3%. 0.12 sits between the two. A smile may part the
+   * lips (teeth): that stays a smile unless the gap reaches `wideOpenGap`.
    * @defaultValue 0.12
    */
   smileWidthGain?: number;
   /**
-   * An open mouth raises the inner-lip gap over mouth width by at least this much above neutral.
-   * A deliberately opened mouth parts the lips by 20–40 mm on a ~50 mm-wide mouth (0.4–0.8); speech
-   * mostly stays within 5–10 mm (0.1–0.2). 0.3 is above speech and below a deliberate opening.
+   * An open mouth parts the inner lips by at least this much more than at neutral, measured against
+   * the face's size: the inner-lip gap over the inter-ocular distance (eye centre to eye centre,
+   * ~63 mm in adults, not moved by any mouth shape). Not against the mouth's own width: a rounded
+   * "O" narrows the mouth and a wide "aah" stretches it, so gap / width over- or under-states the
+   * same opening. 0.1 is ~6 mm. At rest this net's inner-lip gap stays within ~0.045 of its median
+   * (standard deviation ≤ ~0.015), so 0.1 is over twice the largest excursion at rest; a rounded
+   * "O" parts the lips by ~8–15 mm (0.13–0.25), a dropped jaw by 20–40 mm. Ordinary speech opens
+   * the lips as far, but only for a syllable: `openMouthHoldMs` separates the two. A gap this small
+   * with the mouth widened (a smile with parted lips) is no open mouth; see `wideOpenGap`.
+   * @defaultValue 0.1
+   */
+  openMouthGap?: number;
+  /**
+   * Once the mouth counts as open, it stays open down to this gap (hysteresis, as for a blink's
+   * reopening): the inner-lip gap steps by ~±0.02 of the inter-ocular distance from frame to frame
+   * at rest, so an opening held near `openMouthGap` would otherwise break its hold on noise. 0.06
+   * is two such steps below `openMouthGap` and still above the gap's excursions at rest (≤ ~0.045).
+   * @defaultValue 0.06
+   */
+  openMouthKeepGap?: number;
+  /**
+   * An opening of at least this much (inner-lip gap over inter-ocular distance, above neutral) is an
+   * open mouth even when the mouth is also widened: a wide "aah" stretches the corners as a smile
+   * does, but a smile parts the lips by at most ~15 mm (the teeth showing, ~0.25 of the inter-ocular
+   * distance), while a dropped jaw parts them by 20–40 mm (0.3–0.6). 0.3 is ~19 mm, between the two.
    * @defaultValue 0.3
    */
-  openMouthGain?: number;
+  wideOpenGap?: number;
+  /**
+   * An open mouth must stay open this long (its first to its last consecutive open frame, ms).
+   * Speech opens and closes the lips at the syllable rate, 4–6 per second, so each opening lasts
+   * ~100–250 ms; a mouth opened on request is held for well over that. 300 ms is four frames at the
+   * 10 fps analysis rate.
+   * @defaultValue 300
+   */
+  openMouthHoldMs?: number;
   /**
    * A turn moves the yaw proxy at least this far from neutral (positive: `turn_left`). The proxy
    * is roughly 0.5·tan(yaw) (nose tip ~10 cm in front of the jaw line, ~3 cm in front of the eye
    * corners, on a ~14 cm-wide face), so 0.08 is a turn of ~9°; prompted turns are 20–30°, and
-   * neutral jitter is ~±0.02.
+   * neutral jitter is ~±0.02. It is a parallax measure (the nose against the face's outline), which
+   * a flat photo lacks: tilting a print moves it only by its perspective (≤ ~0.045 for a life-size
+   * print ~35 cm away). Eye-width asymmetry is deliberately not used: a tilted print foreshortens
+   * its far eye just as a turn does.
    * @defaultValue 0.08
    */
   turnYaw?: number;
@@ -71,7 +105,10 @@ export const DEFAULT_ACTION_DETECTOR_OPTIONS: Readonly<Required<ActionDetectorOp
   blinkRatio: 0.75,
   blinkReopenRatio: 0.9,
   smileWidthGain: 0.12,
-  openMouthGain: 0.3,
+  openMouthGap: 0.1,
+  openMouthKeepGap: 0.06,
+  wideOpenGap: 0.3,
+  openMouthHoldMs: 300,
   turnYaw: 0.08,
   minPoseFrames: 2,
   minNeutralFrames: 3,
@@ -83,12 +120,17 @@ export interface FeatureBaseline {
   readonly ear: number;
   readonly mouthOpening: number;
   readonly mouthWidth: number;
+  /** Inner-lip gap over inter-ocular distance (see {@link mouthGapOf}). */
+  readonly mouthGap: number;
   readonly yaw: number;
   /** Frames the medians were taken over. */
   readonly frames: number;
 }
 
-/** What one frame shows relative to a baseline (before any holding over frames). */
+/**
+ * What one frame shows relative to a baseline (before any holding over frames). At most one of the
+ * poses (smile, open mouth, a turn) is true: a turn first, then an open mouth, then a smile.
+ */
 export interface FramePose {
   readonly eyesClosed: boolean;
   readonly eyesOpen: boolean;
@@ -111,6 +153,7 @@ export function baselineOf(frames: readonly FaceFeatures[]): FeatureBaseline {
     ear: median(frames.map((f) => f.ear)),
     mouthOpening: median(frames.map((f) => f.mouthOpening)),
     mouthWidth: median(frames.map((f) => f.mouthWidth)),
+    mouthGap: median(frames.map(mouthGapOf)),
     yaw: median(frames.map((f) => f.yaw)),
     frames: frames.length,
   };
@@ -124,16 +167,25 @@ type PoseAction = (typeof POSES)[number];
  * (`addNeutral`), start a window (`begin`: the baseline is frozen as their median), then `observe`
  * the window's frames in time order; it accumulates the actions completed in the window:
  * - blink: mean EAR < `blinkRatio` × neutral on ≥ 1 frame, then ≥ `blinkReopenRatio` × neutral;
- * - smile: mouth width ≥ (1 + `smileWidthGain`) × neutral, mouth not open;
- * - open_mouth: mouth opening ≥ neutral + `openMouthGain`;
  * - turn_left / turn_right: yaw − neutral ≥ `turnYaw` / ≤ −`turnYaw`;
+ * - open_mouth (head not turned): inner-lip gap over inter-ocular distance ≥ neutral +
+ *   `openMouthGap` (then kept down to `openMouthKeepGap`) with the mouth not widened for a smile,
+ *   or ≥ neutral + `wideOpenGap` whatever its width; held for `openMouthHoldMs` as well;
+ * - smile (head not turned, mouth not open): mouth width ≥ (1 + `smileWidthGain`) × neutral;
  * the last four held for `minPoseFrames` consecutive frames.
+ *
+ * A frame shows at most one of the four: a turned head is a turn, not an expression. The mouth's
+ * width and opening are measured in the image plane, where a turn foreshortens the mouth's far half
+ * and the landmark net's fit of its far corner degrades; and a person asked to turn may well smile
+ * while doing it (a person asked to smile has already smiled before the head moves that far).
  */
 export class ActionDetector {
   readonly options: Readonly<Required<ActionDetectorOptions>>;
   #neutral: FaceFeatures[] = [];
   #baseline: FeatureBaseline | null = null;
   #closedSeen = false;
+  /** When the current run of open-mouth frames began (null: the last frame's mouth was not open). */
+  #openSince: number | null = null;
   readonly #runs = new Map<PoseAction, number>();
   readonly #detected = new Map<FaceAction, number>();
 
@@ -146,7 +198,16 @@ export class ActionDetector {
       throw new TypeError('blinkReopenRatio must be in (blinkRatio, 1)');
     }
     if (!positive(o.smileWidthGain)) throw new TypeError('smileWidthGain must be > 0');
-    if (!positive(o.openMouthGain)) throw new TypeError('openMouthGain must be > 0');
+    if (!positive(o.openMouthGap)) throw new TypeError('openMouthGap must be > 0');
+    if (!(positive(o.openMouthKeepGap) && o.openMouthKeepGap <= o.openMouthGap)) {
+      throw new TypeError('openMouthKeepGap must be in (0, openMouthGap]');
+    }
+    if (!(positive(o.wideOpenGap) && o.wideOpenGap >= o.openMouthGap)) {
+      throw new TypeError('wideOpenGap must be ≥ openMouthGap');
+    }
+    if (!(Number.isFinite(o.openMouthHoldMs) && o.openMouthHoldMs >= 0)) {
+      throw new TypeError('openMouthHoldMs must be ≥ 0');
+    }
     if (!positive(o.turnYaw)) throw new TypeError('turnYaw must be > 0');
     if (!(Number.isInteger(o.minPoseFrames) && o.minPoseFrames >= 1)) {
       throw new TypeError('minPoseFrames must be an integer ≥ 1');
@@ -190,24 +251,38 @@ export class ActionDetector {
     this.#baseline = this.#neutral.length >= this.options.minNeutralFrames ? baselineOf(this.#neutral) : null;
     this.#neutral = [];
     this.#closedSeen = false;
+    this.#openSince = null;
     this.#runs.clear();
     this.#detected.clear();
     return this.#baseline;
   }
 
-  /** What one frame shows relative to `baseline` (default: the current window's). */
-  poseOf(features: FaceFeatures, baseline: FeatureBaseline | null = this.#baseline): FramePose | null {
+  /**
+   * What one frame shows relative to `baseline` (default: the current window's); `mouthWasOpen`:
+   * the frame before showed an open mouth, so it stays open down to `openMouthKeepGap`.
+   */
+  poseOf(
+    features: FaceFeatures,
+    baseline: FeatureBaseline | null = this.#baseline,
+    mouthWasOpen = false,
+  ): FramePose | null {
     if (baseline === null) return null;
     const o = this.options;
-    const openMouth = features.mouthOpening >= baseline.mouthOpening + o.openMouthGain;
     const dyaw = features.yaw - baseline.yaw;
+    const turnLeft = dyaw >= o.turnYaw;
+    const turnRight = dyaw <= -o.turnYaw;
+    const frontal = !turnLeft && !turnRight;
+    const wide = features.mouthWidth >= (1 + o.smileWidthGain) * baseline.mouthWidth;
+    const gap = mouthGapOf(features) - baseline.mouthGap;
+    const parted = gap >= (mouthWasOpen ? o.openMouthKeepGap : o.openMouthGap);
+    const openMouth = frontal && (gap >= o.wideOpenGap || (parted && !wide));
     return {
       eyesClosed: features.ear < o.blinkRatio * baseline.ear,
       eyesOpen: features.ear >= o.blinkReopenRatio * baseline.ear,
-      smile: !openMouth && features.mouthWidth >= (1 + o.smileWidthGain) * baseline.mouthWidth,
+      smile: frontal && !openMouth && wide,
       openMouth,
-      turnLeft: dyaw >= o.turnYaw,
-      turnRight: dyaw <= -o.turnYaw,
+      turnLeft,
+      turnRight,
     };
   }
 
@@ -222,7 +297,7 @@ export class ActionDetector {
    * far in the window. Frames without a baseline detect nothing.
    */
   observe(t: number, features: FaceFeatures): ReadonlySet<FaceAction> {
-    const pose = this.poseOf(features);
+    const pose = this.poseOf(features, this.#baseline, this.#openSince !== null);
     if (pose !== null) {
       if (pose.eyesClosed) this.#closedSeen = true;
       else if (this.#closedSeen && pose.eyesOpen) this.#mark('blink', t);
@@ -232,10 +307,17 @@ export class ActionDetector {
         turn_left: pose.turnLeft,
         turn_right: pose.turnRight,
       };
+      this.#openSince = pose.openMouth ? (this.#openSince ?? t) : null;
+      const held: Record<PoseAction, boolean> = {
+        smile: true,
+        open_mouth: this.#openSince !== null && t - this.#openSince >= this.options.openMouthHoldMs,
+        turn_left: true,
+        turn_right: true,
+      };
       for (const action of POSES) {
         const run = present[action] ? (this.#runs.get(action) ?? 0) + 1 : 0;
         this.#runs.set(action, run);
-        if (run >= this.options.minPoseFrames) this.#mark(action, t);
+        if (run >= this.options.minPoseFrames && held[action]) this.#mark(action, t);
       }
     }
     return new Set(this.#detected.keys());

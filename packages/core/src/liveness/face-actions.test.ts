@@ -1,6 +1,23 @@
 import { describe, expect, it } from 'vitest';
-import { eyeAspectRatio, faceFeatures, mouthOpening, mouthWidth, yawProxy } from './face-actions.ts';
-import { closedEyes, flat, moved, neutralFace, openMouth, shiftNose, wideMouth } from './test-faces.ts';
+import {
+  eyeAspectRatio,
+  faceFeatures,
+  mouthGap,
+  mouthGapOf,
+  mouthOpening,
+  mouthWidth,
+  yawProxy,
+} from './face-actions.ts';
+import {
+  closedEyes,
+  flat,
+  moved,
+  neutralFace,
+  openMouth,
+  roundMouth,
+  shiftNose,
+  wideMouth,
+} from './test-faces.ts';
 
 const neutral = faceFeatures(flat(neutralFace()));
 
@@ -37,6 +54,30 @@ describe('faceFeatures', () => {
     expect(f.ear).toBeCloseTo(neutral.ear, 6);
   });
 
+  it('the mouth gap is the inner-lip gap over the inter-ocular distance, whatever the mouth width', () => {
+    // Template: inner lips 2 px apart, eye centres 50 px apart.
+    expect(mouthGap(flat(neutralFace()))).toBeCloseTo(2 / 50, 6);
+    expect(mouthGap(flat(openMouth(neutralFace(), 15)))).toBeCloseTo(17 / 50, 6);
+    // A rounded "O" (mouth 20% narrower) parted as far: the same gap, while gap / width rises 25%.
+    const o = flat(roundMouth(neutralFace(), 15, 0.8));
+    expect(mouthGap(o)).toBeCloseTo(17 / 50, 6);
+    expect(mouthOpening(o)).toBeCloseTo(mouthOpening(flat(openMouth(neutralFace(), 15))) / 0.8, 6);
+    // A smile's width leaves it alone.
+    expect(mouthGap(flat(wideMouth(neutralFace(), 1.25)))).toBeCloseTo(2 / 50, 6);
+  });
+
+  it('mouthGapOf derives the gap from recorded features (opening × width)', () => {
+    for (const pts of [
+      neutralFace(),
+      openMouth(neutralFace(), 9),
+      roundMouth(neutralFace()),
+      wideMouth(neutralFace()),
+    ]) {
+      expect(mouthGapOf(faceFeatures(flat(pts)))).toBeCloseTo(mouthGap(flat(pts)), 9);
+    }
+    expect(mouthGapOf(faceFeatures(new Float32Array(136)))).toBe(0);
+  });
+
   it('a wide (smiling) mouth raises the mouth width, not the opening', () => {
     const f = faceFeatures(flat(wideMouth(neutralFace(), 1.25)));
     expect(f.mouthWidth).toBeCloseTo(1.25 * neutral.mouthWidth, 6);
@@ -60,6 +101,7 @@ describe('faceFeatures', () => {
     expect(() => faceFeatures(new Float32Array(10))).toThrow(TypeError);
     expect(() => mouthOpening([])).toThrow(TypeError);
     expect(() => mouthWidth(new Float32Array(138))).toThrow(TypeError);
+    expect(() => mouthGap([])).toThrow(TypeError);
   });
 
   it('degenerate (collapsed) landmarks give 0, not NaN', () => {

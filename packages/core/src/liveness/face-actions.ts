@@ -70,18 +70,46 @@ export function mouthOpening(landmarks: Landmarks68): number {
   checkLandmarks(landmarks);
   const width = dist(landmarks, 48, 54);
   if (!(width > 0)) return 0;
-  const gap = (dist(landmarks, 61, 67) + dist(landmarks, 62, 66) + dist(landmarks, 63, 65)) / 3;
-  return gap / width;
+  return innerLipGap(landmarks) / width;
+}
+
+function interocular(l: Landmarks68): number {
+  const [rx, ry] = centroid(l, 36, 41);
+  const [lx, ly] = centroid(l, 42, 47);
+  return Math.hypot(lx - rx, ly - ry);
+}
+
+function innerLipGap(l: Landmarks68): number {
+  return (dist(l, 61, 67) + dist(l, 62, 66) + dist(l, 63, 65)) / 3;
 }
 
 /** Mouth width (48–54) over the inter-ocular distance (eye centre to eye centre). */
 export function mouthWidth(landmarks: Landmarks68): number {
   checkLandmarks(landmarks);
-  const [rx, ry] = centroid(landmarks, 36, 41);
-  const [lx, ly] = centroid(landmarks, 42, 47);
-  const interocular = Math.hypot(lx - rx, ly - ry);
-  if (!(interocular > 0)) return 0;
-  return dist(landmarks, 48, 54) / interocular;
+  const io = interocular(landmarks);
+  if (!(io > 0)) return 0;
+  return dist(landmarks, 48, 54) / io;
+}
+
+/**
+ * Inner-lip gap (mean of 61–67, 62–66, 63–65) over the inter-ocular distance: how far the lips are
+ * apart against the face's size, whatever the mouth's shape (a rounded "O" narrows the mouth and a
+ * wide "aah" stretches it, which {@link mouthOpening}'s division by the width mixes in). Equal to
+ * `mouthOpening × mouthWidth`; see {@link mouthGapOf}.
+ */
+export function mouthGap(landmarks: Landmarks68): number {
+  checkLandmarks(landmarks);
+  const io = interocular(landmarks);
+  if (!(io > 0)) return 0;
+  return innerLipGap(landmarks) / io;
+}
+
+/**
+ * {@link mouthGap} from a frame's features: (gap / width) × (width / inter-ocular distance). Derived
+ * rather than stored, so features recorded before it existed still give it.
+ */
+export function mouthGapOf(features: Pick<FaceFeatures, 'mouthOpening' | 'mouthWidth'>): number {
+  return features.mouthOpening * features.mouthWidth;
 }
 
 /** See {@link FaceFeatures.yaw}: positive = nose towards the image's right. */

@@ -49,6 +49,13 @@ export function openMouth(pts: Pt[], by = 20): Pt[] {
   return pts;
 }
 
+/** A rounded "O": the lips pushed in towards the mouth's centre by `narrow` and parted by `by`. */
+export function roundMouth(pts: Pt[], by = 15, narrow = 0.8): Pt[] {
+  openMouth(pts, by);
+  for (let i = 48; i < 68; i++) pts[i]![0] = 100 + (pts[i]![0] - 100) * narrow;
+  return pts;
+}
+
 export function wideMouth(pts: Pt[], factor = 1.25): Pt[] {
   for (let i = 48; i < 68; i++) pts[i]![0] = 100 + (pts[i]![0] - 100) * factor;
   return pts;
