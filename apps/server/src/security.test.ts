@@ -184,7 +184,9 @@ describe('tenants and security', () => {
     // The session is over: its resume token does not start it again, and the device is out of tries.
     if (welcome.type !== 'welcome') throw new Error('unreachable');
     const again = await connect(`${ws}/v1/sessions/${sessionId}/stream`);
-    again.socket.send(JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, token: welcome.resumeToken }));
+    again.socket.send(
+      JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, token: welcome.resumeToken }),
+    );
     expect(await again.inbox.next((m) => m.type === 'error')).toMatchObject({ code: 'TOO_MANY_ATTEMPTS' });
     const next = (await create(app, acme.key)).json();
     const fresh = await connect(`${ws}/v1/sessions/${next.sessionId}/stream`);

@@ -102,6 +102,8 @@ export {
 export {
   eyeAspectRatio,
   faceFeatures,
+  mouthGap,
+  mouthGapOf,
   mouthOpening,
   mouthWidth,
   yawProxy,
@@ -128,3 +130,4 @@ export {
   type ChallengeStatus,
   type JudgedFrame,
 } from './liveness/challenge-judge.ts';
+export { isClipLabels, type ClipLabels } from './liveness/clip-files.ts';

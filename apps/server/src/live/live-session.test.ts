@@ -1,7 +1,12 @@
 import type { GrayImage } from '@fv/core';
 import { describe, expect, it } from 'vitest';
 import type { FrameAnalyser, FrameAnalysis } from './frame-analyser.ts';
-import { LiveSession, type FrameReport, type LiveSessionOptions, type SessionResult } from './live-session.ts';
+import {
+  LiveSession,
+  type FrameReport,
+  type LiveSessionOptions,
+  type SessionResult,
+} from './live-session.ts';
 import { initialLiveness, type LivenessPolicy } from './liveness-check.ts';
 import type { RateChange } from './rate-control.ts';
 

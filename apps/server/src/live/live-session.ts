@@ -11,7 +11,12 @@ import {
 import type { ChallengeMessage, Decision, LivenessState, ScoreMessage, Transport } from '@fv/protocol';
 import type { FrameAnalyser, FrameAnalysis } from './frame-analyser.ts';
 import { FrameGate, type FrameDecision } from './frame-gate.ts';
-import { LivenessCheck, nextDecision, type LivenessCheckOptions, type LivenessPolicy } from './liveness-check.ts';
+import {
+  LivenessCheck,
+  nextDecision,
+  type LivenessCheckOptions,
+  type LivenessPolicy,
+} from './liveness-check.ts';
 import { SessionRate, type RateChange, type RateShare } from './rate-control.ts';
 import { MAX_SCORE_HISTORY, ScoreHistory, type ScorePoint } from './score-history.ts';
 
@@ -138,7 +143,7 @@ export class LiveSession extends EventEmitter<{
     this.#liveness.on('challenge', (message) => this.emit('challenge', message));
     this.#liveness.on('change', (state) => {
       this.#record.liveness = state;
-      if (state.status === 'failed') this.#record.decision = 'not_verified';
+      this.#record.decision = nextDecision(this.#record.decision, this.#tracker.verdict, state);
       this.emit('liveness', state);
     });
   }

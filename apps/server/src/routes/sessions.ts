@@ -12,7 +12,11 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, RequestPayload } fr
 import type { AccessControl } from '../access.ts';
 import { bodyError, checkBodyFraming } from '../body-errors.ts';
 import type { Tenant } from '../tenants.ts';
-import { sessionLivenessPolicy, type LivenessDefaults, type LivenessFields } from '../live/liveness-policy.ts';
+import {
+  sessionLivenessPolicy,
+  type LivenessDefaults,
+  type LivenessFields,
+} from '../live/liveness-policy.ts';
 import type { SessionStore } from '../live/session-store.ts';
 
 const { maxReferences: MAX_REFERENCES, maxOrigins: MAX_ORIGINS } = SESSION_LIMITS;
@@ -54,10 +58,7 @@ export function meanEmbedding(embeddings: Float32Array[]): Float32Array {
 /** What `POST /v1/sessions` reads (a body of any other type or encoding is 415). */
 const ACCEPTS = ['multipart/form-data'] as const;
 
-async function readReferences(
-  request: FastifyRequest,
-  maxBytes: number,
-): Promise<SessionForm> {
+async function readReferences(request: FastifyRequest, maxBytes: number): Promise<SessionForm> {
   try {
     return await readParts(request, maxBytes);
   } catch (error) {
@@ -88,7 +89,14 @@ async function readParts(request: FastifyRequest, maxBytes: number): Promise<Ses
   const liveness: LivenessFields = { actions: [] };
   let ttl: number | undefined;
   for await (const part of request.parts({
-    limits: { fileSize: maxBytes, files: MAX_REFERENCES, fields: MAX_FIELDS, fieldSize: 4096 },
+    // `parts` too: the app's global multipart limits (2 parts, for /v1/verify) apply otherwise.
+    limits: {
+      fileSize: maxBytes,
+      files: MAX_REFERENCES,
+      fields: MAX_FIELDS,
+      parts: MAX_REFERENCES + MAX_FIELDS,
+      fieldSize: 4096,
+    },
   })) {
     if (part.type === 'file') {
       if (part.fieldname !== 'reference')

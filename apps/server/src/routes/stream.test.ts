@@ -94,7 +94,9 @@ describe('live stream over WebSocket with JPEG frames (fallback path)', () => {
     first.socket.terminate();
 
     const second = await connect(sessionId);
-    second.socket.send(JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, token: welcome.resumeToken }));
+    second.socket.send(
+      JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, token: welcome.resumeToken }),
+    );
     const again = await second.inbox.next((m) => m.type === 'welcome');
     // The reference survives the reconnect; scoring goes on.
     expect(again).toMatchObject({ sessionId, enrolled: true });

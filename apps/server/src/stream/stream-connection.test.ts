@@ -78,7 +78,14 @@ function setup({
       allowedOrigins: [],
       tenantId: 'default',
       maxConcurrent: 10,
-      liveness: { mode: 'off', actions: ['smile'], challenges: 1, retries: 0, windowMs: 4000, neutralMs: 1000 },
+      liveness: {
+        mode: 'off',
+        actions: ['smile'],
+        challenges: 1,
+        retries: 0,
+        windowMs: 4000,
+        neutralMs: 1000,
+      },
     });
     const socket = new FakeSocket();
     const request = { ip: '127.0.0.1', headers: {}, log } as unknown as FastifyRequest;

@@ -1,0 +1,216 @@
+// `npm run bench:cpu`: server CPU per analysed frame, the whole server (every process of its tree,
+// every thread: gateway, detect workers, ONNX Runtime pools, the WebRTC host), in steady state.
+// For each variant (a set of server settings) and level (concurrent sessions), alternated run by run:
+// start `node apps/server/dist/server.js` (the production build) in its own process group, start the
+// level's clients in another process (JPEG over WebSocket, pre-encoded frames: they cost the
+// server's cores nothing), wait `--warmup-s`, then read the CPU time of the server's tree from /proc
+// and the frames analysed and stage times from /metrics over `--window-s`. Prints medians of the runs.
+//
+//   npm run bench:cpu                                      # levels 1,8,16,32; 3 runs; default settings
+//   npm run bench:cpu -- --levels 1,8 --runs 3 --variant before:INTRA_OP_THREADS=0 --variant after:
+//
+// Options: --levels L,… (1,8,16,32)  --runs N (3)  --window-s S (20)  --warmup-s S (6)
+//          --send-fps F (10: what the server analyses; clients capped to it)
+//          --variant NAME:K=V,K=V (repeatable; default one variant "default" with no overrides)
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { cpuSecondsOf } from '../support/jpeg-load.ts';
+import { killGroupNow, processTree } from '../support/process-tree.ts';
+import { SERVER_COMMAND } from '../support/server-process.ts';
+import { REPO_ROOT, sharedDataDir } from '../support/shared-data.ts';
+
+const USAGE =
+  'usage: npm run bench:cpu -- [--levels 1,8,16,32] [--runs N] [--window-s S] [--warmup-s S] [--send-fps F] [--variant NAME:K=V,…]…';
+function fail(message: string): never {
+  console.error(`${message}\n${USAGE}`);
+  process.exit(2);
+}
+
+const args = process.argv.slice(2);
+const opt = (name: string, fallback: string): string => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? (args[i + 1] ?? fail(`--${name} needs a value`)) : fallback;
+};
+const levels = opt('levels', '1,8,16,32').split(',').map(Number);
+const runs = Number(opt('runs', '3'));
+const windowS = Number(opt('window-s', '20'));
+const warmupS = Number(opt('warmup-s', '6'));
+const sendFps = Number(opt('send-fps', '10'));
+if (![...levels, runs, windowS, warmupS, sendFps].every((n) => Number.isFinite(n) && n > 0))
+  fail('bad number');
+const variants: { name: string; env: Record<string, string> }[] = [];
+args.forEach((a, i) => {
+  if (a !== '--variant') return;
+  const spec = args[i + 1] ?? fail('--variant needs NAME:K=V,…');
+  const [name, pairs = ''] = spec.split(/:(.*)/s);
+  const env = Object.fromEntries(
+    pairs
+      .split(',')
+      .filter(Boolean)
+      .map((kv) => kv.split(/=(.*)/s) as [string, string]),
+  );
+  variants.push({ name: name!, env });
+});
+if (variants.length === 0) variants.push({ name: 'default', env: {} });
+const server = path.join(REPO_ROOT, 'apps', 'server', 'dist', 'server.js');
+if (!existsSync(server)) fail('build the server first: npm run build:server');
+
+const video = (name: string): string => path.join(sharedDataDir(), 'video', name);
+const freePort = (): Promise<number> =>
+  new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+
+function metricSum(text: string, pattern: RegExp): number {
+  let total = 0;
+  for (const m of text.matchAll(pattern)) total += Number(m[1]);
+  return total;
+}
+interface Sample {
+  cpu: number;
+  frames: number;
+  detect: number;
+  embed: number;
+}
+async function sample(url: string, pid: number): Promise<Sample> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const cpu = processTree(pid).reduce((s, p) => {
+    try {
+      return s + cpuSecondsOf(p.pid);
+    } catch {
+      return s; // a process that just ended
+    }
+  }, 0);
+  return {
+    cpu,
+    frames: metricSum(text, /^fv_frames_analysed_total(?:\{[^}]*\})? (\S+)$/gm),
+    detect: metricSum(text, /^fv_stage_seconds_sum\{stage="detect"\} (\S+)$/gm),
+    embed: metricSum(text, /^fv_stage_seconds_sum\{stage="embed"\} (\S+)$/gm),
+  };
+}
+
+interface Result {
+  msPerFrame: number;
+  cores: number;
+  fps: number;
+  detectMs: number;
+  embedMs: number;
+  p95: number;
+  errors: number;
+}
+
+async function measure(env: Record<string, string>, sessions: number): Promise<Result> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const child = spawn(SERVER_COMMAND[0], SERVER_COMMAND[1], {
+    cwd: REPO_ROOT,
+    detached: true,
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
+  });
+  const pgid = child.pid!;
+  let clients: ReturnType<typeof spawn> | null = null;
+  try {
+    for (let i = 0; ; i++) {
+      if (i > 300) throw new Error('server did not become ready');
+      try {
+        if ((await fetch(`${url}/readyz`)).ok) break;
+      } catch {
+        /* not listening yet */
+      }
+      await sleep(100);
+    }
+    clients = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'tests/bench/cpu-clients.ts',
+        url,
+        String(sessions),
+        String(sendFps),
+        video('person-a_reference.jpg'),
+        video('person-a_320x240_3s.y4m'),
+      ],
+      { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    const lines: string[] = [];
+    let buffered = '';
+    clients.stdout!.on('data', (d: Buffer) => {
+      buffered += d.toString();
+      const parts = buffered.split('\n');
+      buffered = parts.pop()!;
+      lines.push(...parts);
+    });
+    for (let i = 0; !lines.some((l) => l.includes('"ready"')); i++) {
+      if (i > 600 || clients.exitCode !== null) throw new Error('clients did not start');
+      await sleep(100);
+    }
+    await sleep(warmupS * 1000);
+    const a = await sample(url, pgid);
+    const t0 = performance.now();
+    await sleep(windowS * 1000);
+    const b = await sample(url, pgid);
+    const seconds = (performance.now() - t0) / 1000;
+    clients.kill('SIGTERM');
+    for (let i = 0; !lines.some((l) => l.includes('"done"')) && i < 100; i++) await sleep(100);
+    const done = JSON.parse(lines.find((l) => l.includes('"done"')) ?? '{"p95":null,"errors":-1}') as {
+      p95: number | null;
+      errors: number;
+    };
+    const frames = b.frames - a.frames;
+    return {
+      msPerFrame: ((b.cpu - a.cpu) * 1000) / frames,
+      cores: (b.cpu - a.cpu) / seconds,
+      fps: frames / seconds,
+      detectMs: ((b.detect - a.detect) * 1000) / frames,
+      embedMs: ((b.embed - a.embed) * 1000) / frames,
+      p95: done.p95 ?? NaN,
+      errors: done.errors,
+    };
+  } finally {
+    clients?.kill('SIGKILL');
+    killGroupNow(pgid);
+  }
+}
+
+const median = (xs: number[]): number => [...xs].sort((x, y) => x - y)[(xs.length - 1) >> 1] ?? NaN;
+const results = new Map<string, Result[]>();
+const key = (v: string, n: number): string => `${v}@${n}`;
+console.log(
+  `bench:cpu — ${os.cpus().length} cores, levels ${levels.join('/')}, ${runs} runs, ${warmupS} s warm-up + ${windowS} s window, clients ${sendFps} fps JPEG`,
+);
+for (let r = 0; r < runs; r++) {
+  for (const n of levels) {
+    // Alternate the variants' order run by run, so drift favours none.
+    const order = r % 2 === 0 ? variants : [...variants].reverse();
+    for (const v of order) {
+      const result = await measure(v.env, n);
+      (results.get(key(v.name, n)) ?? results.set(key(v.name, n), []).get(key(v.name, n))!).push(result);
+      console.log(
+        `  run ${r + 1} ${v.name} ${n} sessions: ${result.msPerFrame.toFixed(1)} ms/frame, ${result.cores.toFixed(2)} cores, ${result.fps.toFixed(1)} frames/s, p95 ${result.p95.toFixed(0)} ms`,
+      );
+    }
+  }
+}
+console.log('');
+console.log(
+  '| variant | sessions | server CPU ms / analysed frame | cores used | frames analysed/s | detect+align ms (stage timer) | embed ms (wait incl.) | client p95 ms | capacity at 10 fps |',
+);
+console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+for (const v of variants) {
+  for (const n of levels) {
+    const rs = results.get(key(v.name, n))!;
+    const ms = median(rs.map((x) => x.msPerFrame));
+    console.log(
+      `| ${v.name} | ${n} | ${ms.toFixed(1)} (${rs.map((x) => x.msPerFrame.toFixed(1)).join(', ')}) | ${median(rs.map((x) => x.cores)).toFixed(2)} | ${median(rs.map((x) => x.fps)).toFixed(1)} | ${median(rs.map((x) => x.detectMs)).toFixed(1)} | ${median(rs.map((x) => x.embedMs)).toFixed(1)} | ${median(rs.map((x) => x.p95)).toFixed(0)} | ${((os.cpus().length * 1000) / ms / 10).toFixed(1)} |`,
+    );
+  }
+}
