@@ -17,7 +17,11 @@ export const ConfigSchema = Type.Object({
     default: 'cpu',
     pattern: '^(cpu|cuda|tensorrt)(,(cpu|cuda|tensorrt))*$',
   }),
-  INTRA_OP_THREADS: Type.Integer({ minimum: 0, default: 0 }),
+  /**
+   * ONNX Runtime threads per embedding run (0: all cores). 1 by measurement (`npm run bench:cpu`):
+   * all cores cost three times the CPU per frame on a 2-core machine for no gain in latency.
+   */
+  INTRA_OP_THREADS: Type.Integer({ minimum: 0, default: 1 }),
   /** Largest accepted upload, per image. */
   MAX_IMAGE_BYTES: Type.Integer({ minimum: 1024, maximum: 100 * 1024 * 1024, default: 20 * 1024 * 1024 }),
   MAX_IMAGE_PIXELS: Type.Integer({ minimum: 1024, default: 40_000_000 }),

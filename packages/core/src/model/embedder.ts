@@ -12,7 +12,12 @@ export type ExecutionProvider = 'cpu' | 'cuda' | 'tensorrt';
 export interface EmbedderOptions {
   /** Tried in order; ONNX Runtime falls back along the list. @defaultValue ['cpu'] */
   executionProviders?: ExecutionProvider[];
-  /** Threads inside one operator; 0 lets ONNX Runtime decide (all cores). @defaultValue 0 */
+  /**
+   * Threads inside one operator; 0 lets ONNX Runtime decide (all cores). Measured with `npm run
+   * bench:cpu` on 2 cores, one live session: 49.0 ms of server CPU per analysed frame with 0 against
+   * 15.4 ms with 1, at the same latency — a 48-d embedding of a 62×47 crop is too small a run to
+   * share, and the pool's threads spin between runs. @defaultValue 1
+   */
   intraOpThreads?: number;
   /** Largest batch sent to the model in one run; bigger inputs are split. @defaultValue 256 */
   maxBatch?: number;
@@ -20,7 +25,7 @@ export interface EmbedderOptions {
 
 export const DEFAULT_EMBEDDER_OPTIONS: Required<EmbedderOptions> = {
   executionProviders: ['cpu'],
-  intraOpThreads: 0,
+  intraOpThreads: 1,
   maxBatch: 256,
 };
 
@@ -123,6 +128,8 @@ export class Embedder {
         intraOpNumThreads: opts.intraOpThreads,
         interOpNumThreads: 1,
         graphOptimizationLevel: 'all',
+        // With more than one thread, the pool would spin between runs: CPU burnt while waiting.
+        extra: { session: { intra_op: { allow_spinning: '0' } } },
       });
     } catch (cause) {
       throw VerificationError.modelLoadFailed(where, cause);
