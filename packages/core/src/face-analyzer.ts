@@ -81,23 +81,54 @@ export interface AnalysedFrame {
 
 /**
  * A live frame's detect → align → quality, wherever it runs (a detect worker or the caller's
- * turn). `tracker` is the stream's own `FaceTracker`, so each stream keeps its face between frames;
- * no face is a result (`faceCount: 0`), not an error.
+ * turn). `tracker` is the stream's own `FaceTracker`, so each stream keeps its face between frames
+ * (the alignment's landmarks tell it where to look next); no face is a result (`faceCount: 0`),
+ * not an error.
  */
 export async function analyseFrame(
   image: GrayImage,
-  tracker: { detect(image: GrayImage): Detection & { faceCount?: number } },
+  tracker: {
+    detect(image: GrayImage, options?: { recheck?: boolean }): Detection & { faceCount?: number };
+    /**
+     * Told the subject's landmarks and crop, so the next frame is searched where they predict
+     * (tracking first); true asks for this frame to be detected again (`recheck`).
+     */
+    follow?(landmarks: ArrayLike<number>, crop: Uint8Array, aligned: boolean): boolean;
+  },
   aligner: FaceAligner | null | undefined,
 ): Promise<AnalysedFrame> {
   const t0 = performance.now();
-  const found = extractFace(tracker, image);
+  let found = extractFace(tracker, image);
   if (!found) {
-    return { faceCount: 0, box: null, crop: null, quality: [], features: null, detectMs: performance.now() - t0 };
+    return {
+      faceCount: 0,
+      box: null,
+      crop: null,
+      quality: [],
+      features: null,
+      detectMs: performance.now() - t0,
+    };
   }
   let crop = found.crop;
   let features: FaceFeatures | null = null;
   if (aligner) {
-    const [aligned] = await aligner.align(image, [found.box]);
+    let [aligned] = await aligner.align(image, [found.box]);
+    if (tracker.follow?.(aligned!.landmarks, aligned!.crop, aligned!.aligned)) {
+      // A tracked face whose fit degraded: the cascade looks at this frame again.
+      found = extractFace({ detect: (frame) => tracker.detect(frame, { recheck: true }) }, image);
+      if (!found) {
+        return {
+          faceCount: 0,
+          box: null,
+          crop: null,
+          quality: [],
+          features: null,
+          detectMs: performance.now() - t0,
+        };
+      }
+      [aligned] = await aligner.align(image, [found.box]);
+      tracker.follow(aligned!.landmarks, aligned!.crop, aligned!.aligned);
+    }
     crop = aligned!.crop;
     features = faceFeatures(aligned!.landmarks);
   }

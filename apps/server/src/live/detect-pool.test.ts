@@ -5,7 +5,7 @@ import {
   FaceAligner,
   FaceTracker,
   HaarDetector,
-  alignFace,
+  analyseFrame,
   defaultAlignedCrop,
   extractFace,
   parseY4m,
@@ -53,10 +53,11 @@ describe('DetectPool (detection on worker threads)', () => {
     try {
       const tracker = new FaceTracker(detector);
       for (const frame of clip.frames.slice(0, 4)) {
-        const local = await alignFace(aligner, frame, extractFace(tracker, frame)!);
+        const local = await analyseFrame(frame, tracker, aligner);
         const remote = await aligned.detect('s', { ...frame, data: new Uint8Array(frame.data) });
         expect(remote.box).toEqual(local.box);
-        expect(Buffer.compare(Buffer.from(remote.crop!), Buffer.from(local.crop))).toBe(0);
+        expect(Buffer.compare(Buffer.from(remote.crop!), Buffer.from(local.crop!))).toBe(0);
+        expect(remote.features).toEqual(local.features);
         const boxCrop = extractFace(new FaceTracker(detector), frame)!.crop;
         expect(Buffer.compare(Buffer.from(remote.crop!), Buffer.from(boxCrop))).not.toBe(0);
       }

@@ -1,10 +1,10 @@
 // `npm run clips -- [--model <dir>] [--video <dir>]`: the shared webcam clips through the live
-// path (tracker → crop as the model wants it → embed) against person A's reference photo. Prints each
+// path (core's analyseFrame: tracker → aligned crop → embed) against person A's reference photo. Prints each
 // clip's distance range and how many frames fall within the live threshold (operatingPoints.far1e2):
 // a quick check that a model tells the two people apart on webcam-like frames.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { alignFace, extractFace } from '../face-analyzer.ts';
+import { analyseFrame } from '../face-analyzer.ts';
 import { FaceVerifier } from '../face-verifier.ts';
 import { FaceTracker } from '../detect/face-tracker.ts';
 import { DEFAULT_MODEL_DIR, DEFAULT_MODEL_NAME } from '../model/default-model.ts';
@@ -36,9 +36,8 @@ try {
     const tracker = new FaceTracker(verifier.detector);
     const distances: number[] = [];
     for (const frame of clip.frames) {
-      const found = extractFace(tracker, frame);
-      if (!found) continue;
-      const face = await alignFace(verifier.aligner, frame, found);
+      const face = await analyseFrame(frame, tracker, verifier.aligner);
+      if (!face.crop) continue;
       const [embedding] = await verifier.embedder.embed([normalizeCrop(face.crop)]);
       distances.push(euclideanDistance(embedding!, reference.embedding));
     }
