@@ -30,7 +30,7 @@ export const MESSAGE_SUMMARIES: Readonly<Record<string, string>> = {
     'After a failed liveness sequence: start another (while the session’s `retriesLeft` allows; each failed one counts as a failed attempt).',
   // Live stream, server → client
   welcome:
-    'The hello was accepted: the session, ICE servers, limits, whether it has a reference, the similarity at the match threshold, and a fresh single-use token for resuming after a drop.',
+    'The hello was accepted: the session, ICE servers, limits, the rate and frame size the server analyses (send no more), whether it has a reference, the similarity at the match threshold, its liveness, and a fresh single-use token for resuming after a drop.',
   answer: 'WebRTC SDP answer to the client’s `offer`.',
   score:
     'One analysed frame: face box, quality flags, distance to the reference, smoothed distance and verdict.',

@@ -164,6 +164,19 @@ export const WelcomeSchema = Type.Object(
       /** ISO 8601. */
       expiresAt: Type.String({ minLength: 1 }),
     }),
+    /**
+     * What the server analyses: at most `fps` frames per second, best at `width`×`height` or less.
+     * Clients send no more (`RTCRtpSender` `maxFramerate`, `scaleResolutionDownBy`): every frame
+     * sent is decoded, and one the server then skips is decoded for nothing.
+     */
+    analysis: Type.Object(
+      {
+        fps: Type.Number({ minimum: LIVE_LIMITS.minFps, maximum: LIVE_LIMITS.maxFps }),
+        width: Type.Integer({ minimum: 1 }),
+        height: Type.Integer({ minimum: 1 }),
+      },
+      strict,
+    ),
     enrolled: Type.Boolean(),
     thresholdSimilarity: ThresholdSimilaritySchema,
     /** The session's liveness so far (its mode is the tenant's choice). */

@@ -29,8 +29,8 @@ const USAGE = `usage: npm run client -- --server <url> --reference <image> --vid
   --reference  reference photo of the person (JPEG/PNG/WebP)
   --video      YUV4MPEG2 4:2:0 clip, streamed in real time at its own frame rate
   --fps        analysis rate to ask the server for (default: the server's, 10)
-  --send-fps   frames sent per second (default 15; the clip's frames are skipped to match, as a
-               browser would be asked to capture at 10–15 fps)
+  --send-fps   frames sent per second (default: the rate the server analyses, from its welcome,
+               as the widget caps its sender; the clip's frames are skipped to match)
   --loops      play the clip this many times (default 1)
   --json       one JSON object per line (score events, then a summary)
 Liveness (the session's settings; the server's defaults where not given):
@@ -211,6 +211,8 @@ pc.onicecandidate = ({ candidate }) =>
       : null,
   });
 
+/** The rate the server analyses (its welcome says): frames sent beyond it are decoded for nothing. */
+let analysisFps = 10;
 const welcomed = new Promise<void>((resolve, reject) => {
   socket.on('message', (data: Buffer) => {
     let message: ServerMessage;
@@ -224,6 +226,7 @@ const welcomed = new Promise<void>((resolve, reject) => {
     switch (message.type) {
       case 'welcome':
         livenessState = message.liveness;
+        analysisFps = message.analysis.fps;
         resolve();
         break;
       case 'challenge': {
@@ -311,7 +314,10 @@ while (pc.connectionState !== 'connected') {
 const { width, height } = clip;
 const chroma = Math.ceil(width / 2) * Math.ceil(height / 2);
 const i420 = new Uint8Array(width * height + 2 * chroma).fill(128);
-const sendFps = Math.min(clip.fps, args['send-fps'] ? Number(args['send-fps']) : 15);
+const sendFps = Math.min(
+  clip.fps,
+  args['send-fps'] ? Number(args['send-fps']) : args.fps ? Number(args.fps) : analysisFps,
+);
 const interval = 1000 / sendFps;
 started = performance.now();
 let sent = 0;

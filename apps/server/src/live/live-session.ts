@@ -20,6 +20,14 @@ import {
 import { SessionRate, type RateChange, type RateShare } from './rate-control.ts';
 import { MAX_SCORE_HISTORY, ScoreHistory, type ScorePoint } from './score-history.ts';
 
+/**
+ * The frame size the live pipeline is built for, told to clients in `welcome` (they capture or
+ * send no larger). At 640×480 a face a metre from a laptop camera is 70–90 px wide, above the
+ * cascade's and the 62×47 model's needs; at 320×240 the same face is at their limit, while 1280×720
+ * would cost three times the decoding and copying for faces already larger than the model reads.
+ */
+export const ANALYSIS_SIZE = { width: 640, height: 480 } as const;
+
 /** Where a session's result lives: its record in the session store (the one owner of each). */
 export interface SessionResult {
   reference: Float32Array | null;

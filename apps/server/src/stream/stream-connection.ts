@@ -11,7 +11,7 @@ import {
 } from '@fv/protocol';
 import type { FastifyRequest } from 'fastify';
 import type { FrameDecision } from '../live/frame-gate.ts';
-import { LiveSession, type FrameReport } from '../live/live-session.ts';
+import { ANALYSIS_SIZE, LiveSession, type FrameReport } from '../live/live-session.ts';
 import { validateOfferSdp } from '../live/sdp.ts';
 import type { SessionRecord } from '../live/session-store.ts';
 import type { Ingest } from '../live/webrtc-isolation.ts';
@@ -242,6 +242,7 @@ export class StreamConnection {
         maxFrameBytes: LIVE_LIMITS.maxFrameBytes,
         expiresAt: new Date(record.expiresAt).toISOString(),
       },
+      analysis: { fps: live.fps, ...ANALYSIS_SIZE },
       enrolled: live.enrolled,
       thresholdSimilarity: this.#replies.thresholdSimilarity,
       liveness: record.liveness,
