@@ -1,14 +1,17 @@
 // Pure building blocks of the offline liveness suite (`npm run liveness:suite`): a seeded PRNG,
-// challenge schedules, and the timelines of bona fide and attack presentations assembled from
-// recorded frames, in virtual time. Nothing here reads files or clocks.
+// challenge schedules, and bona fide and attack presenters assembled from recorded frames, run
+// closed-loop against the live server's (chained) ChallengeJudge in virtual time. Nothing here reads
+// files, and clocks only when one is passed in (to time the judge).
 import type { FaceAction } from './action-detector.ts';
 import {
   ChallengeJudge,
   type Challenge,
   type ChallengeFailure,
+  type ChallengeJudgeOptions,
+  type ChallengeOutcome,
   type JudgedFrame,
 } from './challenge-judge.ts';
-import type { ChallengeJudgeOptions } from './challenge-judge.ts';
+import { faceFeatures, type FaceFeatures } from './face-actions.ts';
 
 /** A uniform [0, 1) source. */
 export type Rng = () => number;
@@ -54,8 +57,8 @@ export function drawDistinct<T>(rng: Rng, pool: readonly T[], n: number): T[] {
 }
 
 /**
- * The challenges of one sequence: each has a `leadInMs` neutral lead-in, then its `windowMs`
- * window; the first lead-in starts at 0.
+ * The provisional challenges of one sequence: each has a `leadInMs` neutral lead-in, then its
+ * `windowMs` window; the first lead-in starts at 0. (A chained judge moves each start after a pass.)
  */
 export function scheduleChallenges(
   actions: readonly FaceAction[],
@@ -66,20 +69,6 @@ export function scheduleChallenges(
     const start = leadInMs + i * (leadInMs + windowMs);
     return { action, start, deadline: start + windowMs };
   });
-}
-
-/** The challenge whose window [start, deadline] holds `t`, or -1 (a lead-in). */
-export function windowAt(challenges: readonly Challenge[], t: number): number {
-  return challenges.findIndex((c) => t >= c.start && t <= c.deadline);
-}
-
-/** The analysis clock: 0, step, 2·step, … up to the last deadline plus one step. */
-export function analysisTicks(challenges: readonly Challenge[], analysisFps: number): number[] {
-  const step = 1000 / analysisFps;
-  const end = challenges[challenges.length - 1]!.deadline + step;
-  const ticks: number[] = [];
-  for (let k = 0; k * step <= end; k++) ticks.push(k * step);
-  return ticks;
 }
 
 /** A recording's frame at `ms` into it (nearest frame, clamped). */
@@ -109,70 +98,107 @@ export function framesInRanges(
   return out;
 }
 
-/** What the suite knows of a labelled clip: its rate, length and labelled ranges in ms. */
+/** One recorded frame, as a presenter shows it. */
+export interface ClipFrame {
+  /** Faces the tracker counted. */
+  readonly faces: number;
+  readonly features: FaceFeatures | null;
+  /** The subject's 68 landmarks `[x0,y0,…]` (a print's still), or null. */
+  readonly landmarks: ArrayLike<number> | null;
+}
+
+/** What the suite knows of a labelled clip: its rate, frames and labelled ranges in ms. */
 export interface LabelledClip {
   readonly fps: number;
-  readonly frameCount: number;
+  readonly frames: readonly ClipFrame[];
   /** Labelled neutral ranges, ms. */
   readonly neutral: readonly (readonly [number, number])[];
   /** Labelled ranges per action, ms. */
   readonly actions: Partial<Record<FaceAction, readonly (readonly [number, number])[]>>;
 }
 
-/** One analysis tick of a presentation: its time and the recording frame shown. */
-export interface TimelineFrame {
-  readonly t: number;
-  readonly frame: number;
+/** The challenge whose window is open: what the person was just asked, and since when. */
+export interface OpenWindow {
+  /** Its index in the sequence. */
+  readonly index: number;
+  readonly action: FaceAction;
+  /** When its window opened, ms (with chaining: the previous pass + the lead-in). */
+  readonly start: number;
 }
 
 /**
- * A cooperative person's session assembled from a labelled clip: on every analysis tick outside
- * an action, the clip's labelled neutral frames, played in real time and looped (from a random
- * point); when a challenge's window opens, one of the clip's labelled ranges of that action
- * (chosen at random), played in real time from its first frame, then neutral again. Throws when
- * the clip has no neutral frames or no range of a challenged action.
+ * What the camera shows at analysis time `t`, given the challenge whose window is open then (null
+ * in a lead-in): a presentation, closed-loop. Called once per analysis tick, in time order.
  */
-export function genuineTimeline(
+export type Presenter = (t: number, window: OpenWindow | null) => JudgedFrame;
+
+/** A recorded frame as the judge sees it at `t`. */
+function shown(clip: Pick<LabelledClip, 'frames'>, t: number, frame: number, matched: boolean): JudgedFrame {
+  const f = clip.frames[frame]!;
+  return { t, faceCount: f.faces, matched, features: f.features };
+}
+
+export interface GenuineOptions {
+  /** Whether the face matches the reference (false: another person answering). @defaultValue true */
+  readonly matched?: boolean;
+  /**
+   * After a window closes (the challenge passed), its action keeps playing for at most this long
+   * before the face is neutral again: a person relaxing a smile. @defaultValue 0
+   */
+  readonly settleMs?: number;
+}
+
+/**
+ * A cooperative person, from a labelled clip: outside actions, the clip's labelled neutral frames,
+ * looped in real time (from a random point); when a challenge's window opens, one of the clip's
+ * labelled ranges of that action (chosen per challenge at random, up front) plays in real time from
+ * the moment the window opened, until it ends or the window closes (plus `settleMs`), then neutral
+ * again. Throws when the clip has no neutral frames or no range of one of `actions`.
+ */
+export function genuinePresenter(
   clip: LabelledClip,
-  challenges: readonly Challenge[],
-  analysisFps: number,
+  actions: readonly FaceAction[],
   rng: Rng,
-): TimelineFrame[] {
-  const pool = framesInRanges(clip.neutral, clip.fps, clip.frameCount);
+  { matched = true, settleMs = 0 }: GenuineOptions = {},
+): Presenter {
+  const pool = framesInRanges(clip.neutral, clip.fps, clip.frames.length);
   if (pool.length === 0) throw new RangeError('the clip has no labelled neutral frames');
-  const chosen = challenges.map((c) => {
-    const ranges = clip.actions[c.action] ?? [];
-    if (ranges.length === 0) throw new RangeError(`the clip has no labelled ${c.action}`);
+  const chosen = actions.map((action) => {
+    const ranges = clip.actions[action] ?? [];
+    if (ranges.length === 0) throw new RangeError(`the clip has no labelled ${action}`);
     return ranges[randomInt(rng, ranges.length)]!;
   });
-  const step = 1000 / analysisFps;
-  let neutralClock = randomInt(rng, pool.length) * (1000 / clip.fps);
-  return analysisTicks(challenges, analysisFps).map((t) => {
-    const w = windowAt(challenges, t);
-    if (w >= 0) {
-      const [a, b] = chosen[w]!;
-      const elapsed = t - challenges[w]!.start;
-      if (a + elapsed <= b + 1e-6) return { t, frame: frameAtMs(a + elapsed, clip.fps, clip.frameCount) };
+  const offsetMs = randomInt(rng, pool.length) * (1000 / clip.fps);
+  /** The action last asked for: its range, when its window opened, when it closed (null: open). */
+  let acting: { range: readonly [number, number]; start: number; closed: number | null } | null = null;
+  let actingIndex = -1;
+  return (t, window) => {
+    if (window !== null && window.index !== actingIndex) {
+      if (window.action !== actions[window.index]) {
+        throw new RangeError(`challenge ${window.index} asks ${window.action}, not ${actions[window.index]}`);
+      }
+      acting = { range: chosen[window.index]!, start: window.start, closed: null };
+      actingIndex = window.index;
     }
-    const k = Math.floor((neutralClock * clip.fps) / 1000 + 1e-6) % pool.length;
-    neutralClock += step;
-    return { t, frame: pool[k]! };
-  });
+    if (acting !== null && window?.index !== actingIndex) acting.closed ??= t;
+    if (acting !== null && (acting.closed === null || t - acting.closed < settleMs)) {
+      const [a, b] = acting.range;
+      const at = a + (t - acting.start);
+      if (at <= b + 1e-6) return shown(clip, t, frameAtMs(at, clip.fps, clip.frames.length), matched);
+    }
+    const k = Math.floor(((offsetMs + t) * clip.fps) / 1000 + 1e-6) % pool.length;
+    return shown(clip, t, pool[k]!, matched);
+  };
 }
 
 /** A replay: the whole recording played unchanged from `offsetMs` (looping), whatever is asked. */
-export function replayTimeline(
-  fps: number,
-  frameCount: number,
-  challenges: readonly Challenge[],
-  analysisFps: number,
-  offsetMs: number,
-): TimelineFrame[] {
-  const durationMs = (frameCount / fps) * 1000;
-  return analysisTicks(challenges, analysisFps).map((t) => {
+export function replayPresenter(clip: Pick<LabelledClip, 'fps' | 'frames'>, offsetMs: number): Presenter {
+  const count = clip.frames.length;
+  const durationMs = (count / clip.fps) * 1000;
+  return (t) => {
     const ms = (offsetMs + t) % durationMs;
-    return { t, frame: Math.min(frameCount - 1, Math.floor((ms * fps) / 1000 + 1e-6)) };
-  });
+    return shown(clip, t, Math.min(count - 1, Math.floor((ms * clip.fps) / 1000 + 1e-6)), true);
+  };
 }
 
 /** A still photo's pose at one instant, relative to the face's centre. */
@@ -271,6 +297,50 @@ export function posePhotoLandmarks(landmarks: ArrayLike<number>, pose: PhotoPose
   return out;
 }
 
+/**
+ * A hand-held photo of a face (`landmarks`, e.g. a labelled neutral frame), whatever is asked: its
+ * landmarks moved by {@link handHeldMotion} and seen from `distance` face half-widths (see
+ * {@link posePhotoLandmarks}); the features are recomputed on every frame.
+ */
+export function printPresenter(
+  landmarks: ArrayLike<number>,
+  rng: Rng,
+  distance = 5,
+  jitter: HandHeldJitter = DEFAULT_HAND_HELD_JITTER,
+): Presenter {
+  const motion = handHeldMotion(rng, jitter);
+  return (t) => ({
+    t,
+    faceCount: 1,
+    matched: true,
+    features: faceFeatures(posePhotoLandmarks(landmarks, motion(t), distance)),
+  });
+}
+
+/**
+ * A swap: `photo` (the enrolled person's, which matches the reference) in every lead-in, and
+ * `live` (another person answering cooperatively) whenever a window is open, judged `matched: false`.
+ */
+export function swapPresenter(photo: Presenter, live: Presenter): Presenter {
+  return (t, window) => (window === null ? photo(t, null) : { ...live(t, window), matched: false });
+}
+
+export interface PresentationOptions {
+  /** The neutral lead-in before each window, ms (the judge's `neutralMs`). */
+  readonly leadInMs: number;
+  /** Each challenge's window, ms. */
+  readonly windowMs: number;
+  /** Analysis ticks per second (the live rate is 10). */
+  readonly analysisFps: number;
+  /**
+   * Judge options over the live server's: `{ neutralMs: leadInMs, chained: true }` and the default
+   * `maxGapMs`. @defaultValue {}
+   */
+  readonly judge?: ChallengeJudgeOptions;
+  /** A clock (ms) to time the judge's calls with; without one `judgeMs` is 0. */
+  readonly clock?: () => number;
+}
+
 /** A presentation's outcome. */
 export interface PresentationResult {
   readonly passed: boolean;
@@ -278,24 +348,64 @@ export interface PresentationResult {
   readonly reason: ChallengeFailure | null;
   /** The challenge it failed on (null when passed). */
   readonly failedAction: FaceAction | null;
+  /** The challenges as decided (with chaining, their moved starts and deadlines). */
+  readonly outcomes: readonly ChallengeOutcome[];
+  /** Frames the judge was given. */
+  readonly frames: number;
+  /** Time spent in the judge's handleFrame / handleTime, ms, by `clock` (0 without one). */
+  readonly judgeMs: number;
 }
 
-/** Runs a ChallengeJudge over a presentation's frames (time order), deciding any challenge left. */
-export function judgePresentation(
-  challenges: readonly Challenge[],
-  frames: Iterable<JudgedFrame>,
-  options: ChallengeJudgeOptions = {},
+/**
+ * Runs one presentation closed-loop, as a live session does: the challenges of `actions` on the
+ * provisional schedule ({@link scheduleChallenges}), judged by a {@link ChallengeJudge} with the
+ * live server's options (chained). On each analysis tick t = 0, 1/fps, … the judge's clock moves to
+ * t, the current challenge is the first pending one (its window open when t ≥ its start), the
+ * presenter says what the camera shows, and the judge is given that frame; until it decides.
+ */
+export function runPresentation(
+  actions: readonly FaceAction[],
+  presenter: Presenter,
+  options: PresentationOptions,
 ): PresentationResult {
-  const judge = new ChallengeJudge(challenges, options);
-  for (const frame of frames) {
-    if (judge.handleFrame(frame) !== 'pending') break;
+  const { leadInMs, windowMs, analysisFps, clock } = options;
+  if (!(analysisFps > 0)) throw new RangeError('analysisFps must be > 0');
+  const challenges = scheduleChallenges(actions, leadInMs, windowMs);
+  const judge = new ChallengeJudge(challenges, { neutralMs: leadInMs, chained: true, ...options.judge });
+  const step = 1000 / analysisFps;
+  // A chained start only moves earlier, so every challenge is decided by the last provisional deadline.
+  const end = challenges[challenges.length - 1]!.deadline + step;
+  let frames = 0;
+  let judgeMs = 0;
+  const timed = (f: () => unknown): void => {
+    if (clock === undefined) {
+      f();
+      return;
+    }
+    const t0 = clock();
+    f();
+    judgeMs += clock() - t0;
+  };
+  for (let k = 0; judge.overall === 'pending'; k++) {
+    const t = k * step;
+    timed(() => judge.handleTime(Math.min(t, end)));
+    if (judge.overall !== 'pending' || t > end) break;
+    const outcomes = judge.outcomes;
+    const index = outcomes.findIndex((o) => o.status === 'pending');
+    const c = outcomes[index]!;
+    const frame = presenter(t, t >= c.start ? { index, action: c.action, start: c.start } : null);
+    timed(() => judge.handleFrame(frame));
+    frames++;
   }
-  judge.handleTime(challenges[challenges.length - 1]!.deadline + 1);
-  const failed = judge.outcomes.find((o) => o.status === 'failed');
+  const outcomes = judge.outcomes;
+  const failed = outcomes.find((o) => o.status === 'failed');
   return {
     passed: judge.overall === 'passed',
-    reason: failed && failed.status === 'failed' ? failed.reason : null,
+    reason: failed?.status === 'failed' ? failed.reason : null,
     failedAction: failed ? failed.action : null,
+    outcomes,
+    frames,
+    judgeMs,
   };
 }
 
