@@ -75,6 +75,8 @@ export interface AnalysedFrame {
    * without a face or without an aligner (box-crop models have no landmarks).
    */
   readonly features: FaceFeatures | null;
+  /** The 68 landmarks the features come from (image pixels, `[x0,y0,…]`), or null like them. */
+  readonly landmarks: Float32Array | null;
   /** Detection and alignment time, ms (quality flags excluded). */
   readonly detectMs: number;
 }
@@ -99,38 +101,20 @@ export async function analyseFrame(
 ): Promise<AnalysedFrame> {
   const t0 = performance.now();
   let found = extractFace(tracker, image);
-  if (!found) {
-    return {
-      faceCount: 0,
-      box: null,
-      crop: null,
-      quality: [],
-      features: null,
-      detectMs: performance.now() - t0,
-    };
-  }
+  if (!found) return noFace(t0);
   let crop = found.crop;
-  let features: FaceFeatures | null = null;
+  let landmarks: Float32Array | null = null;
   if (aligner) {
     let [aligned] = await aligner.align(image, [found.box]);
     if (tracker.follow?.(aligned!.landmarks, aligned!.crop, aligned!.aligned)) {
       // A tracked face whose fit degraded: the cascade looks at this frame again.
       found = extractFace({ detect: (frame) => tracker.detect(frame, { recheck: true }) }, image);
-      if (!found) {
-        return {
-          faceCount: 0,
-          box: null,
-          crop: null,
-          quality: [],
-          features: null,
-          detectMs: performance.now() - t0,
-        };
-      }
+      if (!found) return noFace(t0);
       [aligned] = await aligner.align(image, [found.box]);
       tracker.follow(aligned!.landmarks, aligned!.crop, aligned!.aligned);
     }
     crop = aligned!.crop;
-    features = faceFeatures(aligned!.landmarks);
+    landmarks = aligned!.landmarks;
   }
   const detectMs = performance.now() - t0;
   return {
@@ -138,7 +122,18 @@ export async function analyseFrame(
     box: found.box,
     crop,
     quality: assessQuality(crop, found.box, image),
-    features,
+    features: landmarks && faceFeatures(landmarks),
+    landmarks,
     detectMs,
   };
 }
+
+const noFace = (t0: number): AnalysedFrame => ({
+  faceCount: 0,
+  box: null,
+  crop: null,
+  quality: [],
+  features: null,
+  landmarks: null,
+  detectMs: performance.now() - t0,
+});

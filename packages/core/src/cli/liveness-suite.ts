@@ -15,7 +15,7 @@ import { failWith, parseCli } from './args.ts';
 
 const USAGE = `usage: npm run liveness:suite -- [--recordings <dir>] [--labels <dir>] [--seed <n>] [--draws <n>]
                                   [--challenges <n>] [--actions <a,b,…>] [--window <s>] [--fps <n>]
-                                  [--photo-distance <n>] [--settle <s>] [--max-seconds <s>] [--json <file>]
+                                  [--photo-distance <n>] [--settle <s>] [--min-answer <s>] [--max-seconds <s>] [--json <file>]
   --recordings   liveness:record output (default: ${path.join(os.tmpdir(), 'liveness-recordings')})
   --labels       <clip>.json labels (default: tests/fixtures/liveness-labels)
   --seed         PRNG seed of every draw (default 1)
@@ -30,6 +30,8 @@ const USAGE = `usage: npm run liveness:suite -- [--recordings <dir>] [--labels <
                  life-size print ~35 cm away); nearer, its tilt looks more like a head turn
   --settle       seconds a genuine person's action goes on after its challenge passed, into the next
                  (chained) lead-in (default 0)
+  --min-answer   seconds: labelled ranges shorter than this are not played as a genuine answer
+                 (default 0.3: a held action, not a syllable)
   --max-seconds  stop drawing after this much wall time (default 120)
   --json         also write the results to this file`;
 
@@ -46,6 +48,7 @@ const args = parseCli(
     'max-seconds': { type: 'string' },
     'photo-distance': { type: 'string' },
     settle: { type: 'string' },
+    'min-answer': { type: 'string' },
     json: { type: 'string' },
     help: { type: 'boolean' },
   },
@@ -67,6 +70,7 @@ try {
     analysisFps: Number(args.fps ?? 10),
     photoDistance: Number(args['photo-distance'] ?? 5),
     settleMs: Number(args.settle ?? 0) * 1000,
+    minAnswerMs: Number(args['min-answer'] ?? 0.3) * 1000,
     maxMs: Number(args['max-seconds'] ?? 120) * 1000,
   });
 } catch (error) {
@@ -86,6 +90,7 @@ if (args.json) {
     analysisFps: o.analysisFps,
     photoDistance: o.photoDistance,
     settleMs: o.settleMs,
+    minAnswerMs: o.minAnswerMs,
     judge: { ...DEFAULT_CHALLENGE_JUDGE_OPTIONS, neutralMs: o.leadInMs, chained: true },
     notes: report.notes,
     results: report.rows,

@@ -1,3 +1,4 @@
+import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -101,6 +102,42 @@ describe('FaceTracker, tracking first (landmarks follow the face; the cascade ac
     expect(counted).toBeLessThan(10);
   });
 
+  it.skipIf(spawnSync('ffmpeg', ['-version'], { stdio: 'ignore' }).status !== 0)(
+    'keeps following a turned head the frontal cascade misses, while its fit holds',
+    async () => {
+      // clips/d12, frames 150–180 (25 fps, 512×512): he turns to his left and looks up.
+      const raw = execFileSync(
+        'ffmpeg',
+        ['-v', 'error', '-i', path.join(sharedDataDir(), 'video', 'clips', 'd12.mp4')].concat([
+          '-vf',
+          'select=between(n\\,150\\,180)',
+          '-vsync',
+          '0',
+          '-pix_fmt',
+          'gray',
+          '-f',
+          'rawvideo',
+          '-',
+        ]),
+        { maxBuffer: 64 << 20 },
+      );
+      const size = 512 * 512;
+      const frames = Array.from({ length: raw.length / size }, (_, i) => ({
+        width: 512,
+        height: 512,
+        data: new Uint8Array(raw.subarray(i * size, (i + 1) * size)),
+      }));
+      expect(frames).toHaveLength(31);
+      const missed = frames.filter((f) => detector.detect(f).faces.length === 0).length;
+      expect(missed).toBeGreaterThanOrEqual(5);
+      const { results } = await run(new FaceTracker(detector), frames);
+      expect(results.filter((r) => r.faceCount === 1).length).toBe(frames.length);
+      // Without the allowance, the first failed confirmation loses it.
+      const strict = await run(new FaceTracker(detector, { maxUnconfirmed: 5 }), frames);
+      expect(strict.results.filter((r) => r.faceCount === 0).length).toBeGreaterThanOrEqual(3);
+    },
+  );
+
   it('boxFromLandmarks: a square box about the face, following its roll', () => {
     const face = neutralFace();
     const box = boxFromLandmarks(flat(face))!;
@@ -132,6 +169,7 @@ describe('FaceTracker, tracking first (landmarks follow the face; the cascade ac
 
   it('rejects bad options', () => {
     expect(() => new FaceTracker(detector, { confirmEvery: 0 })).toThrow(TypeError);
+    expect(() => new FaceTracker(detector, { confirmEvery: 5, maxUnconfirmed: 4 })).toThrow(TypeError);
     expect(() => new FaceTracker(detector, { minFitCorrelation: 2 })).toThrow(TypeError);
     expect(() => new FaceTracker(detector, { confirmRegion: 1 })).toThrow(TypeError);
     expect(() => new FaceTracker(detector, { fullSearchEvery: 1.5 })).toThrow(TypeError);

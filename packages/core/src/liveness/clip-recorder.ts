@@ -1,7 +1,7 @@
 // Records a video clip as the server analyses it, for the offline liveness tools (`npm run
-// liveness:record`, tests/liveness-suite.test.ts): ffmpeg decodes every frame to gray, a FaceTracker
-// (one per clip) finds the subject's box, and the model's landmark net gives its 68 landmarks and
-// the liveness features. Needs ffmpeg and ffprobe on PATH.
+// liveness:record`, tests/liveness-suite.test.ts): ffmpeg decodes every frame to gray and core's
+// analyseFrame (a tracking-first FaceTracker per clip, then alignment) gives the subject's box, its
+// 68 landmarks and the liveness features, as the live pipeline does. Needs ffmpeg and ffprobe.
 import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import { alignedCropSpec, FaceAligner } from '../align/face-aligner.ts';
 import { FaceTracker } from '../detect/face-tracker.ts';
 import { HaarDetector } from '../detect/haar-detector.ts';
-import { extractFace } from '../face-analyzer.ts';
+import { analyseFrame } from '../face-analyzer.ts';
 import { roundRect, type GrayImage } from '../image/gray-image.ts';
 import { DEFAULT_MODEL_DIR } from '../model/default-model.ts';
 import type { RecordedFrame, Recording } from './clip-files.ts';
@@ -127,21 +127,21 @@ export class ClipRecorder {
     const t0 = performance.now();
     for await (const image of grayFrames(file, width, height)) {
       const i = frames.length;
-      const found = extractFace(tracker, image);
-      if (!found) {
+      // What the live pipeline does with the frame (core's analyseFrame: tracking first, aligned).
+      const analysed = await analyseFrame(image, tracker, this.#aligner);
+      if (analysed.box === null || analysed.landmarks === null) {
         frames.push({ i, faces: 0, box: null, features: null, landmarks: null });
         continue;
       }
-      const [landmarks] = await this.#aligner.landmarks(image, [found.box]);
       const f0 = performance.now();
-      const features = faceFeatures(landmarks!);
+      const features = faceFeatures(analysed.landmarks);
       featuresMs += performance.now() - f0;
       frames.push({
         i,
-        faces: found.faceCount,
-        box: roundRect(found.box),
+        faces: analysed.faceCount,
+        box: roundRect(analysed.box),
         features,
-        landmarks: Array.from(landmarks!, round1),
+        landmarks: Array.from(analysed.landmarks, round1),
       });
     }
     if (frames.length === 0) throw new Error(`${file}: no frames decoded`);

@@ -53,6 +53,14 @@ export interface SuiteOptions {
   readonly photoDistance?: number;
   /** How long a genuine person's action goes on after its challenge passed, ms. @defaultValue 0 */
   readonly settleMs?: number;
+  /**
+   * The shortest labelled range a genuine person answers with, ms: an action asked for is held
+   * (posed expressions last half a second and more), while speech opens the mouth for 100–250 ms a
+   * syllable, which the detector is built not to take (open_mouth must hold 300 ms). Shorter
+   * ranges stay labelled but are not played as answers (the run's notes list them).
+   * @defaultValue 300
+   */
+  readonly minAnswerMs?: number;
   /** Stop drawing after this much wall time, ms. @defaultValue Infinity */
   readonly maxMs?: number;
   /** Judge options over the live server's (`{ neutralMs: leadInMs, chained: true }`). @defaultValue {} */
@@ -110,6 +118,7 @@ function resolve(options: SuiteOptions): ResolvedSuiteOptions {
     analysisFps: 10,
     photoDistance: 5,
     settleMs: 0,
+    minAnswerMs: 300,
     maxMs: Infinity,
     ...options,
   };
@@ -123,6 +132,7 @@ function resolve(options: SuiteOptions): ResolvedSuiteOptions {
   if (!(o.analysisFps > 0)) throw new RangeError('analysisFps must be > 0');
   if (!(o.photoDistance > 1)) throw new RangeError('photoDistance must be > 1');
   if (!(o.settleMs >= 0)) throw new RangeError('settleMs must be ≥ 0');
+  if (!(o.minAnswerMs >= 0)) throw new RangeError('minAnswerMs must be ≥ 0');
   if (!(o.maxMs > 0)) throw new RangeError('maxMs must be > 0');
   for (const a of o.actions) {
     if (!FACE_ACTIONS.includes(a))
@@ -138,9 +148,20 @@ function resolve(options: SuiteOptions): ResolvedSuiteOptions {
 function suiteClip(
   { name, labels, recording }: LabelledRecording,
   drawable: readonly FaceAction[],
+  minAnswerMs: number,
+  notes: string[],
 ): SuiteClip {
   const actions: Partial<Record<FaceAction, [number, number][]>> = {};
-  for (const a of FACE_ACTIONS) actions[a] = rangesToMs(labels.actions[a] ?? [], labels.fps);
+  const frameMs = 1000 / labels.fps;
+  for (const a of FACE_ACTIONS) {
+    const ranges = rangesToMs(labels.actions[a] ?? [], labels.fps);
+    // An inclusive range of frames lasts one frame more than from its first to its last.
+    actions[a] = ranges.filter(([from, to]) => to - from + frameMs >= minAnswerMs);
+    const short = ranges.length - actions[a].length;
+    if (short > 0 && drawable.includes(a)) {
+      notes.push(`genuine ${name}: ${short} ${a} range(s) under ${minAnswerMs} ms not played as answers`);
+    }
+  }
   const labelled: LabelledClip = {
     fps: recording.fps,
     frames: recording.frames,
@@ -170,7 +191,8 @@ function suiteClip(
 export function runSuite(clipFiles: readonly LabelledRecording[], options: SuiteOptions = {}): SuiteReport {
   const o = resolve(options);
   const n = o.challenges;
-  const clips = clipFiles.map((c) => suiteClip(c, o.actions));
+  const notes: string[] = [];
+  const clips = clipFiles.map((c) => suiteClip(c, o.actions, o.minAnswerMs, notes));
   const now = (): number => performance.now();
   const run: PresentationOptions = {
     leadInMs: o.leadInMs,
@@ -192,7 +214,6 @@ export function runSuite(clipFiles: readonly LabelledRecording[], options: Suite
       },
     ]),
   );
-  const notes: string[] = [];
   let judgedFrames = 0;
   let judgeMs = 0;
 
