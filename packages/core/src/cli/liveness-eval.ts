@@ -2,7 +2,7 @@
 // replays `liveness:record` recordings against hand labels (tests/fixtures/liveness-labels/<clip>.json,
 // `{"fps":30,"actions":{"neutral":[[a,b]],"blink":[…],…}}`, inclusive frame ranges) and prints, per
 // action, the detection rate on its labelled ranges and the false triggers per minute on labelled
-// neutral footage. Each range is judged as a challenge window would be: the baseline is the clip's
+// neutral footage and on all the footage outside the action's own ranges (talking, other actions). Each range is judged as a challenge window would be: the baseline is the clip's
 // labelled neutral frames before it (the newest `--neutral` of them).
 import os from 'node:os';
 import path from 'node:path';
@@ -86,6 +86,9 @@ const ranges = new Map<
 >(FACE_ACTIONS.map((a) => [a, { total: 0, detected: 0, noBaseline: 0, fired: new Map() }]));
 const falseTriggers = new Map<FaceAction, number>(FACE_ACTIONS.map((a) => [a, 0]));
 let neutralMs = 0;
+/** Everything the clips show (talking, other actions), per action outside its own labelled ranges. */
+const talkingTriggers = new Map<FaceAction, number>(FACE_ACTIONS.map((a) => [a, 0]));
+const talkingMs = new Map<FaceAction, number>(FACE_ACTIONS.map((a) => [a, 0]));
 let noFaceFrames = 0;
 let judgedFrames = 0;
 
@@ -150,6 +153,20 @@ for (const { name: clip, labels, recording: rec } of clips) {
       for (const action of fired) falseTriggers.set(action, falseTriggers.get(action)! + 1);
     }
   }
+  // The whole clip in windows (what a replay shows): per action, the windows that hold none of its
+  // labelled ranges, and how many of them it fired in.
+  const last = frames.at(-1)?.t ?? 0;
+  for (let from = firstJudged ?? Infinity; from < last; from += windowS * 1000) {
+    const to = Math.min(last, from + windowS * 1000);
+    const fired = detect(from, to);
+    if (fired === null) continue;
+    for (const action of FACE_ACTIONS) {
+      const own = (labels.actions[action] ?? []).some(([a, b]) => toMs(a) <= to && toMs(b) >= from);
+      if (own) continue;
+      talkingMs.set(action, talkingMs.get(action)! + (to - from));
+      if (fired.has(action)) talkingTriggers.set(action, talkingTriggers.get(action)! + 1);
+    }
+  }
 }
 
 const minutes = neutralMs / 60_000;
@@ -159,18 +176,23 @@ console.log(
 );
 console.log(`${noFaceFrames} of ${judgedFrames} judged frames without a face (counted as showing nothing)`);
 console.log(`neutral footage judged: ${(neutralMs / 1000).toFixed(1)} s in ${windowS} s windows\n`);
-console.log('action        ranges  detected  rate    false/min  also fired in its ranges');
+console.log('action        ranges  detected  rate    false/min  false/min talking  also fired in its ranges');
 for (const action of FACE_ACTIONS) {
   const t = ranges.get(action)!;
   const judged = t.total - t.noBaseline;
   const rate = judged > 0 ? `${((100 * t.detected) / judged).toFixed(0)}%` : '—';
   const perMin = minutes > 0 ? (falseTriggers.get(action)! / minutes).toFixed(2) : '—';
+  const talkingMin = talkingMs.get(action)! / 60_000;
+  const talking =
+    talkingMin > 0
+      ? `${(talkingTriggers.get(action)! / talkingMin).toFixed(1)} (${(talkingMin * 60).toFixed(0)} s)`
+      : '—';
   const others = [...t.fired]
     .filter(([a]) => a !== action)
     .map(([a, n]) => `${a}×${n}`)
     .join(' ');
   console.log(
     `${action.padEnd(12)}  ${String(judged).padStart(6)}  ${String(t.detected).padStart(8)}  ${rate.padStart(4)}  ` +
-      `${perMin.padStart(9)}    ${others}${t.noBaseline > 0 ? ` (${t.noBaseline} without neutral frames before)` : ''}`,
+      `${perMin.padStart(9)}  ${talking.padStart(17)}  ${others}${t.noBaseline > 0 ? ` (${t.noBaseline} without neutral frames before)` : ''}`,
   );
 }
