@@ -6,12 +6,17 @@
 // server's cores nothing), wait `--warmup-s`, then read the CPU time of the server's tree from /proc
 // and the frames analysed and stage times from /metrics over `--window-s`. Prints medians of the runs.
 //
+// With --webrtc the server runs in a private network namespace and the clients are `npm run client`
+// WebRTC peers there (each costs the machine ~8% of a core, outside the server's tree).
+//
 //   npm run bench:cpu                                      # levels 1,8,16,32; 3 runs; default settings
 //   npm run bench:cpu -- --levels 1,8 --runs 3 --variant before:INTRA_OP_THREADS=0 --variant after:
+//   npm run bench:cpu -- --variant before@/tmp/before: --variant after:   # another checkout's build
 //
 // Options: --levels L,… (1,8,16,32)  --runs N (3)  --window-s S (20)  --warmup-s S (6)
-//          --send-fps F (10: what the server analyses; clients capped to it)
-//          --variant NAME:K=V,K=V (repeatable; default one variant "default" with no overrides)
+//          --send-fps F (10: what the server analyses; clients capped to it)  --webrtc
+//          --variant NAME[@DIR]:K=V,K=V (repeatable; DIR: a checkout whose apps/server/dist is run;
+//          default one variant "default", this checkout, no overrides)
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -19,6 +24,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { cpuSecondsOf } from '../support/jpeg-load.ts';
+import { NetNamespace } from '../support/netns.ts';
 import { killGroupNow, processTree } from '../support/process-tree.ts';
 import { SERVER_COMMAND } from '../support/server-process.ts';
 import { REPO_ROOT, sharedDataDir } from '../support/shared-data.ts';
@@ -42,22 +48,27 @@ const warmupS = Number(opt('warmup-s', '6'));
 const sendFps = Number(opt('send-fps', '10'));
 if (![...levels, runs, windowS, warmupS, sendFps].every((n) => Number.isFinite(n) && n > 0))
   fail('bad number');
-const variants: { name: string; env: Record<string, string> }[] = [];
+const webrtc = args.includes('--webrtc');
+const variants: { name: string; cwd: string; env: Record<string, string> }[] = [];
 args.forEach((a, i) => {
   if (a !== '--variant') return;
   const spec = args[i + 1] ?? fail('--variant needs NAME:K=V,…');
-  const [name, pairs = ''] = spec.split(/:(.*)/s);
+  const [label, pairs = ''] = spec.split(/:(.*)/s);
+  const [name, dir] = label!.split('@');
   const env = Object.fromEntries(
     pairs
       .split(',')
       .filter(Boolean)
       .map((kv) => kv.split(/=(.*)/s) as [string, string]),
   );
-  variants.push({ name: name!, env });
+  variants.push({ name: name!, cwd: dir ? path.resolve(dir) : REPO_ROOT, env });
 });
-if (variants.length === 0) variants.push({ name: 'default', env: {} });
-const server = path.join(REPO_ROOT, 'apps', 'server', 'dist', 'server.js');
-if (!existsSync(server)) fail('build the server first: npm run build:server');
+if (variants.length === 0) variants.push({ name: 'default', cwd: REPO_ROOT, env: {} });
+for (const v of variants) {
+  if (!existsSync(path.join(v.cwd, 'apps', 'server', 'dist', 'server.js'))) {
+    fail(`${v.cwd}: build the server first (npm run build:server)`);
+  }
+}
 
 const video = (name: string): string => path.join(sharedDataDir(), 'video', name);
 const freePort = (): Promise<number> =>
@@ -106,17 +117,48 @@ interface Result {
   errors: number;
 }
 
-async function measure(env: Record<string, string>, sessions: number): Promise<Result> {
+/** The clients' process: JPEG sessions (cpu-clients.ts), or one CLI WebRTC peer per session. */
+function startClients(url: string, sessions: number, ns: NetNamespace | null): ReturnType<typeof spawn>[] {
+  if (ns === null) {
+    return [
+      spawn(
+        process.execPath,
+        ['--import', 'tsx', 'tests/bench/cpu-clients.ts', url, String(sessions), String(sendFps)].concat([
+          video('person-a_reference.jpg'),
+          video('person-a_320x240_3s.y4m'),
+        ]),
+        { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
+      ),
+    ];
+  }
+  const loops = String(Math.ceil((warmupS + windowS + 30) / 3));
+  return Array.from({ length: sessions }, () =>
+    ns.spawn(
+      process.execPath,
+      ['--import', 'tsx', 'apps/server/src/cli/client.ts', '--server', url, '--liveness', 'off']
+        .concat(['--reference', video('person-a_reference.jpg'), '--video', video('person-a_320x240_3s.y4m')])
+        .concat(['--loops', loops, '--send-fps', String(sendFps), '--json']),
+      { cwd: REPO_ROOT },
+    ),
+  );
+}
+
+async function measure(cwd: string, env: Record<string, string>, sessions: number): Promise<Result> {
   const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  const child = spawn(SERVER_COMMAND[0], SERVER_COMMAND[1], {
-    cwd: REPO_ROOT,
+  const ns = webrtc ? new NetNamespace() : null;
+  const host = ns?.innerAddress ?? '127.0.0.1';
+  const url = `http://${host}:${port}`;
+  const [command, commandArgs] = ns
+    ? ['ip', ['netns', 'exec', ns.name, SERVER_COMMAND[0], ...SERVER_COMMAND[1]]]
+    : SERVER_COMMAND;
+  const child = spawn(command, commandArgs, {
+    cwd,
     detached: true,
     stdio: ['ignore', 'ignore', 'inherit'],
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
+    env: { ...process.env, PORT: String(port), HOST: host, LOG_LEVEL: 'warn', ...env },
   });
   const pgid = child.pid!;
-  let clients: ReturnType<typeof spawn> | null = null;
+  let clients: ReturnType<typeof spawn>[] = [];
   try {
     for (let i = 0; ; i++) {
       if (i > 300) throw new Error('server did not become ready');
@@ -127,30 +169,25 @@ async function measure(env: Record<string, string>, sessions: number): Promise<R
       }
       await sleep(100);
     }
-    clients = spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        'tests/bench/cpu-clients.ts',
-        url,
-        String(sessions),
-        String(sendFps),
-        video('person-a_reference.jpg'),
-        video('person-a_320x240_3s.y4m'),
-      ],
-      { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
-    );
+    clients = startClients(url, sessions, ns);
     const lines: string[] = [];
-    let buffered = '';
-    clients.stdout!.on('data', (d: Buffer) => {
-      buffered += d.toString();
-      const parts = buffered.split('\n');
-      buffered = parts.pop()!;
-      lines.push(...parts);
+    /** Clients that have received a score (a WebRTC peer streams once it has). */
+    const scored = new Set<number>();
+    clients.forEach((c, k) => {
+      let buffered = '';
+      c.stdout!.on('data', (d: Buffer) => {
+        buffered += d.toString();
+        const parts = buffered.split('\n');
+        buffered = parts.pop()!;
+        lines.push(...parts);
+        if (parts.some((l) => l.includes('"type":"score"'))) scored.add(k);
+      });
     });
-    for (let i = 0; !lines.some((l) => l.includes('"ready"')); i++) {
-      if (i > 600 || clients.exitCode !== null) throw new Error('clients did not start');
+    // JPEG: the clients' process says when every session streams; WebRTC: each peer's first score.
+    const ready = (): boolean =>
+      ns === null ? lines.some((l) => l.includes('"ready"')) : scored.size === clients.length;
+    for (let i = 0; !ready(); i++) {
+      if (i > 900 || clients.some((c) => c.exitCode !== null)) throw new Error('clients did not start');
       await sleep(100);
     }
     await sleep(warmupS * 1000);
@@ -159,12 +196,12 @@ async function measure(env: Record<string, string>, sessions: number): Promise<R
     await sleep(windowS * 1000);
     const b = await sample(url, pgid);
     const seconds = (performance.now() - t0) / 1000;
-    clients.kill('SIGTERM');
-    for (let i = 0; !lines.some((l) => l.includes('"done"')) && i < 100; i++) await sleep(100);
-    const done = JSON.parse(lines.find((l) => l.includes('"done"')) ?? '{"p95":null,"errors":-1}') as {
-      p95: number | null;
-      errors: number;
-    };
+    let done: { p95: number | null; errors: number } = { p95: null, errors: -1 };
+    if (ns === null) {
+      clients[0]!.kill('SIGTERM');
+      for (let i = 0; !lines.some((l) => l.includes('"done"')) && i < 100; i++) await sleep(100);
+      done = JSON.parse(lines.find((l) => l.includes('"done"')) ?? '{"p95":null,"errors":-1}') as typeof done;
+    }
     const frames = b.frames - a.frames;
     return {
       msPerFrame: ((b.cpu - a.cpu) * 1000) / frames,
@@ -176,8 +213,9 @@ async function measure(env: Record<string, string>, sessions: number): Promise<R
       errors: done.errors,
     };
   } finally {
-    clients?.kill('SIGKILL');
+    for (const c of clients) c.kill('SIGKILL');
     killGroupNow(pgid);
+    ns?.close();
   }
 }
 
@@ -185,14 +223,14 @@ const median = (xs: number[]): number => [...xs].sort((x, y) => x - y)[(xs.lengt
 const results = new Map<string, Result[]>();
 const key = (v: string, n: number): string => `${v}@${n}`;
 console.log(
-  `bench:cpu — ${os.cpus().length} cores, levels ${levels.join('/')}, ${runs} runs, ${warmupS} s warm-up + ${windowS} s window, clients ${sendFps} fps JPEG`,
+  `bench:cpu — ${os.cpus().length} cores, levels ${levels.join('/')}, ${runs} runs, ${warmupS} s warm-up + ${windowS} s window, clients ${sendFps} fps ${webrtc ? 'WebRTC (CLI peers in a network namespace)' : 'JPEG over WebSocket'}`,
 );
 for (let r = 0; r < runs; r++) {
   for (const n of levels) {
     // Alternate the variants' order run by run, so drift favours none.
     const order = r % 2 === 0 ? variants : [...variants].reverse();
     for (const v of order) {
-      const result = await measure(v.env, n);
+      const result = await measure(v.cwd, v.env, n);
       (results.get(key(v.name, n)) ?? results.set(key(v.name, n), []).get(key(v.name, n))!).push(result);
       console.log(
         `  run ${r + 1} ${v.name} ${n} sessions: ${result.msPerFrame.toFixed(1)} ms/frame, ${result.cores.toFixed(2)} cores, ${result.fps.toFixed(1)} frames/s, p95 ${result.p95.toFixed(0)} ms`,

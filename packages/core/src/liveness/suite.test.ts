@@ -5,17 +5,21 @@ import { features, flat, neutralFace } from './test-faces.ts';
 
 /**
  * A synthetic labelled recording, 30 fps, 10 s: neutral 0–29 (with landmarks: the print's stills),
- * turn_left 60–74, turn_right 150–155, a neutral face in between.
+ * turn_left 60–74, turn_right 150–164, a neutral face in between; a smile labelled 200–204 is too
+ * short (167 ms) to be played as an answer.
  */
 function clip(name: string): LabelledRecording {
   const landmarks = Array.from(flat(neutralFace()));
   const frames: RecordedFrame[] = Array.from({ length: 300 }, (_, i) => {
-    const yaw = i >= 60 && i <= 74 ? 0.2 : i >= 150 && i <= 155 ? -0.2 : 0;
+    const yaw = i >= 60 && i <= 74 ? 0.2 : i >= 150 && i <= 164 ? -0.2 : 0;
     return { i, faces: 1, box: null, features: features({ yaw }), landmarks: i < 30 ? landmarks : null };
   });
   return {
     name,
-    labels: { fps: 30, actions: { neutral: [[0, 29]], turn_left: [[60, 74]], turn_right: [[150, 155]] } },
+    labels: {
+      fps: 30,
+      actions: { neutral: [[0, 29]], turn_left: [[60, 74]], turn_right: [[150, 164]], smile: [[200, 204]] },
+    },
     recording: { clip: name, fps: 30, width: 200, height: 200, model: 'synthetic', frames },
   };
 }
@@ -32,6 +36,7 @@ describe('runSuite', () => {
       ['swap', 'APCER', 40], // 20 for each of the 2 ordered pairs
     ]);
     expect(report.notes).toContain('genuine a: N=2, not 3 (labelled: turn_left, turn_right)');
+    expect(report.notes).toContain('genuine a: 1 smile range(s) under 300 ms not played as answers');
     const genuine = report.rows[0]!;
     expect(genuine.perClip).toEqual({
       a: { draws: 20, passes: 20, n: 2 },
