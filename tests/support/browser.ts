@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -79,4 +80,45 @@ export async function launchChromium({
       rmSync(scratch, { recursive: true, force: true });
     },
   };
+}
+
+/** Frames `[first, last]` of a video: 0-based, inclusive, at the video's own rate. */
+export type FrameRange = readonly [first: number, last: number];
+
+/**
+ * Writes a y4m clip for the fake camera ({@link ChromiumOptions.video}; Chromium loops it from the
+ * start of capture) with ffmpeg: the given frame ranges of `source`, in the order given, at `fps`,
+ * or the whole video unchanged without ranges. The clip is test data: write it under an ignored
+ * folder (tests/output or a temporary one), never into the repository.
+ */
+export function fakeCameraClip(
+  source: string,
+  out: string,
+  ranges: readonly FrameRange[] = [],
+  fps = 30,
+): string {
+  const args = ['-v', 'error', '-y', '-i', source];
+  if (ranges.length > 0) {
+    const parts = ranges.map(
+      ([first, last], i) => `[0:v]trim=start_frame=${first}:end_frame=${last + 1},setpts=PTS-STARTPTS[p${i}]`,
+    );
+    const inputs = ranges.map((_, i) => `[p${i}]`).join('');
+    args.push('-filter_complex', `${parts.join(';')};${inputs}concat=n=${ranges.length}:v=1:a=0[out]`);
+    args.push('-map', '[out]');
+  } else {
+    args.push('-an');
+  }
+  args.push('-r', String(fps), '-pix_fmt', 'yuv420p', '-f', 'yuv4mpegpipe', out);
+  execFileSync('ffmpeg', args, { stdio: 'pipe' });
+  return out;
+}
+
+/** Writes frame `index` (0-based) of a video as a JPEG (a reference photo from a clip). */
+export function videoFrame(source: string, index: number, out: string): string {
+  execFileSync(
+    'ffmpeg',
+    ['-v', 'error', '-y', '-i', source, '-vf', `select=eq(n\\,${index})`, '-frames:v', '1', '-q:v', '2', out],
+    { stdio: 'pipe' },
+  );
+  return out;
 }

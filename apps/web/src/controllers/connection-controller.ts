@@ -15,6 +15,12 @@ export interface ConnectionControllerCallbacks {
   /** The first score after streaming (re)started. */
   onMedia?(detail: { sessionId: string; transport: Transport }): void;
   onScore?(detail: LiveConnectionEvents['score']): void;
+  /** The server's view of the stream (each `state`). */
+  onState?(state: LiveConnectionEvents['state']): void;
+  /** A liveness challenge was asked. */
+  onChallenge?(challenge: LiveConnectionEvents['challenge']): void;
+  /** Liveness changed. */
+  onLiveness?(message: LiveConnectionEvents['liveness']): void;
   onError?(error: LiveError): void;
   /** The connection ended by itself (a fatal error, or reconnecting gave up); not after {@link ConnectionController.close}. */
   onEnded?(detail: { code: string }): void;
@@ -168,12 +174,15 @@ export class ConnectionController implements ReactiveController {
       this.degraded = message.state === 'degraded' || (this.degraded && message.state !== 'streaming');
       if (message.analysisFps > 0) this.analysisFps = message.analysisFps;
       this.thresholdSimilarity = message.thresholdSimilarity;
+      this.#callbacks.onState?.(message);
     });
     // Whichever request it answers (even one superseded here), the session has a reference now.
     on('enrolled', () => {
       this.enrolled = true;
     });
     on('score', (detail) => this.#callbacks.onScore?.(detail));
+    on('challenge', (detail) => this.#callbacks.onChallenge?.(detail));
+    on('liveness', (detail) => this.#callbacks.onLiveness?.(detail));
     on('error', (error) => this.#callbacks.onError?.(error));
     on('closed', ({ code }) => {
       this.#forget(connection);

@@ -1,4 +1,4 @@
-import type { Verdict, ScoreMessage } from '@fv/protocol';
+import type { ChallengeFailure, Decision, LivenessAction, ScoreMessage, Verdict } from '@fv/protocol';
 import type { CameraStatus } from '../controllers/camera-controller.ts';
 import type { ConnectionController } from '../controllers/connection-controller.ts';
 import type { FvVerify } from './fv-verify.ts';
@@ -41,7 +41,7 @@ export const NEEDS_NEW_TOKEN: ReadonlySet<string> = new Set([
  * and its connection.
  */
 export function statusText(
-  widget: Pick<FvVerify, 'state' | 'verdict' | 'transport' | 'token' | '_failure'>,
+  widget: Pick<FvVerify, 'state' | 'verdict' | 'decision' | 'transport' | 'token' | '_failure'>,
   camera: CameraStatus,
   link: Pick<ConnectionController, 'status' | 'attempt' | 'analysisFps' | 'flowing'>,
 ): string {
@@ -52,6 +52,7 @@ export function statusText(
       if (widget._failure?.code.startsWith('CAMERA_')) return 'The camera is not available.';
       return widget._failure?.code === 'RECONNECT_FAILED' ? 'Disconnected.' : 'The session has ended.';
     case 'finished':
+      if (widget.decision !== 'pending') return `Finished. Result: ${DECISION_TEXT[widget.decision].label}.`;
       return widget.verdict === 'pending'
         ? 'Finished.'
         : `Finished. Result: ${VERDICT_TEXT[widget.verdict].label}.`;
@@ -74,3 +75,30 @@ export function statusText(
       return link.status === 'open' ? 'Ready. Press Start to turn on the camera.' : 'Not connected.';
   }
 }
+
+/** Each liveness action: the prompt (an instruction) and a short name for the list of steps. */
+export const ACTION_TEXT: Record<LivenessAction, { prompt: string; short: string }> = {
+  smile: { prompt: 'Smile', short: 'Smile' },
+  open_mouth: { prompt: 'Open your mouth', short: 'Open mouth' },
+  // The person's own left: in the mirrored preview their face moves towards the screen's left.
+  turn_left: { prompt: 'Turn your head to your left', short: 'Turn left' },
+  turn_right: { prompt: 'Turn your head to your right', short: 'Turn right' },
+  blink: { prompt: 'Blink', short: 'Blink' },
+};
+
+/** Why a challenge failed, in plain words. */
+export const FAILURE_TEXT: Record<ChallengeFailure, string> = {
+  no_face: 'Your face could not be seen. Stay in front of the camera.',
+  multiple_faces: 'More than one face was in the picture.',
+  identity_lost: 'The face stopped matching the reference photo.',
+  timeout: 'The movement was not seen in time.',
+  wrong_action: 'A different movement was seen first.',
+  not_neutral: 'Look straight at the camera with a neutral face before each step.',
+};
+
+export const DECISION_TEXT: Record<Exclude<Decision, 'pending'>, { label: string; icon: string }> = {
+  verified: { label: 'Verified', icon: '✓' },
+  not_verified: { label: 'Not verified', icon: '✗' },
+};
+
+export const NEUTRAL_PROMPT = 'Look at the camera with a neutral face';

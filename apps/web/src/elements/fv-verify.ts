@@ -1,15 +1,21 @@
 import { LitElement, html, nothing, type PropertyValues } from 'lit';
-import type { Verdict, ScoreMessage } from '@fv/protocol';
+import type { Decision, LivenessStatus, ScoreMessage, Verdict } from '@fv/protocol';
 import { CameraController, CameraError } from '../controllers/camera-controller.ts';
 import { ConnectionController } from '../controllers/connection-controller.ts';
 import { EnrolmentController } from '../controllers/enrolment-controller.ts';
+import { LivenessController } from '../controllers/liveness-controller.ts';
 import type { LiveConnectionEvents, LiveError, Transport } from '../lib/live-connection.ts';
+import { decisionView, livenessView, stageCue } from './fv-verify.liveness.ts';
+import { fvVerifyLivenessStyles } from './fv-verify.liveness.styles.ts';
 import { fvVerifyStyles } from './fv-verify.styles.ts';
 import { FATAL_TEXT, NEEDS_NEW_TOKEN, statusText } from './fv-verify.text.ts';
 import {
+  actionButtons,
   boxInPercent,
+  cameraPlaceholder,
   distanceLine,
   enrolStep,
+  faceBox,
   hintsView,
   verdictView,
   type BoxInPercent,
@@ -26,8 +32,10 @@ export interface FvVerifyEventMap {
   'fv-score': { score: ScoreMessage };
   'fv-verdict': { verdict: Verdict; distance: number | null; similarity: number | null };
   'fv-state': { state: VerifyState };
+  'fv-challenge': Omit<LiveConnectionEvents['challenge'], 'type'>;
+  'fv-liveness': Omit<LiveConnectionEvents['liveness'], 'type'>;
   'fv-error': LiveError;
-  'fv-finished': { verdict: Verdict; distance: number | null; reason: string };
+  'fv-finished': { verdict: Verdict; distance: number | null; decision: Decision; reason: string };
 }
 
 const round4 = (value: number | null): number | null =>
@@ -37,7 +45,10 @@ const round4 = (value: number | null): number | null =>
  * `<fv-verify>`: live face verification. Connects with a single-use session `token`, asks for a
  * reference photo when the session has none (upload, or capture from the camera), then streams the
  * camera (WebRTC, or JPEG frames over the WebSocket when WebRTC fails) and shows the face box, a
- * similarity gauge and the verdict. Reconnects by itself after a dropped connection.
+ * similarity gauge and the verdict. With active liveness (the session's choice) it then asks for
+ * the server's challenges one by one (a prompt with a glyph, a countdown, each step's outcome, a
+ * retry when the session allows one) and shows the decision: Verified only when the face matches
+ * and liveness passed. Reconnects by itself after a dropped connection.
  *
  * The widget connects as soon as it has a `token` (that spends the token; the connection keeps the
  * next one). With `autostart` and an already enrolled session the camera starts at once;
@@ -47,14 +58,17 @@ const round4 = (value: number | null): number | null =>
  * default 10), `autostart` (boolean). Reflected, read-only: `verdict`
  * (`pending|matched|not_matched|no_face|multiple_faces`), `distance` and `similarity` (absent when
  * there is no reading), `state` (`idle|connecting|enrolling|streaming|degraded|reconnecting|finished|error`),
- * `transport` (`webrtc|jpeg`, absent when not streaming).
+ * `transport` (`webrtc|jpeg`, absent when not streaming), `liveness` (`off|pending|passed|failed`,
+ * absent until the server says) and `decision` (`pending|verified|not_verified`).
  *
  * Stable test hooks (`data-testid` in the shadow root): `fv-enrol-file` (reference file input),
  * `fv-enrol-submit` ("Use this photo"), `fv-enrol-camera` ("Use my camera"), `fv-enrol-capture`
  * ("Take reference photo"), `fv-enrol-message`, `fv-enrolled`, `fv-start`, `fv-stop`,
- * `fv-status`, `fv-verdict`, `fv-box`, `fv-hints`, `fv-error`.
+ * `fv-status`, `fv-verdict`, `fv-box`, `fv-hints`, `fv-error`, `fv-decision`, `fv-liveness` (with
+ * `data-phase`), `fv-challenge` (the prompt, with `data-action`), `fv-countdown`, `fv-liveness-step`
+ * (with `data-status`), `fv-liveness-retry`, `fv-cue` (the prompt over the preview).
  *
- * The camera, the connection and the enrolment step are reactive controllers
+ * The camera, the connection, the enrolment step and liveness are reactive controllers
  * (`src/controllers/`); this element holds the properties, fires the events and renders. It has no
  * slots: everything it shows is in its shadow root, styled through the parts below.
  *
@@ -62,9 +76,11 @@ const round4 = (value: number | null): number | null =>
  * @fires fv-score - `{score}`: every score message
  * @fires fv-verdict - `{verdict, distance, similarity}`: the verdict changed
  * @fires fv-state - `{state}`: the `state` attribute changed
+ * @fires fv-challenge - `{index, count, action, deadline, windowMs}`: a liveness challenge was asked
+ * @fires fv-liveness - `{liveness, decision}`: liveness changed (a sequence drawn, a step decided)
  * @fires fv-error - `{code, message, fatal}`: server, connection or camera errors (camera codes:
  *   `CAMERA_DENIED`, `CAMERA_UNAVAILABLE`, `CAMERA_IN_USE`, not fatal: Start retries)
- * @fires fv-finished - `{verdict, distance, reason}`: `stop()` (reason `stopped`), or the session
+ * @fires fv-finished - `{verdict, distance, decision, reason}`: `stop()` (reason `stopped`), or the session
  *   ended by a fatal error (reason = its code)
  *
  * @csspart stage - the camera preview box
@@ -75,12 +91,15 @@ const round4 = (value: number | null): number | null =>
  * @csspart verdict - the verdict (an `aria-live="polite"` region)
  * @csspart gauge - the `<fv-score-gauge>`
  * @csspart hints - quality hints
+ * @csspart decision - the decision (Verified / Not verified; an `aria-live="polite"` region)
+ * @csspart liveness - the liveness step: prompt (an `aria-live="polite"` region), countdown, steps
+ * @csspart retry-button - "Try again" after a failed liveness sequence
  * @csspart enrol - the enrolment step
  * @csspart start-button
  * @csspart stop-button
  */
 export class FvVerify extends LitElement {
-  static override styles = fvVerifyStyles;
+  static override styles = [fvVerifyStyles, fvVerifyLivenessStyles];
 
   static override properties = {
     token: { type: String },
@@ -92,6 +111,8 @@ export class FvVerify extends LitElement {
     similarity: { type: Number, reflect: true },
     state: { type: String, reflect: true },
     transport: { type: String, reflect: true },
+    liveness: { type: String, reflect: true },
+    decision: { type: String, reflect: true },
     _failure: { state: true },
     _finished: { state: true },
     _box: { state: true },
@@ -110,6 +131,8 @@ export class FvVerify extends LitElement {
   declare similarity: number | null;
   declare state: VerifyState;
   declare transport: Transport | null;
+  declare liveness: LivenessStatus | null;
+  declare decision: Decision;
 
   /** What stopped the widget (camera or fatal connection error). */
   declare _failure: { code: string; message: string } | null;
@@ -123,6 +146,7 @@ export class FvVerify extends LitElement {
   readonly #camera = new CameraController(this, { preview: () => this.#video() });
   readonly #link = new ConnectionController(this, {
     onWelcome: (welcome) => {
+      this.#live.welcome(welcome.liveness);
       if (welcome.enrolled && this.autostart && !this._finished && this.#camera.status === 'off') {
         void this.start();
       }
@@ -133,10 +157,23 @@ export class FvVerify extends LitElement {
       this.#queue('fv-started', { sessionId, transport });
     },
     onScore: (event) => this.#onScore(event),
-    onError: (error) => this.#queue('fv-error', error),
+    onState: ({ liveness }) => this.#live.update(liveness),
+    onChallenge: ({ type: _type, ...challenge }) => {
+      this.#live.asked(challenge);
+      this.#queue('fv-challenge', challenge);
+    },
+    onLiveness: ({ liveness, decision }) => {
+      this.#live.changed(liveness, decision);
+      this.#queue('fv-liveness', { liveness, decision });
+    },
+    onError: (error) => {
+      this.#live.errored();
+      this.#queue('fv-error', error);
+    },
     onEnded: ({ code }) => this.#onEnded(code),
   });
   readonly #enrolment = new EnrolmentController(this, { onEnrolled: () => this.#link.markEnrolled() });
+  readonly #live = new LivenessController(this);
 
   /** Aborted when the current connection is closed: cancels the enrolment step that runs on it. */
   #session: AbortController | null = null;
@@ -159,6 +196,8 @@ export class FvVerify extends LitElement {
     this.similarity = null;
     this.state = 'idle';
     this.transport = null;
+    this.liveness = null;
+    this.decision = 'pending';
     this._failure = null;
     this._finished = false;
     this._box = null;
@@ -218,7 +257,7 @@ export class FvVerify extends LitElement {
     this.#releaseCamera();
     if (!wasActive) return;
     this._finished = true;
-    this.#queue('fv-finished', { verdict: this.verdict, distance: this.distance, reason: 'stopped' });
+    this.#queue('fv-finished', this.#result('stopped'));
   }
 
   // Lifecycle -------------------------------------------------------------------------------------
@@ -237,6 +276,8 @@ export class FvVerify extends LitElement {
   protected override willUpdate(changed: PropertyValues<this>): void {
     if (changed.has('token') && changed.get('token') !== undefined) this.#resetSession();
     this.transport = this.#link.transport;
+    this.liveness = this.#live.status;
+    this.decision = this.#live.decision;
     this.state = this.#deriveState();
     if (changed.has('fps') && this.fps >= 1 && this.fps <= 30) this.#link.setFps(this.fps);
   }
@@ -281,7 +322,7 @@ export class FvVerify extends LitElement {
     this.#releaseCamera();
     // A session that got a welcome (so knows whether it is enrolled) reports how it finished.
     if (this.#link.enrolled !== null) {
-      this.#queue('fv-finished', { verdict: this.verdict, distance: this.distance, reason: code });
+      this.#queue('fv-finished', this.#result(code));
     }
   }
 
@@ -300,6 +341,7 @@ export class FvVerify extends LitElement {
     this.#releaseCamera();
     this.#link.reset();
     this.#enrolment.reset();
+    this.#live.reset();
     this._failure = null;
     this._finished = false;
     this._threshold = null;
@@ -323,6 +365,7 @@ export class FvVerify extends LitElement {
     // Marked from the first score on, as the distance threshold is; welcome/state say where it sits.
     this._thresholdSimilarity = this.#link.thresholdSimilarity;
     this._box = score.box ? boxInPercent(score.box, frameWidth, frameHeight) : null;
+    this.#live.update(score.liveness, score.decision);
     this.#queue('fv-score', { score });
     if (score.verdict !== this.verdict) {
       this.verdict = score.verdict;
@@ -341,6 +384,10 @@ export class FvVerify extends LitElement {
     if (this.#link.enrolled === false) return 'enrolling';
     if (camera === 'on') return this.#link.degraded ? 'degraded' : 'streaming';
     return 'idle';
+  }
+
+  #result(reason: string): FvVerifyEventMap['fv-finished'] {
+    return { verdict: this.verdict, distance: this.distance, decision: this.#live.decision, reason };
   }
 
   #fpsOrDefault(): number {
@@ -401,30 +448,16 @@ export class FvVerify extends LitElement {
             @resize=${this.#onVideoSize}
           ></video>
           <div class="overlay" aria-hidden="true">
-            ${
-              cameraOn && this._box
-                ? html`<div
-                    class="box b-${live ? this.verdict : 'pending'}"
-                    part="box"
-                    data-testid="fv-box"
-                    style="left:${this._box.left}%;top:${this._box.top}%;width:${this._box.width}%;height:${this._box.height}%"
-                  ></div>`
-                : nothing
-            }
+            ${cameraOn ? faceBox(this._box, live ? this.verdict : 'pending') : nothing}
           </div>
-          ${
-            cameraOn
-              ? nothing
-              : html`<div class="placeholder">
-                  <span class="camera-icon" aria-hidden="true">◉</span>
-                  <span>${camera === 'requesting' ? 'Waiting for the camera…' : 'Camera is off'}</span>
-                </div>`
-          }
+          ${cameraOn ? stageCue(this.#live) : cameraPlaceholder(camera === 'requesting')}
         </div>
         <div class="panel" part="panel">
           <p class="status s-${this.state}" part="status" data-testid="fv-status">
             <span class="dot" aria-hidden="true"></span>${statusText(this, camera, this.#link)}
           </p>
+          ${decisionView(this.decision)}
+          ${livenessView(this.#live, () => this.#link.connection?.retryLiveness() && this.#live.retryAsked())}
           ${verdictView(this.verdict, live)}
           <fv-score-gauge
             part="gauge"
@@ -444,27 +477,7 @@ export class FvVerify extends LitElement {
             camera === 'requesting',
             this.#enrolActions,
           )}
-          <div class="actions">
-            <button
-              type="button"
-              part="start-button"
-              data-testid="fv-start"
-              ?disabled=${!canStart}
-              @click=${() => void this.start()}
-            >
-              Start
-            </button>
-            <button
-              type="button"
-              class="secondary"
-              part="stop-button"
-              data-testid="fv-stop"
-              ?disabled=${!canStop}
-              @click=${() => this.stop()}
-            >
-              Stop
-            </button>
-          </div>
+          ${actionButtons({ canStart, canStop, onStart: () => void this.start(), onStop: () => this.stop() })}
         </div>
       </div>
     `;

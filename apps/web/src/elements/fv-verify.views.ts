@@ -46,6 +46,55 @@ export function boxInPercent(
   };
 }
 
+/** The face box over the preview (the `box` part), coloured by the verdict while live. */
+export function faceBox(box: BoxInPercent | null, verdict: Verdict): TemplateResult | typeof nothing {
+  if (!box) return nothing;
+  return html`<div
+    class="box b-${verdict}"
+    part="box"
+    data-testid="fv-box"
+    style="left:${box.left}%;top:${box.top}%;width:${box.width}%;height:${box.height}%"
+  ></div>`;
+}
+
+/** What the stage shows while the camera is off. */
+export function cameraPlaceholder(requesting: boolean): TemplateResult {
+  return html`<div class="placeholder">
+    <span class="camera-icon" aria-hidden="true">◉</span>
+    <span>${requesting ? 'Waiting for the camera…' : 'Camera is off'}</span>
+  </div>`;
+}
+
+/** Start and Stop (the `start-button` and `stop-button` parts). */
+export function actionButtons(buttons: {
+  canStart: boolean;
+  canStop: boolean;
+  onStart(): void;
+  onStop(): void;
+}): TemplateResult {
+  return html`<div class="actions">
+    <button
+      type="button"
+      part="start-button"
+      data-testid="fv-start"
+      ?disabled=${!buttons.canStart}
+      @click=${buttons.onStart}
+    >
+      Start
+    </button>
+    <button
+      type="button"
+      class="secondary"
+      part="stop-button"
+      data-testid="fv-stop"
+      ?disabled=${!buttons.canStop}
+      @click=${buttons.onStop}
+    >
+      Stop
+    </button>
+  </div>`;
+}
+
 /** The distance line under the gauge (a blank line without a reading, so nothing jumps). */
 export function distanceLine(distance: number | null, threshold: number | null): TemplateResult {
   return html`<p class="muted small">

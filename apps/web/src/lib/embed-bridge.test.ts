@@ -1,4 +1,10 @@
-import { parseEmbedMessage, sessionIdOfToken, type EmbedMessage } from '@fv/protocol';
+import {
+  EMBED_VERSION,
+  parseEmbedMessage,
+  sessionIdOfToken,
+  type EmbedMessage,
+  type LivenessState,
+} from '@fv/protocol';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { EmbedBridge, canonicalOrigin, parseEmbedConfig, type PostTarget } from './embed-bridge.ts';
 
@@ -38,7 +44,7 @@ describe('EmbedBridge', () => {
     bridge.started('jpeg');
     bridge.verdict('matched', 0.4, 0.8);
     bridge.error('QUEUE_FULL', 'busy', false);
-    bridge.finished('matched', 0.4, 'stopped');
+    bridge.finished('matched', 0.4, 'verified', 'stopped');
 
     expect(parent.posts.map((p) => p.origin)).toEqual([
       SHOP,
@@ -54,14 +60,72 @@ describe('EmbedBridge', () => {
     ]);
     expect(parent.posts.some((p) => p.origin === '*')).toBe(false);
     for (const { message } of parent.posts) {
-      expect(message).toMatchObject({ source: 'fv-embed', version: 1, sessionId: 's1' });
+      expect(message).toMatchObject({ source: 'fv-embed', version: EMBED_VERSION, sessionId: 's1' });
     }
     expect(parent.posts[2]!.message).toEqual({
       source: 'fv-embed',
-      version: 1,
+      version: EMBED_VERSION,
       sessionId: 's1',
       type: 'started',
       transport: 'jpeg',
+    });
+  });
+
+  it('relays liveness challenges and changes as they come, and the decision in finished', () => {
+    const parent = new FakeParent();
+    const bridge = new EmbedBridge({ target: parent, allowedOrigins: [SHOP, ADMIN], sessionId: 's1' });
+    const drawn: LivenessState = {
+      mode: 'active',
+      status: 'pending',
+      challenges: [
+        { index: 0, action: 'smile', status: 'waiting' },
+        { index: 1, action: 'turn_left', status: 'waiting' },
+      ],
+      attempt: 1,
+      retriesLeft: 1,
+    };
+    bridge.liveness(drawn, 'pending');
+    bridge.challenge({ index: 0, count: 2, action: 'smile', windowMs: 4000 });
+    const t = 1_800_000_000_000;
+    const passed: LivenessState = {
+      ...drawn,
+      challenges: [
+        { index: 0, action: 'smile', status: 'passed', startsAt: t, deadline: t + 4000, decidedAt: t + 900 },
+        { index: 1, action: 'turn_left', status: 'waiting' },
+      ],
+    };
+    bridge.liveness(passed, 'pending');
+    // Each change is posted, even when the decision stays the same (no throttling, no dedup).
+    bridge.liveness(passed, 'pending');
+    bridge.finished('matched', 0.4, 'not_verified', 'stopped');
+    expect(parent.posts.filter((p) => p.origin === SHOP).map((p) => p.message.type)).toEqual([
+      'liveness',
+      'challenge',
+      'liveness',
+      'liveness',
+      'finished',
+    ]);
+    expect(parent.posts.filter((p) => p.origin === ADMIN)).toHaveLength(5);
+    expect(parent.posts[2]!.message).toEqual({
+      source: 'fv-embed',
+      version: EMBED_VERSION,
+      sessionId: 's1',
+      type: 'challenge',
+      index: 0,
+      count: 2,
+      action: 'smile',
+      windowMs: 4000,
+    });
+    expect(parent.posts[4]!.message).toMatchObject({
+      type: 'liveness',
+      liveness: passed,
+      decision: 'pending',
+    });
+    expect(parent.posts.at(-1)!.message).toMatchObject({
+      type: 'finished',
+      verdict: 'matched',
+      decision: 'not_verified',
+      reason: 'stopped',
     });
   });
 
@@ -84,7 +148,7 @@ describe('EmbedBridge', () => {
     none.started('webrtc');
     none.score(score(0.3));
     none.verdict('matched', 0.3, 0.85);
-    none.finished('matched', 0.3, 'done');
+    none.finished('matched', 0.3, 'verified', 'done');
     vi.advanceTimersByTime(5000);
     expect(none.active).toBe(false);
 
@@ -151,7 +215,7 @@ describe('EmbedBridge', () => {
     const bridge = new EmbedBridge({ target: parent, allowedOrigins: [SHOP], sessionId: 's1' });
     bridge.score({ distance: 0.7, smoothedDistance: 0.6, similarity: 0.7, verdict: 'matched' });
     bridge.score({ distance: 0.8, smoothedDistance: 0.65, similarity: 0.68, verdict: 'matched' });
-    bridge.finished('matched', 0.65, 'stopped');
+    bridge.finished('matched', 0.65, 'verified', 'stopped');
     vi.advanceTimersByTime(2000);
     expect(parent.types()).toEqual(['score', 'finished']);
     expect(parent.posts[0]!.message).toMatchObject({ type: 'score', distance: 0.6 });
@@ -188,7 +252,7 @@ describe('EmbedBridge', () => {
     bridge.started('webrtc');
     bridge.score(score(0.3));
     bridge.verdict('matched', 0.3, 0.85);
-    bridge.finished('matched', 0.3, 'stopped');
+    bridge.finished('matched', 0.3, 'verified', 'stopped');
     const text = JSON.stringify(parent.posts);
     expect(text).toContain('sess42');
     expect(text).not.toContain('s3cr3t');

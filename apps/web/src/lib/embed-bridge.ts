@@ -2,7 +2,10 @@ import {
   EMBED_SOURCE,
   EMBED_VERSION,
   isEmbedStop,
+  type ChallengeMessage,
+  type Decision,
   type EmbedMessage,
+  type LivenessState,
   type ScoreMessage,
   type Transport,
   type Verdict,
@@ -14,8 +17,9 @@ import {
  * tested with a fake target; `pages/embed.ts` wires it to the real window and `<fv-verify>`.
  *
  * The messages are `EmbedMessage` of @fv/protocol (`embed.ts`: one schema per `type`, and
- * `parseEmbedMessage` for host pages): `{ source: 'fv-embed', version: 1, type, sessionId, ... }`
- * with `type` one of `ready`, `started`, `score`, `verdict`, `error`, `finished`. No token and no
+ * `parseEmbedMessage` for host pages): `{ source: 'fv-embed', version: 2, type, sessionId, ... }`
+ * with `type` one of `ready`, `started`, `score`, `verdict`, `challenge`, `liveness`, `error`,
+ * `finished`. No token and no
  * image ever goes into a message. Messages are UX hints only: the host's backend reads the
  * authoritative result with `GET /v1/sessions/:id`.
  */
@@ -95,7 +99,8 @@ export interface IncomingMessage {
 /**
  * Posts the embed's messages to each allowed origin of the parent window (never `*`), throttles
  * `score` messages (the latest one within a window is delivered at its end, so the host always
- * ends up with the newest value), sends `verdict` only on change and `ready` once, and accepts a
+ * ends up with the newest value), sends `verdict` only on change and `ready` once, relays every
+ * liveness `challenge` and `liveness` change as it comes, and accepts a
  * host `stop` only from an allowed origin.
  */
 export class EmbedBridge {
@@ -169,14 +174,25 @@ export class EmbedBridge {
     this.#post({ ...this.#envelope(), type: 'verdict', verdict, distance, similarity });
   }
 
+  /** A liveness challenge was asked (the server's clock `deadline` stays inside the widget). */
+  challenge(challenge: Pick<ChallengeMessage, 'index' | 'count' | 'action' | 'windowMs'>): void {
+    const { index, count, action, windowMs } = challenge;
+    this.#post({ ...this.#envelope(), type: 'challenge', index, count, action, windowMs });
+  }
+
+  /** Liveness changed (a sequence drawn, a challenge decided), with the decision so far. */
+  liveness(liveness: LivenessState, decision: Decision): void {
+    this.#post({ ...this.#envelope(), type: 'liveness', liveness, decision });
+  }
+
   error(code: string, message: string, fatal: boolean): void {
     this.#post({ ...this.#envelope(), type: 'error', code, message, fatal });
   }
 
   /** The session ended: drops any held score (the final values travel here) and posts `finished`. */
-  finished(verdict: Verdict, distance: number | null, reason: string): void {
+  finished(verdict: Verdict, distance: number | null, decision: Decision, reason: string): void {
     this.#cancelScore();
-    this.#post({ ...this.#envelope(), type: 'finished', verdict, distance, reason });
+    this.#post({ ...this.#envelope(), type: 'finished', verdict, distance, decision, reason });
   }
 
   /**

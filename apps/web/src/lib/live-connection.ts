@@ -5,10 +5,12 @@ import {
   parseServerMessage,
   sessionIdOfToken,
   wsCloseCodeOf,
+  type ChallengeMessage,
   type ClientMessage,
   type EnrolledMessage,
   type EnrolmentSource,
   type ErrorCode,
+  type LivenessMessage,
   type ScoreMessage,
   type ServerMessage,
   type StateMessage,
@@ -85,6 +87,10 @@ export interface LiveConnectionEvents {
    * later request superseded, which the server took all the same).
    */
   enrolled: EnrolledMessage;
+  /** Active liveness: do this action now (its window just opened on the server). */
+  challenge: ChallengeMessage;
+  /** Liveness changed: a sequence was drawn, a challenge passed or failed. */
+  liveness: LivenessMessage;
   /** The transport being used changed (`webrtc` is tried first). */
   transport: { transport: Transport; reason: string };
   /** The first score after streaming (re)started: media reaches the server. */
@@ -250,6 +256,16 @@ export class LiveConnection extends TypedEmitter<LiveConnectionEvents> {
     return reply;
   }
 
+  /**
+   * After a failed liveness sequence, asks for another (the server allows it while the session's
+   * `retriesLeft` is above 0, and draws it once the face matches again). False when not connected.
+   */
+  retryLiveness(): boolean {
+    if (!this.#isOpen()) return false;
+    this.#send({ type: 'liveness_retry' });
+    return true;
+  }
+
   /** Changes the analysis rate asked of the server. */
   setFps(fps: number): void {
     LiveConnection.#checkFps(fps);
@@ -354,6 +370,12 @@ export class LiveConnection extends TypedEmitter<LiveConnectionEvents> {
       case 'enrolled':
         this.#enrolment.handleEnrolled(message);
         this.emit('enrolled', message);
+        return;
+      case 'challenge':
+        this.emit('challenge', message);
+        return;
+      case 'liveness':
+        this.emit('liveness', message);
         return;
       case 'error':
         if (message.code === 'WEBRTC_UNAVAILABLE') this.#uplink.fallBack('the server has no WebRTC');

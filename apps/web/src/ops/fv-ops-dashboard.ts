@@ -184,7 +184,7 @@ export class FvOpsDashboard extends LitElement {
     const snapshot = feed.snapshot;
     const stale = feed.status !== 'open' && snapshot !== null;
     const selected = this._selected;
-    const timeline = selected && feed.timeline?.sessionId === selected ? feed.timeline.points : null;
+    const followed = selected && feed.timeline?.sessionId === selected ? feed.timeline : null;
     const row = selected ? (snapshot?.sessions.find((s) => s.sessionId === selected) ?? null) : null;
     return html`
       <header>
@@ -199,7 +199,8 @@ export class FvOpsDashboard extends LitElement {
               ? html`<fv-ops-session-detail
                   session-id=${selected}
                   .session=${row}
-                  .timeline=${timeline}
+                  .timeline=${followed?.points ?? null}
+                  .liveness=${followed?.liveness ?? null}
                   .error=${feed.lastError?.message ?? (snapshot && !row ? 'This session is not open any more.' : null)}
                   @fv-ops-close=${() => this.#close()}
                 ></fv-ops-session-detail>`

@@ -1,7 +1,16 @@
-import type { Verdict, OpsPoint, OpsSession } from '@fv/protocol';
+import type { LivenessState, OpsPoint, OpsSession, Verdict } from '@fv/protocol';
 import { LitElement, css, html, nothing, type PropertyValues } from 'lit';
 import { Chart } from './charts.ts';
-import { STATE_WORDS, TRANSPORT_WORDS, VERDICT_WORDS, formatAge, formatDistance } from './ops-format.ts';
+import { challengeList, challengeMarks, scheduled } from './liveness-marks.ts';
+import {
+  DECISION_WORDS,
+  LIVENESS_WORDS,
+  STATE_WORDS,
+  TRANSPORT_WORDS,
+  VERDICT_WORDS,
+  formatAge,
+  formatDistance,
+} from './ops-format.ts';
 
 interface VerdictSpan {
   readonly verdict: Verdict;
@@ -33,12 +42,17 @@ type XY = { x: number; y: number | null };
 
 /**
  * One session in detail: its score timeline (Chart.js: raw and smoothed distance with the threshold
- * line), the verdict now (announced politely when it changes) and the verdict history.
+ * line, liveness challenge windows shaded and their decisions marked), the verdict, liveness and
+ * decision now (the verdict announced politely when it changes), the challenges and the verdict
+ * history.
  *
  * Properties: `session` (its row from the latest snapshot; null once it has gone), `sessionId`,
- * `timeline` (points oldest first; null while loading), `error` (a message to show).
+ * `timeline` (points oldest first; null while loading), `liveness` (the session's liveness from the
+ * feed's detail and points messages; null while loading), `error` (a message to show).
  *
- * Test hook: the chart's box is `data-testid="ops-detail-chart"`, with `data-points` = points drawn.
+ * Test hooks: the chart's box is `data-testid="ops-detail-chart"`, with `data-points` = points drawn
+ * and `data-marks` = challenge windows marked; `ops-detail-liveness` and `ops-detail-decision` (with
+ * `data-status` / `data-decision`); each challenge line `ops-challenge` (with `data-status`).
  *
  * @fires fv-ops-close - the operator asked to go back to the list
  * @csspart chart - the chart's box
@@ -48,12 +62,14 @@ export class FvOpsSessionDetail extends LitElement {
     sessionId: { type: String, attribute: 'session-id' },
     session: { attribute: false },
     timeline: { attribute: false },
+    liveness: { attribute: false },
     error: { type: String },
   };
 
   declare sessionId: string;
   declare session: OpsSession | null;
   declare timeline: readonly OpsPoint[] | null;
+  declare liveness: LivenessState | null;
   declare error: string | null;
   #chart: Chart<'line', XY[]> | null = null;
 
@@ -62,6 +78,7 @@ export class FvOpsSessionDetail extends LitElement {
     this.sessionId = '';
     this.session = null;
     this.timeline = null;
+    this.liveness = null;
     this.error = null;
   }
 
@@ -171,6 +188,19 @@ export class FvOpsSessionDetail extends LitElement {
       font-weight: 600;
       min-width: 9rem;
     }
+    .lv-passed,
+    .passed,
+    .verified {
+      color: #1b7f3b;
+    }
+    .lv-failed,
+    .failed,
+    .not_verified {
+      color: #b3261e;
+    }
+    .lv-active {
+      color: #1f5fbf;
+    }
     @media (max-width: 40rem) {
       .chart {
         height: 14rem;
@@ -187,6 +217,8 @@ export class FvOpsSessionDetail extends LitElement {
     const points = this.timeline ?? [];
     const latest = points.at(-1);
     const verdict: Verdict = s?.verdict ?? latest?.verdict ?? 'pending';
+    const liveness = s?.liveness ?? this.liveness?.status ?? null;
+    const decision = s?.decision ?? null;
     return html`
       <header>
         <button type="button" @click=${() => this.#close()}>← All sessions</button>
@@ -197,6 +229,18 @@ export class FvOpsSessionDetail extends LitElement {
         <div>
           <dt>Verdict</dt>
           <dd class="verdict ${verdict}" aria-live="polite">${VERDICT_WORDS[verdict]}</dd>
+        </div>
+        <div>
+          <dt>Liveness</dt>
+          <dd class=${liveness ?? ''} data-testid="ops-detail-liveness" data-status=${liveness ?? ''}>
+            ${liveness ? LIVENESS_WORDS[liveness] : '—'}
+          </dd>
+        </div>
+        <div>
+          <dt>Decision</dt>
+          <dd class=${decision ?? ''} data-testid="ops-detail-decision" data-decision=${decision ?? ''}>
+            ${decision ? DECISION_WORDS[decision] : '—'}
+          </dd>
         </div>
         <div>
           <dt>Distance (smoothed)</dt>
@@ -227,7 +271,13 @@ export class FvOpsSessionDetail extends LitElement {
           <dd>${s ? formatAge(s.ageSeconds) : '—'}</dd>
         </div>
       </dl>
-      <div class="chart" part="chart" data-testid="ops-detail-chart" data-points=${points.length}>
+      <div
+        class="chart"
+        part="chart"
+        data-testid="ops-detail-chart"
+        data-points=${points.length}
+        data-marks=${scheduled(this.liveness).length}
+      >
         <canvas
           role="img"
           aria-label=${
@@ -244,6 +294,8 @@ export class FvOpsSessionDetail extends LitElement {
             ? html`<p class="note">No frames analysed on this session's current stream yet.</p>`
             : nothing
       }
+      <h3>Liveness challenges</h3>
+      ${this.timeline === null ? html`<p class="note">Loading…</p>` : challengeList(this.liveness, clock)}
       <h3>Verdict history</h3>
       ${
         points.length === 0
@@ -333,6 +385,7 @@ export class FvOpsSessionDetail extends LitElement {
           },
         ],
       },
+      plugins: [challengeMarks(() => scheduled(this.liveness))],
       options: {
         responsive: true,
         maintainAspectRatio: false,
@@ -365,7 +418,8 @@ export class FvOpsSessionDetail extends LitElement {
   }
 
   override updated(changed: PropertyValues<this>): void {
-    if (!this.#chart || !(changed.has('timeline') || changed.has('session'))) return;
+    if (!this.#chart || !(changed.has('timeline') || changed.has('session') || changed.has('liveness')))
+      return;
     const { raw, smoothed, threshold } = this.#series();
     const [a, b, c] = this.#chart.data.datasets;
     a!.data = raw;

@@ -1,18 +1,27 @@
 import type { OpsSession } from '@fv/protocol';
 import { LitElement, css, html, nothing } from 'lit';
-import { STATE_WORDS, TRANSPORT_WORDS, VERDICT_WORDS, formatAge, formatDistance } from './ops-format.ts';
+import {
+  DECISION_WORDS,
+  LIVENESS_WORDS,
+  STATE_WORDS,
+  TRANSPORT_WORDS,
+  VERDICT_WORDS,
+  formatAge,
+  formatDistance,
+} from './ops-format.ts';
 import './fv-sparkline.ts';
 
 /**
- * The live list of sessions, one row each: state, verdict in words, current distance with a
- * sparkline, analysed fps, dropped frames, transport and age. A row opens with a click, Enter or
+ * The live list of sessions, one row each: state, verdict in words, liveness and decision, current
+ * distance with a sparkline, analysed fps, dropped frames, transport and age. A row opens with a click, Enter or
  * Space. Below 40rem the rows become labelled cards.
  *
  * Properties: `sessions` (newest first), `selected` (the open session's id, marked on its row),
  * `omitted` (sessions the server left out of the list).
  *
  * Test hooks: each row is `data-testid="ops-session-row"` with `data-session-id`; its distance cell
- * is `data-testid="ops-session-distance"`.
+ * is `data-testid="ops-session-distance"`, its liveness and decision cells `ops-session-liveness`
+ * and `ops-session-decision` (with `data-status` / `data-decision`).
  *
  * @fires fv-ops-select - `{ sessionId }` when a row is opened
  * @csspart table - the table
@@ -101,6 +110,14 @@ export class FvOpsSessionTable extends LitElement {
     .verdict.multiple_faces {
       color: #8a4b00;
     }
+    .verdict.passed,
+    .verdict.verified {
+      color: #1b7f3b;
+    }
+    .verdict.failed,
+    .verdict.not_verified {
+      color: #b3261e;
+    }
     .distance {
       display: inline-flex;
       align-items: center;
@@ -179,6 +196,8 @@ export class FvOpsSessionTable extends LitElement {
           <th scope="col">Session</th>
           <th scope="col">State</th>
           <th scope="col">Verdict</th>
+          <th scope="col">Liveness</th>
+          <th scope="col">Decision</th>
           <th scope="col">Distance (smoothed)</th>
           <th scope="col" class="num">Analysed fps</th>
           <th scope="col" class="num">Dropped</th>
@@ -190,7 +209,7 @@ export class FvOpsSessionTable extends LitElement {
         ${
           this.sessions.length === 0
             ? html`<tr>
-                <td class="empty" colspan="8">
+                <td class="empty" colspan="10">
                   No sessions yet. They appear here as soon as they are created.
                 </td>
               </tr>`
@@ -204,13 +223,29 @@ export class FvOpsSessionTable extends LitElement {
               data-testid="ops-session-row"
               data-session-id=${s.sessionId}
               aria-current=${this.selected === s.sessionId ? 'true' : 'false'}
-              aria-label=${`Session ${s.sessionId}: ${VERDICT_WORDS[s.verdict]}. Open details.`}
+              aria-label=${`Session ${s.sessionId}: ${VERDICT_WORDS[s.verdict]}, ${DECISION_WORDS[s.decision].toLowerCase()}. Open details.`}
               @click=${() => this.#open(s.sessionId)}
               @keydown=${(e: KeyboardEvent) => this.#onKey(e, s.sessionId)}
             >
               <td class="id" data-label="Session">${s.sessionId}</td>
               <td data-label="State">${STATE_WORDS[s.state]}</td>
               <td data-label="Verdict" class="verdict ${s.verdict}">${VERDICT_WORDS[s.verdict]}</td>
+              <td
+                data-label="Liveness"
+                class="verdict ${s.liveness}"
+                data-testid="ops-session-liveness"
+                data-status=${s.liveness}
+              >
+                ${LIVENESS_WORDS[s.liveness]}
+              </td>
+              <td
+                data-label="Decision"
+                class="verdict ${s.decision}"
+                data-testid="ops-session-decision"
+                data-decision=${s.decision}
+              >
+                ${DECISION_WORDS[s.decision]}
+              </td>
               <td data-label="Distance">
                 <span class="distance">
                   <span data-testid="ops-session-distance">${formatDistance(s.smoothedDistance)}</span>

@@ -2,6 +2,7 @@ import {
   WS_CLOSE_CODES,
   OPS_LIMITS,
   parseOpsServerMessage,
+  type LivenessState,
   type OpsClientMessage,
   type OpsPoint,
   type OpsSnapshotMessage,
@@ -21,10 +22,11 @@ export const DEFAULT_OPS_FEED_OPTIONS = {
   reconnectDelaysMs: [500, 1000, 2000, 4000, 8000],
 } as const;
 
-/** The followed session's timeline as the feed last told it. */
+/** The followed session's timeline as the feed last told it, with its liveness (the marks). */
 export interface OpsTimeline {
   readonly sessionId: string;
   readonly points: readonly OpsPoint[];
+  readonly liveness: LivenessState;
 }
 
 /**
@@ -132,7 +134,11 @@ export class OpsFeedController implements ReactiveController {
         break;
       case 'ops_session_detail':
         if (message.sessionId === this.#following) {
-          this.timeline = { sessionId: message.sessionId, points: message.timeline };
+          this.timeline = {
+            sessionId: message.sessionId,
+            points: message.timeline,
+            liveness: message.liveness,
+          };
         }
         break;
       case 'ops_session_points':
@@ -141,6 +147,7 @@ export class OpsFeedController implements ReactiveController {
           this.timeline = {
             sessionId: message.sessionId,
             points: points.slice(-OPS_LIMITS.timelinePoints),
+            liveness: message.liveness,
           };
         }
         break;

@@ -1,4 +1,12 @@
-import type { Verdict, OpsSessionState, OpsTransport } from '@fv/protocol';
+import type {
+  ChallengeFailure,
+  Decision,
+  LivenessAction,
+  LivenessStatus,
+  OpsSessionState,
+  OpsTransport,
+  Verdict,
+} from '@fv/protocol';
 
 /** Plain words for each verdict (the widget uses the same wording). */
 export const VERDICT_WORDS: Record<Verdict, string> = {
@@ -7,6 +15,37 @@ export const VERDICT_WORDS: Record<Verdict, string> = {
   not_matched: 'Not matched',
   no_face: 'No face',
   multiple_faces: 'More than one face',
+};
+
+export const LIVENESS_WORDS: Record<LivenessStatus, string> = {
+  off: 'Off',
+  pending: 'In progress',
+  passed: 'Passed',
+  failed: 'Failed',
+};
+
+export const DECISION_WORDS: Record<Decision, string> = {
+  pending: 'Pending',
+  verified: 'Verified',
+  not_verified: 'Not verified',
+};
+
+/** Short names of the liveness actions (turns are the person's own left and right). */
+export const ACTION_WORDS: Record<LivenessAction, string> = {
+  blink: 'Blink',
+  smile: 'Smile',
+  open_mouth: 'Open mouth',
+  turn_left: 'Turn left',
+  turn_right: 'Turn right',
+};
+
+export const FAILURE_WORDS: Record<ChallengeFailure, string> = {
+  no_face: 'no face',
+  multiple_faces: 'more than one face',
+  identity_lost: 'face stopped matching',
+  timeout: 'not done in time',
+  wrong_action: 'another action first',
+  not_neutral: 'no neutral face before',
 };
 
 export const STATE_WORDS: Record<OpsSessionState, string> = {

@@ -2,6 +2,10 @@
  * `/`: the demo page. "Live verification" creates a session without a reference photo (so the
  * widget's enrolment step runs) and hands its token to `<fv-verify>`; "Match two photos" is the
  * two-image comparison (`<fv-match>`, `POST /v1/verify`).
+ *
+ * The session's liveness options can be tried from the address: `?liveness=off`, or
+ * `?livenessAction=smile&livenessAction=turn_left&livenessChallenges=2&livenessRetries=0` (passed on
+ * as the form fields of `POST /v1/demo/sessions`; the server checks them).
  */
 import { html, nothing, render } from 'lit';
 import '../elements/fv-verify.ts';
@@ -18,6 +22,16 @@ let session: Created | null = null;
 let creating = false;
 let failure: string | null = null;
 
+const LIVENESS_FIELDS = ['liveness', 'livenessAction', 'livenessChallenges', 'livenessRetries'] as const;
+
+/** The session form: the liveness options given in this page's address, if any. */
+function sessionForm(): FormData {
+  const form = new FormData();
+  const query = new URLSearchParams(location.search);
+  for (const field of LIVENESS_FIELDS) for (const value of query.getAll(field)) form.append(field, value);
+  return form;
+}
+
 async function newSession(): Promise<void> {
   if (creating) return;
   creating = true;
@@ -25,7 +39,7 @@ async function newSession(): Promise<void> {
   draw();
   try {
     // The demo's own route: same-origin only, no API key (tenants create sessions server-side).
-    const response = await fetch('/v1/demo/sessions', { method: 'POST', body: new FormData() });
+    const response = await fetch('/v1/demo/sessions', { method: 'POST', body: sessionForm() });
     const body = (await response.json().catch(() => null)) as
       (Partial<Created> & { error?: { message?: string } }) | null;
     if (!response.ok || typeof body?.token !== 'string' || typeof body.sessionId !== 'string') {

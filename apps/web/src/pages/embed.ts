@@ -7,6 +7,7 @@
 import '../elements/fv-verify.ts';
 import { sessionIdOfToken, type Transport } from '@fv/protocol';
 import { EmbedBridge, parseEmbedConfig } from '../lib/embed-bridge.ts';
+import type { FvVerifyEventMap } from '../elements/fv-verify.ts';
 import type { Verdict, ScoreMessage } from '@fv/protocol';
 
 const app = document.getElementById('app') ?? document.body;
@@ -42,16 +43,22 @@ if (!sessionId) {
     ).detail;
     bridge.verdict(verdict, distance ?? null, similarity ?? null);
   });
+  widget.addEventListener('fv-challenge', (event) => {
+    bridge.challenge((event as CustomEvent<FvVerifyEventMap['fv-challenge']>).detail);
+  });
+  widget.addEventListener('fv-liveness', (event) => {
+    const { liveness, decision } = (event as CustomEvent<FvVerifyEventMap['fv-liveness']>).detail;
+    bridge.liveness(liveness, decision);
+  });
   widget.addEventListener('fv-error', (event) => {
     const { code, message, fatal } = (event as CustomEvent<{ code: string; message: string; fatal: boolean }>)
       .detail;
     bridge.error(code, message, fatal);
   });
   widget.addEventListener('fv-finished', (event) => {
-    const { verdict, distance, reason } = (
-      event as CustomEvent<{ verdict: Verdict; distance: number | null; reason: string }>
-    ).detail;
-    bridge.finished(verdict, distance ?? null, reason);
+    const { verdict, distance, decision, reason } = (event as CustomEvent<FvVerifyEventMap['fv-finished']>)
+      .detail;
+    bridge.finished(verdict, distance ?? null, decision, reason);
   });
 
   // The host may stop the widget (e.g. its own "Cancel" button) — only from an allowed origin.
