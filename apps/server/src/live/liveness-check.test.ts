@@ -35,7 +35,11 @@ const SHOWS: Record<string, FaceFeatures> = {
 /** A check on a hand-held clock; `random` always picks the first remaining action (no shuffle). */
 function setup(policy: LivenessPolicy = POLICY, stored: LivenessState = initialLiveness(policy)) {
   const clock = { now: 0 };
-  const check = new LivenessCheck(policy, stored, { now: () => clock.now, random: (max) => max - 1 });
+  const check = new LivenessCheck(policy, stored, {
+    now: () => clock.now,
+    random: (max) => max - 1,
+    settleFrames: 1,
+  });
   const challenges: ChallengeMessage[] = [];
   const states: LivenessState[] = [];
   check.on('challenge', (c) => challenges.push(c));
@@ -174,6 +178,16 @@ describe('LivenessCheck', () => {
     expect(resumed.state.status).toBe('failed');
     const passed: LivenessState = { ...states[0]!, status: 'passed' };
     expect(new LivenessCheck(POLICY, passed).state).toBe(passed);
+  });
+
+  it('draws only once the face has matched on settleFrames consecutive frames', () => {
+    const check = new LivenessCheck(POLICY, initialLiveness(POLICY), { now: () => 0, settleFrames: 3 });
+    const frame = (matched: boolean): LivenessFrame => ({ t: 0, faceCount: 1, matched, features: NEUTRAL });
+    for (const m of [true, true, false, true, true]) check.observe(frame(m));
+    expect(check.state.attempt).toBe(0);
+    check.observe(frame(true));
+    expect(check.state.attempt).toBe(1);
+    check.close();
   });
 
   it('refuses a policy asking for more challenges than actions', () => {

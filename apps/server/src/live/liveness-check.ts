@@ -57,10 +57,16 @@ export interface LivenessCheckOptions {
    * after the deadline, so a frame captured in time but still in analysis can answer. @defaultValue 400
    */
   graceMs?: number;
+  /**
+   * The sequence is drawn once the face has matched on this many consecutive analysed frames: the
+   * stream has settled (the first second of a stream is often at a lowered rate, and a person who
+   * just sat down is not yet still), and one lucky frame does not start it. @defaultValue 5
+   */
+  settleFrames?: number;
 }
 
 /**
- * One stream's active liveness: waits for the enrolled face to match, draws a sequence of distinct
+ * One stream's active liveness: waits for the enrolled face to match steadily, draws a sequence of distinct
  * actions (CSPRNG), announces each challenge when its window opens and has the {@link ChallengeJudge}
  * judge it from the frames the session analysed (chained: each lead-in starts at the previous pass).
  * Starts from the session's stored state, so a resumed stream keeps a passed result, and a stream
@@ -76,6 +82,8 @@ export class LivenessCheck extends EventEmitter<{ challenge: [ChallengeMessage];
   readonly #random: (max: number) => number;
   readonly #tickMs: number;
   readonly #graceMs: number;
+  readonly #settleFrames: number;
+  #matchedRun = 0;
   #state: LivenessState;
   #judge: ChallengeJudge | null = null;
   #announced = -1;
@@ -92,6 +100,7 @@ export class LivenessCheck extends EventEmitter<{ challenge: [ChallengeMessage];
     this.#random = options.random ?? ((max) => randomInt(max));
     this.#tickMs = options.tickMs ?? 100;
     this.#graceMs = options.graceMs ?? 400;
+    this.#settleFrames = options.settleFrames ?? 5;
     // A sequence left running by a stream that is gone cannot be resumed: it failed.
     this.#state =
       stored.status === 'pending' && stored.challenges.length > 0 ? interrupted(stored, this.#now()) : stored;
@@ -105,7 +114,9 @@ export class LivenessCheck extends EventEmitter<{ challenge: [ChallengeMessage];
   observe(frame: LivenessFrame): void {
     if (this.#closed || this.#state.status !== 'pending') return;
     if (this.#judge === null) {
-      if (frame.matched && frame.faceCount === 1 && frame.features !== null) this.#draw(frame.t);
+      const matched = frame.matched && frame.faceCount === 1 && frame.features !== null;
+      this.#matchedRun = matched ? this.#matchedRun + 1 : 0;
+      if (this.#matchedRun >= this.#settleFrames) this.#draw(frame.t);
       return;
     }
     this.#judge.handleFrame(frame);
@@ -115,6 +126,7 @@ export class LivenessCheck extends EventEmitter<{ challenge: [ChallengeMessage];
   /** Starts another sequence after a failed one; false when none is left (or none failed). */
   retry(): boolean {
     if (this.#closed || this.#state.status !== 'failed' || this.#state.retriesLeft < 1) return false;
+    this.#matchedRun = 0;
     this.#set({
       ...this.#state,
       status: 'pending',
