@@ -390,7 +390,7 @@ export class LiveConnection extends TypedEmitter<LiveConnectionEvents> {
   #beginMedia(): void {
     if (!this.#uplink.media || !this.#welcome) return;
     this.#send({ type: 'config', fps: this.#fps });
-    this.#uplink.start(this.#welcome.iceServers);
+    this.#uplink.start(this.#welcome.iceServers, this.#welcome.analysis);
   }
 
   #onSocketClosed(code: number, reason: string): void {

@@ -4,6 +4,8 @@ import type { CameraMedia, MediaPublisher, PublisherLink, Transport } from './me
 import { WebRtcPublisher, type WebRtcPublisherOptions } from './webrtc-publisher.ts';
 
 type IceServers = Extract<ServerMessage, { type: 'welcome' }>['iceServers'];
+/** What the server analyses (its `welcome`): a publisher sends no more frames, no larger. */
+export type Analysis = Extract<ServerMessage, { type: 'welcome' }>['analysis'];
 
 /** How the uplink makes its publishers (tests pass fakes). */
 export interface PublisherFactories {
@@ -88,13 +90,13 @@ export class MediaUplink {
     if (!media) this.#transport = null;
   }
 
-  /** Starts publishing the camera on the open session. */
-  start(iceServers: IceServers): void {
+  /** Starts publishing the camera on the open session, capped to what the server analyses. */
+  start(iceServers: IceServers, analysis?: Analysis): void {
     const media = this.#media;
     if (!media || this.#closed) return;
     this.#awaitingMedia = true;
     if (this.#options.webrtc && !this.#webrtcFailed && this.#publishers.webrtcSupported()) {
-      this.#startWebRtc(media, iceServers);
+      this.#startWebRtc(media, iceServers, analysis);
     } else {
       this.#startJpeg(media, this.#webrtcFailed ? 'WebRTC failed earlier' : 'WebRTC is not available');
     }
@@ -157,12 +159,14 @@ export class MediaUplink {
     this.stop();
   }
 
-  #startWebRtc(media: CameraMedia, iceServers: IceServers): void {
+  #startWebRtc(media: CameraMedia, iceServers: IceServers, analysis?: Analysis): void {
     let publisher: MediaPublisher & Partial<WebRtcSignalling>;
     try {
       publisher = this.#publishers.webrtc({
         link: this.#options.link,
         iceServers,
+        fps: this.#fps,
+        maxFrameSide: analysis ? Math.max(analysis.width, analysis.height) : this.#options.maxFrameSide,
         onFailure: (reason) => {
           if (this.#publisher === publisher) this.fallBack(reason);
         },
