@@ -138,6 +138,36 @@ describe('FaceTracker, tracking first (landmarks follow the face; the cascade ac
     },
   );
 
+  it('finds a face too small for the coarse search with the fine pass, then follows it', async () => {
+    // Person A's 320×240 frames shrunk to 30% (the face about 60 px) on a 640×480 grey canvas.
+    const far = clip('person-a_320x240_3s.y4m')
+      .slice(0, 12)
+      .map((f) => {
+        const data = new Uint8Array(640 * 480).fill(128);
+        const [w, h] = [96, 72];
+        for (let y = 0; y < h; y++)
+          for (let x = 0; x < w; x++)
+            data[(200 + y) * 640 + 300 + x] = f.data[Math.floor(y / 0.3) * f.width + Math.floor(x / 0.3)]!;
+        return { width: 640, height: 480, data };
+      });
+    expect(detector.detect(far[0]!, { fine: false }).faces).toHaveLength(0);
+    const { modes, results } = await run(new FaceTracker(detector), far);
+    expect(results.every((r) => r.faceCount >= 1 && r.crop !== null)).toBe(true);
+    expect(modes[0]).toBe('full');
+    expect(modes.slice(1, 5)).toEqual(['track', 'track', 'track', 'track']);
+    // On its schedule only: a face-less stream runs the fine pass every fineSearchEvery frames.
+    let fine = 0;
+    const counting = {
+      detect: detector.detect.bind(detector),
+      detectNear: detector.detectNear.bind(detector),
+      detectFine: (...a: Parameters<HaarDetector['detectFine']>) => (fine++, detector.detectFine(...a)),
+    } as unknown as HaarDetector;
+    const tracker = new FaceTracker(counting, { fineSearchEvery: 5 });
+    const blank: GrayImage = { width: 640, height: 480, data: new Uint8Array(640 * 480).fill(128) };
+    for (let i = 0; i < 11; i++) tracker.detect(blank);
+    expect(fine).toBe(3); // frames 1, 6 and 11
+  });
+
   it('boxFromLandmarks: a square box about the face, following its roll', () => {
     const face = neutralFace();
     const box = boxFromLandmarks(flat(face))!;
@@ -173,5 +203,7 @@ describe('FaceTracker, tracking first (landmarks follow the face; the cascade ac
     expect(() => new FaceTracker(detector, { minFitCorrelation: 2 })).toThrow(TypeError);
     expect(() => new FaceTracker(detector, { confirmRegion: 1 })).toThrow(TypeError);
     expect(() => new FaceTracker(detector, { fullSearchEvery: 1.5 })).toThrow(TypeError);
+    expect(() => new FaceTracker(detector, { fineSearchEvery: 0 })).toThrow(TypeError);
+    expect(() => new FaceTracker(detector, { fineBudgetMs: -1 })).toThrow(TypeError);
   });
 });

@@ -38,6 +38,18 @@ export interface FaceTrackerOptions {
    * @defaultValue 1.4
    */
   confirmRegion?: number;
+  /**
+   * While no face is found, the detector's fine pass (faces too small for the coarse full search:
+   * a person a metre or more from the camera) runs once every this many frames, within
+   * `fineBudgetMs`; the coarse search runs on every frame. @defaultValue 20 (2 s at 10 fps)
+   */
+  fineSearchEvery?: number;
+  /**
+   * The fine pass's time budget in a live stream (it gives up the smallest faces first). At 640×480
+   * it costs 35–60 ms on a plain background and several times that on a busy one, so a face-less
+   * stream spends at most this every `fineSearchEvery` frames. @defaultValue 60
+   */
+  fineBudgetMs?: number;
 }
 
 export const DEFAULT_FACE_TRACKER_OPTIONS: Required<FaceTrackerOptions> = {
@@ -46,6 +58,8 @@ export const DEFAULT_FACE_TRACKER_OPTIONS: Required<FaceTrackerOptions> = {
   maxUnconfirmed: 15,
   minFitCorrelation: 0.6,
   confirmRegion: 1.4,
+  fineSearchEvery: 20,
+  fineBudgetMs: 60,
 };
 
 export interface TrackedDetection extends Detection {
@@ -144,6 +158,8 @@ export class FaceTracker {
   #lastFullCount = 0;
   #sinceFull = Infinity;
   #sinceConfirm = Infinity;
+  /** Full searches without a face since the last fine pass (the first one without runs it). */
+  #sinceFine: number;
   /** The last frame's aligned crop (its fit is the next frame's reference). */
   #lastCrop: Uint8Array | null = null;
   /** Whether the frame just detected came from the landmarks alone (its fit decides a re-check). */
@@ -166,10 +182,15 @@ export class FaceTracker {
     if (!(this.options.minFitCorrelation >= -1 && this.options.minFitCorrelation <= 1)) {
       throw new TypeError('minFitCorrelation must be in [-1, 1]');
     }
+    if (!(Number.isInteger(this.options.fineSearchEvery) && this.options.fineSearchEvery >= 1)) {
+      throw new TypeError('fineSearchEvery must be an integer ≥ 1');
+    }
+    if (!(this.options.fineBudgetMs >= 0)) throw new TypeError('fineBudgetMs must be ≥ 0');
     if (!(this.options.confirmRegion >= 1.1 && this.options.confirmRegion <= 3)) {
       throw new TypeError('confirmRegion must be in [1.1, 3]');
     }
     this.#detector = detector;
+    this.#sinceFine = this.options.fineSearchEvery - 1;
   }
 
   /**
@@ -215,7 +236,7 @@ export class FaceTracker {
         return { ...near, faceCount, mode: 'roi' };
       }
     }
-    const full = this.#detector.detect(frame);
+    const full = this.#search(frame);
     this.#sinceFull = 1;
     if (
       full.faces.length === 0 &&
@@ -258,6 +279,19 @@ export class FaceTracker {
     return degraded;
   }
 
+  /** A full search: the coarse pass, and the fine pass on its schedule while no face is found. */
+  #search(frame: GrayImage): Detection {
+    const coarse = this.#detector.detect(frame, { fine: false });
+    if (coarse.faces.length > 0) {
+      this.#sinceFine = 0;
+      return coarse;
+    }
+    if (++this.#sinceFine < this.options.fineSearchEvery) return coarse;
+    this.#sinceFine = 0;
+    const fine = this.#detector.detectFine(frame, { fineBudgetMs: this.options.fineBudgetMs });
+    return { ...fine, cascadeMs: coarse.cascadeMs + fine.cascadeMs };
+  }
+
   reset(): void {
     this.#last = null;
     this.#predicted = null;
@@ -265,5 +299,6 @@ export class FaceTracker {
     this.#unconfirmed = false;
     this.#sinceFull = Infinity;
     this.#sinceConfirm = Infinity;
+    this.#sinceFine = this.options.fineSearchEvery - 1;
   }
 }

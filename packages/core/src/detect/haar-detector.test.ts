@@ -111,6 +111,115 @@ describe('HaarDetector on real LFW faces', () => {
   });
 });
 
+describe('HaarDetector fine pass (small faces)', () => {
+  let detector: HaarDetector;
+  let base: GrayImage;
+
+  beforeAll(async () => {
+    // No time budget: what is searched must not depend on how busy the machine is.
+    detector = await HaarDetector.create({ fineBudgetMs: Infinity });
+    base = await decodeGray(readFileSync(lfwFile('George_W_Bush', 10)));
+  });
+  afterAll(() => detector.close());
+
+  /** The LFW face (its Haar box on the original), pasted so the box is `width` wide at (x, y). */
+  const pasted = (cw: number, ch: number, width: number, x: number, y: number) => {
+    const box = detector.detect(base).faces[0]!;
+    const k = width / box.width;
+    // 1.8× the box around it, as a face in a photo has hair and shoulders around it.
+    const region = {
+      x: box.x - box.width * 0.4,
+      y: box.y - box.width * 0.4,
+      width: box.width * 1.8,
+      height: box.width * 1.8,
+    };
+    const side = Math.round(region.width * k);
+    const patch = resampleRegion(base, region, side, side);
+    const canvas = { width: cw, height: ch, data: new Uint8Array(cw * ch).fill(128) };
+    const px = Math.round(x - 0.4 * width);
+    const py = Math.round(y - 0.4 * width);
+    for (let r = 0; r < side; r++)
+      canvas.data.set(patch.subarray(r * side, (r + 1) * side), (py + r) * cw + px);
+    return { canvas, truth: { x, y, width, height: width } };
+  };
+
+  it('finds a 64 px face in a 1280×720 frame only with the fine pass, in image coordinates', async () => {
+    // The coarse pass's smallest face there is 24 px of a 320 px copy of the 2560 px padded frame: 192 px.
+    const { canvas, truth } = pasted(1280, 720, 64, 900, 200);
+    expect(detector.detect(canvas, { fine: false }).faces).toEqual([]);
+    const coarseOnly = await HaarDetector.create({ finePass: false });
+    try {
+      expect(coarseOnly.detect(canvas).faces).toEqual([]);
+    } finally {
+      coarseOnly.close();
+    }
+    const found = detector.detect(canvas);
+    expect(found.fine).toMatchObject({ complete: true, smallestFace: 40 });
+    expect(found.fine!.largestFace).toBeGreaterThanOrEqual(2 * 192);
+    expect(found.faces.length).toBeGreaterThanOrEqual(1);
+    const face = found.faces[0]!;
+    const centre = (r: typeof face) => [r.x + r.width / 2, r.y + r.height / 2] as const;
+    const [fx, fy] = centre(face);
+    const [tx, ty] = centre(truth);
+    expect(Math.hypot(fx - tx, fy - ty)).toBeLessThan(truth.width / 4);
+    expect(Math.abs(face.width / truth.width - 1)).toBeLessThan(0.3);
+    // detectFine alone finds the same face.
+    expect(detector.detectFine(canvas).faces[0]).toEqual(face);
+  });
+
+  it('does not run when the coarse pass finds a face', () => {
+    const { canvas } = pasted(640, 480, 200, 200, 100);
+    const found = detector.detect(canvas);
+    expect(found.faces.length).toBeGreaterThanOrEqual(1);
+    expect(found.fine).toBeUndefined();
+  });
+
+  it('searches a face-less frame without finding one, and frees what it allocates', () => {
+    const before = liveOpenCvObjects();
+    const blank = { width: 1280, height: 720, data: new Uint8Array(1280 * 720).fill(90) };
+    const found = detector.detect(blank);
+    expect(found.faces).toEqual([]);
+    expect(found.fine?.complete).toBe(true);
+    expect(liveOpenCvObjects()).toBe(before);
+  });
+
+  it('gives up the smallest faces first when out of time', async () => {
+    const { canvas } = pasted(1280, 720, 64, 900, 200);
+    const hurried = await HaarDetector.create({ fineBudgetMs: 0 });
+    try {
+      // Only the first range (the largest faces) runs: it is the one whose cost is not yet known.
+      const found = hurried.detect(canvas);
+      expect(found.faces).toEqual([]);
+      expect(found.fine!.complete).toBe(false);
+      expect(found.fine!.smallestFace).toBeGreaterThan(64);
+    } finally {
+      hurried.close();
+    }
+    // The same, for one call.
+    expect(detector.detect(canvas, { fineBudgetMs: 0 }).fine!.complete).toBe(false);
+    expect(detector.detectFine(canvas, { fineBudgetMs: 0 }).faces).toEqual([]);
+  });
+
+  it('caps the copy it searches at fineMaxSide', async () => {
+    const { canvas } = pasted(1280, 720, 64, 900, 200);
+    const capped = await HaarDetector.create({ fineMaxSide: 640, fineBudgetMs: Infinity });
+    try {
+      // At half scale the smallest window (24 px) is a 48 px face.
+      expect(capped.detect(canvas).fine!.smallestFace).toBe(48);
+    } finally {
+      capped.close();
+    }
+  });
+
+  it('rejects bad fine-pass options', async () => {
+    await expect(HaarDetector.create({ fineMinFace: 10 })).rejects.toThrow(/fineMinFace/);
+    await expect(HaarDetector.create({ fineMaxSide: 0 })).rejects.toThrow(/fineMaxSide/);
+    await expect(HaarDetector.create({ fineBudgetMs: -1 })).rejects.toThrow(/fineBudgetMs/);
+    await expect(HaarDetector.create({ fineScaleFactor: 1 })).rejects.toThrow(/fineScaleFactor/);
+    await expect(HaarDetector.create({ finePass: 'yes' as unknown as boolean })).rejects.toThrow(/finePass/);
+  });
+});
+
 describe('FaceTracker (region-of-interest search between full searches)', () => {
   it('finds the same face near its last position and falls back to a full search', async () => {
     const { FaceTracker } = await import('./face-tracker.ts');

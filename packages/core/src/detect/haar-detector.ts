@@ -42,6 +42,54 @@ export interface HaarDetectorOptions {
    * @defaultValue 'centre'
    */
   subject?: 'centre' | 'largest';
+  /**
+   * When the coarse pass finds no face, `detect` searches again at the image's own scale (the fine
+   * pass, {@link HaarDetector.detectFine}) for the faces the coarse pass is too coarse to see. With
+   * the defaults the coarse pass's smallest window is a 96 px face in a 640×480 frame, 192 px in
+   * 1280×720 and 288 px in 1920×1080 (it is reliable from twice that, see `RELIABLE`). Images where the
+   * coarse pass finds a face cost nothing more. @defaultValue true
+   */
+  finePass?: boolean;
+  /**
+   * Smallest face the fine pass searches for, image pixels (its smallest window). The model sees 78%
+   * of the face box resampled to 47 px wide, so a box under 60 px is already upsampled (and flagged
+   * `too_small`); under 40 px the crop is upsampled more than 1.5× and the landmark net gets a region
+   * under 52 px for its 112 px input: less detail than the model was trained on. The pass is reliable
+   * from about 1.2× this, thanks to its finer scale step (`fineScaleFactor`): on the scale sweep (200
+   * DevTest faces on plain gray, no time limit) it found 93% at 40 px, 98.5–100% at 48 px and 100%
+   * from 64 px. A smaller value does not help at 48 px (on another draw of 239 DevTest faces, 237
+   * found with 32, 36 or 40) and costs as the square of 1 / this. @defaultValue 40
+   */
+  fineMinFace?: number;
+  /**
+   * The fine pass searches the image itself when its longer side is at most this, else a copy shrunk
+   * to it (area-averaged; the smallest face found then grows in proportion). 1920 searches a 1080p
+   * frame at its own scale: the cascade's own scaling of the full-resolution image finds small faces
+   * more often than a pre-shrunk copy (on 91 faces pasted into 640×480 at 48 px: 96% with the cascade
+   * starting at 40 px windows on the image, 87% on a 0.6 copy starting at 24 px). It bounds the cost
+   * on large photos (a 4000×3000 image is searched at 0.48, from 83 px faces). @defaultValue 1920
+   */
+  fineMaxSide?: number;
+  /**
+   * Time budget of the fine pass, ms (a call may pass its own). The pass searches ranges of face
+   * sizes, largest first (the cascade shrinks the image for them, so they are cheap), each range's
+   * smallest face half the last's; it does not start a range whose predicted cost (the previous
+   * range's, times the ratio of image pixels / smallest window²) would overrun the budget, so it gives
+   * up the smallest faces first and reports `fine.complete: false`. The first range always runs. The
+   * prediction is rough (the smallest range's actual cost was 0.5–1.5× it), and a range, once
+   * started, cannot be interrupted. 1000: about 3× the largest median cost measured for a 1080p
+   * frame with a plain background, so that one image (an upload) is searched fully unless the machine
+   * is loaded or the background busy; a live stream should pass a budget that fits its frame interval.
+   * Costs: see {@link HaarDetector.detectFine}. @defaultValue 1000
+   */
+  fineBudgetMs?: number;
+  /**
+   * `scaleFactor` of the fine pass. Finer than the coarse pass's 1.1: the faces it looks for are near
+   * its smallest window, where the coarse step leaves too few neighbouring scales for `minNeighbors`.
+   * On 91 faces pasted into 640×480 (windows from 32 px): 1.1 found 90% at 40 px and 97% at 48 px,
+   * 1.05 found 100% at both, at about twice the cost. @defaultValue 1.05
+   */
+  fineScaleFactor?: number;
 }
 
 export const DEFAULT_HAAR_DETECTOR_OPTIONS: Required<Omit<HaarDetectorOptions, 'cascadePath'>> = {
@@ -52,13 +100,51 @@ export const DEFAULT_HAAR_DETECTOR_OPTIONS: Required<Omit<HaarDetectorOptions, '
   minFaceSize: 24,
   equalize: false,
   subject: 'centre',
+  finePass: true,
+  fineMinFace: 40,
+  fineMaxSide: 1920,
+  fineBudgetMs: 1000,
+  fineScaleFactor: 1.05,
 };
+
+/**
+ * A search finds faces reliably only from about this many times its smallest window: near it the
+ * cascade has few smaller scales to gather the neighbouring hits `minNeighbors` asks for. Measured
+ * for the coarse pass on the scale sweep (`npm run bench:scale`, 200 DevTest faces): found 74.5% at
+ * its smallest window, 89–89.5% at 1.33×, 97–97.5% at 2× (88.5% at 1.39× in 1920×1080). So the
+ * fine pass also covers faces up to twice the coarse pass's smallest window.
+ */
+const RELIABLE = 2;
+/** Each range of fine-pass windows spans this factor; the next starts at twice its start. */
+const RANGE_SPAN = 2.5;
 
 export interface Detection {
   /** Faces in full-resolution image coordinates, the subject first (see `HaarDetectorOptions.subject`). */
   readonly faces: Rect[];
-  /** Milliseconds spent in the cascade itself. */
+  /** Milliseconds spent in the cascade itself (both passes when the fine pass ran). */
   readonly cascadeMs: number;
+  /** Present when the fine pass ran (see {@link HaarDetector.detectFine}). */
+  readonly fine?: FineSearch;
+}
+
+/** Per-call settings of `detect` and `detectFine` (defaults: the detector's options). */
+export interface FineCallOptions {
+  /** Run the fine pass when the coarse pass finds nothing (`detect` only). */
+  fine?: boolean;
+  /** Time budget of the fine pass, ms. */
+  fineBudgetMs?: number;
+}
+
+/** What a fine pass searched. */
+export interface FineSearch {
+  /** Wall-clock time of the fine pass (resampling and cascades), ms. */
+  readonly ms: number;
+  /** Smallest face width searched, image pixels (0 when nothing was searched). */
+  readonly smallestFace: number;
+  /** Largest face width searched, image pixels (0 when nothing was searched). */
+  readonly largestFace: number;
+  /** False when the time budget stopped it before its smallest faces. */
+  readonly complete: boolean;
 }
 
 const require = createRequire(import.meta.url);
@@ -69,6 +155,14 @@ export function defaultCascadePath(): string {
 }
 
 const area = (r: Rect): number => r.width * r.height;
+/** Intersection over union of two boxes. */
+function iou(a: Rect, b: Rect): number {
+  const w = Math.min(a.x + a.width, b.x + b.width) - Math.max(a.x, b.x);
+  const h = Math.min(a.y + a.height, b.y + b.height) - Math.max(a.y, b.y);
+  if (w <= 0 || h <= 0) return 0;
+  const inter = w * h;
+  return inter / (area(a) + area(b) - inter);
+}
 /** Distance from the face's centre to (cx, cy), in face widths. */
 const offCentre = (r: Rect, cx: number, cy: number): number =>
   Math.hypot(r.x + r.width / 2 - cx, r.y + r.height / 2 - cy) / r.width;
@@ -122,6 +216,13 @@ export class HaarDetector {
     if (opts.subject !== 'centre' && opts.subject !== 'largest') {
       throw new TypeError("subject must be 'centre' or 'largest'");
     }
+    if (typeof opts.finePass !== 'boolean') throw new TypeError('finePass must be a boolean');
+    if (!(opts.fineMinFace >= opts.minFaceSize)) throw new TypeError('fineMinFace must be ≥ minFaceSize');
+    if (!(opts.fineMaxSide >= 32)) throw new TypeError('fineMaxSide must be ≥ 32');
+    if (!(opts.fineBudgetMs >= 0)) throw new TypeError('fineBudgetMs must be ≥ 0');
+    if (!(opts.fineScaleFactor > 1 && opts.fineScaleFactor < 2)) {
+      throw new TypeError('fineScaleFactor must be in (1, 2)');
+    }
 
     const xml = readFileSync(opts.cascadePath);
     const cv = await loadOpenCv();
@@ -141,17 +242,74 @@ export class HaarDetector {
     return new HaarDetector(cv, cascade, opts);
   }
 
-  /** Finds faces in `image` (full search); coordinates are in `image`'s own pixels. */
-  detect(image: GrayImage): Detection {
+  /**
+   * Finds faces in `image` (full search); coordinates are in `image`'s own pixels. A coarse pass on a
+   * padded copy shrunk to `maxDetectSide` first; when it finds nothing and `fine` is on (default: the
+   * `finePass` option), the fine pass ({@link HaarDetector.detectFine}) looks for the smaller faces it
+   * cannot see, within `fineBudgetMs` (default: the option).
+   */
+  detect(
+    image: GrayImage,
+    { fine = this.options.finePass, fineBudgetMs = this.options.fineBudgetMs }: FineCallOptions = {},
+  ): Detection {
     assertGrayImage(image);
+    const coarse = this.#coarse(image);
+    if (coarse.faces.length > 0 || !fine) {
+      const faces = subjectFirst(coarse.faces, this.options.subject, image.width / 2, image.height / 2);
+      return { faces, cascadeMs: coarse.cascadeMs };
+    }
+    const result = this.#fine(image, coarse.smallestFace, fineBudgetMs);
+    return { ...result, cascadeMs: coarse.cascadeMs + result.cascadeMs };
+  }
+
+  /**
+   * The fine pass alone: the faces `detect`'s coarse pass cannot see, from `fineMinFace` to twice the
+   * coarse pass's smallest face (larger ones are the coarse pass's), searched on the image without
+   * padding (shrunk only past `fineMaxSide`) with `fineScaleFactor`, within `fineBudgetMs` (or the
+   * call's own budget); coordinates in `image`'s pixels. `detect` runs it by itself when the coarse
+   * pass finds nothing. A live stream should bound it to its frame time: `detect(frame, { fine: false })`
+   * on most frames and this on a schedule (e.g. every few frames while no face is tracked, or now and
+   * then while one is, to notice a smaller face), or `detect(frame, { fineBudgetMs })`.
+   *
+   * Measured (`npm run bench:scale`, 200 DevTest faces, OpenCV.js WASM on one thread of a shared 2-core
+   * AMD EPYC; median CPU ms of a `detect` call that ran both passes; the coarse pass alone: 12, 16
+   * and 30 ms):
+   *
+   * | canvas    | one small face, plain gray | no face, plain gray | no face, 4×4-block noise        |
+   * | --------- | -------------------------- | ------------------- | ------------------------------- |
+   * | 640×480   | 49–63                      | 34                  | ≈ 350                           |
+   * | 1280×720  | 107–162                    | 94                  | ≈ 290, then cut by the budget   |
+   * | 1920×1080 | 226–327                    | 208                 | ≈ 160, then cut by the budget   |
+   *
+   * The cost depends on the content: texture lets more windows past the cascade's first stages
+   * (block noise is meant as a worst case; real backgrounds were not measured). Under load,
+   * wall-clock time was up to 3× these.
+   */
+  detectFine(
+    image: GrayImage,
+    { fineBudgetMs = this.options.fineBudgetMs }: FineCallOptions = {},
+  ): Detection {
+    assertGrayImage(image);
+    const { pw, dw } = this.#coarseGeometry(image);
+    return this.#fine(image, (this.options.minFaceSize * pw) / dw, fineBudgetMs);
+  }
+
+  #coarseGeometry(image: GrayImage): { pw: number; ph: number; dw: number; dh: number } {
     const { padRatio, maxDetectSide } = this.options;
+    const pw = image.width + 2 * Math.round(image.width * padRatio);
+    const ph = image.height + 2 * Math.round(image.height * padRatio);
+    const scale = Math.min(1, maxDetectSide / Math.max(pw, ph));
+    return { pw, ph, dw: Math.max(1, Math.round(pw * scale)), dh: Math.max(1, Math.round(ph * scale)) };
+  }
+
+  /** The coarse pass: padded, shrunk to `maxDetectSide`. `smallestFace`: its smallest window, image px. */
+  #coarse(image: GrayImage): { faces: Rect[]; cascadeMs: number; smallestFace: number } {
+    const { padRatio } = this.options;
     const padded = padRatio > 0 ? padImage(image, padRatio) : { image, offsetX: 0, offsetY: 0 };
     const { width: pw, height: ph } = padded.image;
-    const scale = Math.min(1, maxDetectSide / Math.max(pw, ph));
-    const dw = Math.max(1, Math.round(pw * scale));
-    const dh = Math.max(1, Math.round(ph * scale));
+    const { dw, dh } = this.#coarseGeometry(image);
     const small =
-      scale === 1
+      dw === pw && dh === ph
         ? padded.image.data
         : resampleRegion(padded.image, { x: 0, y: 0, width: pw, height: ph }, dw, dh);
     const { rects, cascadeMs } = this.#runCascade(small, dw, dh, this.options.minFaceSize, 0);
@@ -163,7 +321,70 @@ export class HaarDetector {
       width: r.width * sx,
       height: r.height * sy,
     }));
-    return { faces: subjectFirst(faces, this.options.subject, image.width / 2, image.height / 2), cascadeMs };
+    return { faces, cascadeMs, smallestFace: this.options.minFaceSize * sx };
+  }
+
+  /**
+   * Face sizes from `fineMinFace` to `coarseSmallest × RELIABLE` on one copy (the image itself up to
+   * `fineMaxSide`), in ranges of windows each twice the last, largest first (they are the cheapest:
+   * the cascade shrinks the copy for them), within `fineBudgetMs`.
+   */
+  #fine(image: GrayImage, coarseSmallest: number, fineBudgetMs: number): Detection {
+    if (!(fineBudgetMs >= 0)) throw new TypeError('fineBudgetMs must be ≥ 0');
+    const t0 = performance.now();
+    const { minFaceSize, fineMinFace, fineMaxSide, fineScaleFactor } = this.options;
+    const scale = Math.min(1, fineMaxSide / Math.max(image.width, image.height));
+    const w = Math.max(1, Math.round(image.width * scale));
+    const h = Math.max(1, Math.round(image.height * scale));
+    const sx = image.width / w;
+    const sy = image.height / h;
+    // Window sizes in pixels of the copy.
+    const smallest = Math.max(minFaceSize, Math.ceil(fineMinFace / sx));
+    const largest = Math.min(Math.floor((coarseSmallest * RELIABLE) / sx), Math.min(w, h));
+    const ranges: [number, number][] = [];
+    for (let lo = smallest; lo < largest; lo *= 2)
+      ranges.push([lo, Math.min(largest, Math.ceil(lo * RANGE_SPAN))]);
+    ranges.reverse();
+
+    const found: Rect[] = [];
+    let cascadeMs = 0;
+    let smallestFace = Infinity;
+    let largestFace = 0;
+    let complete = true;
+    let perWindowArea = NaN; // ms per (copy pixels / smallest window²), from the previous range
+    let copy: Uint8Array | null = null;
+    for (const [lo, hi] of ranges) {
+      const work = (w * h) / (lo * lo);
+      if (Number.isFinite(perWindowArea) && performance.now() - t0 + perWindowArea * work > fineBudgetMs) {
+        complete = false;
+        break;
+      }
+      copy ??=
+        w === image.width && h === image.height
+          ? image.data
+          : resampleRegion(image, { x: 0, y: 0, width: image.width, height: image.height }, w, h);
+      const run = this.#runCascade(copy, w, h, lo, hi, fineScaleFactor);
+      cascadeMs += run.cascadeMs;
+      perWindowArea = run.cascadeMs / work;
+      smallestFace = Math.min(smallestFace, lo * sx);
+      largestFace = Math.max(largestFace, hi * sx);
+      for (const r of run.rects) {
+        const face = { x: r.x * sx, y: r.y * sy, width: r.width * sx, height: r.height * sy };
+        // Adjacent ranges overlap: the box from the range of smaller windows replaces the other.
+        for (let i = found.length - 1; i >= 0; i--) if (iou(found[i]!, face) > 0.4) found.splice(i, 1);
+        found.push(face);
+      }
+    }
+    return {
+      faces: subjectFirst(found, this.options.subject, image.width / 2, image.height / 2),
+      cascadeMs,
+      fine: {
+        ms: performance.now() - t0,
+        smallestFace: Number.isFinite(smallestFace) ? smallestFace : 0,
+        largestFace,
+        complete,
+      },
+    };
   }
 
   /**
@@ -213,6 +434,7 @@ export class HaarDetector {
     height: number,
     minSize: number,
     maxSize: number,
+    scaleFactor = this.options.scaleFactor,
   ): { rects: Rect[]; cascadeMs: number } {
     const cascade = this.#cascade;
     if (cascade === null) throw new Error('HaarDetector is closed');
@@ -227,7 +449,7 @@ export class HaarDetector {
       cascade.detectMultiScale(
         mat,
         found,
-        this.options.scaleFactor,
+        scaleFactor,
         this.options.minNeighbors,
         0,
         new cv.Size(minSize, minSize),
