@@ -12,6 +12,7 @@
 //   npm run bench:cpu                                      # levels 1,8,16,32; 3 runs; default settings
 //   npm run bench:cpu -- --levels 1,8 --runs 3 --variant before:INTRA_OP_THREADS=0 --variant after:
 //   npm run bench:cpu -- --variant before@/tmp/before: --variant after:   # another checkout's build
+//   (its clients run from that checkout, in its protocol: copy tests/bench/cpu-clients.ts there)
 //
 // Options: --levels L,… (1,8,16,32)  --runs N (3)  --window-s S (20)  --warmup-s S (6)
 //          --send-fps F (10: what the server analyses; clients capped to it)  --webrtc
@@ -68,6 +69,9 @@ for (const v of variants) {
   if (!existsSync(path.join(v.cwd, 'apps', 'server', 'dist', 'server.js'))) {
     fail(`${v.cwd}: build the server first (npm run build:server)`);
   }
+  if (!existsSync(path.join(v.cwd, 'tests', 'bench', 'cpu-clients.ts'))) {
+    fail(`${v.cwd}: copy tests/bench/cpu-clients.ts there (its clients must speak its protocol)`);
+  }
 }
 
 const video = (name: string): string => path.join(sharedDataDir(), 'video', name);
@@ -118,7 +122,13 @@ interface Result {
 }
 
 /** The clients' process: JPEG sessions (cpu-clients.ts), or one CLI WebRTC peer per session. */
-function startClients(url: string, sessions: number, ns: NetNamespace | null): ReturnType<typeof spawn>[] {
+function startClients(
+  cwd: string,
+  url: string,
+  sessions: number,
+  ns: NetNamespace | null,
+): ReturnType<typeof spawn>[] {
+  // From the variant's own checkout: its clients speak its protocol version.
   if (ns === null) {
     return [
       spawn(
@@ -127,7 +137,7 @@ function startClients(url: string, sessions: number, ns: NetNamespace | null): R
           video('person-a_reference.jpg'),
           video('person-a_320x240_3s.y4m'),
         ]),
-        { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
+        { cwd, stdio: ['ignore', 'pipe', 'inherit'] },
       ),
     ];
   }
@@ -135,10 +145,10 @@ function startClients(url: string, sessions: number, ns: NetNamespace | null): R
   return Array.from({ length: sessions }, () =>
     ns.spawn(
       process.execPath,
-      ['--import', 'tsx', 'apps/server/src/cli/client.ts', '--server', url, '--liveness', 'off']
+      ['--import', 'tsx', 'apps/server/src/cli/client.ts', '--server', url]
         .concat(['--reference', video('person-a_reference.jpg'), '--video', video('person-a_320x240_3s.y4m')])
         .concat(['--loops', loops, '--send-fps', String(sendFps), '--json']),
-      { cwd: REPO_ROOT },
+      { cwd },
     ),
   );
 }
@@ -169,7 +179,7 @@ async function measure(cwd: string, env: Record<string, string>, sessions: numbe
       }
       await sleep(100);
     }
-    clients = startClients(url, sessions, ns);
+    clients = startClients(cwd, url, sessions, ns);
     const lines: string[] = [];
     /** Clients that have received a score (a WebRTC peer streams once it has). */
     const scored = new Set<number>();
