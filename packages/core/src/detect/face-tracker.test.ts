@@ -76,6 +76,27 @@ describe('FaceTracker, tracking first (landmarks follow the face; the cascade ac
     }
   });
 
+  it('keeps its own copy of the crop: a detect worker transfers the crop it returns away', async () => {
+    const tracker = new FaceTracker(detector);
+    const modes: string[] = [];
+    for (const frame of clip('person-a_320x240_3s.y4m').slice(0, 8)) {
+      const analysed = await analyseFrame(
+        frame,
+        {
+          detect: (f, o) => {
+            const r = tracker.detect(f, o);
+            modes.push(o?.recheck ? `re:${r.mode}` : r.mode);
+            return r;
+          },
+          follow: (l, c, a) => tracker.follow(l, c, a),
+        },
+        aligner,
+      );
+      structuredClone(analysed.crop, { transfer: [analysed.crop!.buffer as ArrayBuffer] }); // as postMessage does
+    }
+    expect(modes).toEqual(['full', 'track', 'track', 'track', 'track', 'confirm', 'track', 'track']);
+  });
+
   it('sees at once that the face left: the crop stops fitting and the cascade re-checks the frame', async () => {
     const frames = clip('person-a_320x240_3s.y4m').slice(0, 4);
     const blank: GrayImage = { width: 320, height: 240, data: new Uint8Array(320 * 240).fill(120) };

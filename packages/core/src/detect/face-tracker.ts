@@ -266,7 +266,8 @@ export class FaceTracker {
   follow(landmarks: ArrayLike<number>, crop?: Uint8Array, aligned = true): boolean {
     if (this.#last === null) return false;
     const last = this.#lastCrop;
-    this.#lastCrop = aligned ? (crop ?? null) : null;
+    // A copy: the caller may hand the crop on (a detect worker transfers its buffer away).
+    this.#lastCrop = aligned && crop ? crop.slice() : null;
     const degraded =
       this.#unconfirmed &&
       (!aligned ||
