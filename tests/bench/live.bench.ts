@@ -13,7 +13,7 @@ const ns = new NetNamespace(String(process.pid));
 const server = await startServer(ns, 18282, {});
 try {
   printLevels(
-    `live bench (embedded): server + N CLI clients, WebRTC VP8 320×240 at 15 fps sent, 10 fps analysed, ${LOOPS * 3} s per session`,
+    `live bench (embedded): server + N CLI clients, WebRTC VP8 320×240 sent at the analysed 10 fps, ${LOOPS * 3} s per session`,
     await measureLevels(ns, server.url, LEVELS, LOOPS),
   );
 } finally {
