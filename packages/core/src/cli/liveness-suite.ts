@@ -10,7 +10,14 @@ import path from 'node:path';
 import type { FaceAction } from '../liveness/action-detector.ts';
 import { DEFAULT_CHALLENGE_JUDGE_OPTIONS } from '../liveness/challenge-judge.ts';
 import { readLabelledRecordings } from '../liveness/clip-files.ts';
-import { formatSuite, JUDGEABLE_ACTIONS, runSuite, type SuiteReport } from '../liveness/suite.ts';
+import { ClipRecorder } from '../liveness/clip-recorder.ts';
+import {
+  formatSuite,
+  JUDGEABLE_ACTIONS,
+  runSuite,
+  type PrintPhoto,
+  type SuiteReport,
+} from '../liveness/suite.ts';
 import { failWith, parseCli } from './args.ts';
 
 const USAGE = `usage: npm run liveness:suite -- [--recordings <dir>] [--labels <dir>] [--seed <n>] [--draws <n>]
@@ -32,6 +39,7 @@ const USAGE = `usage: npm run liveness:suite -- [--recordings <dir>] [--labels <
                  (chained) lead-in (default 0)
   --min-answer   seconds: labelled ranges shorter than this are not played as a genuine answer
                  (default 0.3: a held action, not a syllable)
+  --photos       image files (comma-separated) also held up as hand-held prints, 50 draws each
   --max-seconds  stop drawing after this much wall time (default 120)
   --json         also write the results to this file`;
 
@@ -49,6 +57,7 @@ const args = parseCli(
     'photo-distance': { type: 'string' },
     settle: { type: 'string' },
     'min-answer': { type: 'string' },
+    photos: { type: 'string' },
     json: { type: 'string' },
     help: { type: 'boolean' },
   },
@@ -59,20 +68,38 @@ const labelsDir = args.labels ?? path.resolve('tests/fixtures/liveness-labels');
 const files = await readLabelledRecordings(labelsDir, recordingsDir).catch((error: unknown) =>
   failWith(error, 'liveness:suite'),
 );
+// Photos for the print attack besides the clips' stills (e.g. reference stills, LFW photos).
+const photos: PrintPhoto[] = [];
+if (args.photos) {
+  const recorder = await ClipRecorder.open().catch((error: unknown) => failWith(error));
+  try {
+    for (const file of args.photos.split(',').map((f) => f.trim())) {
+      const landmarks = await recorder.photoLandmarks(file).catch((error: unknown) => failWith(error, file));
+      if (landmarks === null) failWith(new Error('no face found'), file);
+      photos.push({ name: path.basename(file, path.extname(file)), landmarks });
+    }
+  } finally {
+    await recorder.close();
+  }
+}
 let report: SuiteReport;
 try {
-  report = runSuite(files, {
-    seed: Number(args.seed ?? 1),
-    draws: Number(args.draws ?? 50),
-    challenges: Number(args.challenges ?? 3),
-    actions: (args.actions ?? JUDGEABLE_ACTIONS.join(',')).split(',').map((a) => a.trim() as FaceAction),
-    windowMs: Number(args.window ?? 4) * 1000,
-    analysisFps: Number(args.fps ?? 10),
-    photoDistance: Number(args['photo-distance'] ?? 5),
-    settleMs: Number(args.settle ?? 0) * 1000,
-    minAnswerMs: Number(args['min-answer'] ?? 0.3) * 1000,
-    maxMs: Number(args['max-seconds'] ?? 120) * 1000,
-  });
+  report = runSuite(
+    files,
+    {
+      seed: Number(args.seed ?? 1),
+      draws: Number(args.draws ?? 50),
+      challenges: Number(args.challenges ?? 3),
+      actions: (args.actions ?? JUDGEABLE_ACTIONS.join(',')).split(',').map((a) => a.trim() as FaceAction),
+      windowMs: Number(args.window ?? 4) * 1000,
+      analysisFps: Number(args.fps ?? 10),
+      photoDistance: Number(args['photo-distance'] ?? 5),
+      settleMs: Number(args.settle ?? 0) * 1000,
+      minAnswerMs: Number(args['min-answer'] ?? 0.3) * 1000,
+      maxMs: Number(args['max-seconds'] ?? 120) * 1000,
+    },
+    photos,
+  );
 } catch (error) {
   failWith(error);
 }

@@ -11,6 +11,7 @@ import { alignedCropSpec, FaceAligner } from '../align/face-aligner.ts';
 import { FaceTracker } from '../detect/face-tracker.ts';
 import { HaarDetector } from '../detect/haar-detector.ts';
 import { analyseFrame } from '../face-analyzer.ts';
+import { decodeGray } from '../image/decode.ts';
 import { roundRect, type GrayImage } from '../image/gray-image.ts';
 import { DEFAULT_MODEL_DIR } from '../model/default-model.ts';
 import type { RecordedFrame, Recording } from './clip-files.ts';
@@ -152,6 +153,18 @@ export class ClipRecorder {
       featuresMs,
       featureFrames: frames.filter((f) => f.features !== null).length,
     };
+  }
+
+  /**
+   * The 68 landmarks of the subject's face in a photo (an image file), as the print attack moves
+   * them, or null when no face is found.
+   */
+  async photoLandmarks(file: string): Promise<Float32Array | null> {
+    const image = await decodeGray(await readFile(file));
+    const box = this.#detector.detect(image).faces[0];
+    if (box === undefined) return null;
+    const [landmarks] = await this.#aligner.landmarks(image, [box]);
+    return landmarks ?? null;
   }
 
   async close(): Promise<void> {

@@ -183,12 +183,22 @@ function suiteClip(
  * Runs the suite over labelled recordings (see `readLabelledRecordings`), per clip:
  * - genuine: a cooperative person ({@link genuinePresenter}), N = min(N, actions the clip has labelled);
  * - replay: the clip unchanged from a random offset ({@link replayPresenter});
- * - print: a labelled neutral still, hand-held ({@link printPresenter});
+ * - print: a labelled neutral still, hand-held ({@link printPresenter}), and each of `photos` the same way;
  * - swap, per ordered pair A→B: A's hand-held photo in the lead-ins, B answering in the windows.
  * Every draw is a sequence of distinct actions run by {@link runPresentation} (the live, chained
  * judge); the draws come from one seeded stream per presentation and clip, so a run is reproducible.
  */
-export function runSuite(clipFiles: readonly LabelledRecording[], options: SuiteOptions = {}): SuiteReport {
+/** A photo for the print attack besides the clips' own stills: its face's 68 landmarks. */
+export interface PrintPhoto {
+  readonly name: string;
+  readonly landmarks: ArrayLike<number>;
+}
+
+export function runSuite(
+  clipFiles: readonly LabelledRecording[],
+  options: SuiteOptions = {},
+  photos: readonly PrintPhoto[] = [],
+): SuiteReport {
   const o = resolve(options);
   const n = o.challenges;
   const notes: string[] = [];
@@ -281,6 +291,20 @@ export function runSuite(clipFiles: readonly LabelledRecording[], options: Suite
         const landmarks = clip.labelled.frames[still]!.landmarks!;
         present('print', clip.name, actions, printPresenter(landmarks, printRng, o.photoDistance));
       }
+    }
+  }
+
+  // Print, from photos (reference stills, LFW): each hand-held the same way, `draws` times.
+  for (const photo of photos) {
+    const printRng = rngFor(o.seed, `print:photo:${photo.name}`);
+    for (let d = 0; d < o.draws && !outOfTime(); d++) {
+      const actions = drawDistinct(printRng, o.actions, n);
+      present(
+        'print',
+        `photo:${photo.name}`,
+        actions,
+        printPresenter(photo.landmarks, printRng, o.photoDistance),
+      );
     }
   }
 
