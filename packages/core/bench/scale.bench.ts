@@ -30,6 +30,7 @@ import {
   type HaarDetectorOptions,
   type Rect,
 } from '../src/index.ts';
+import { mulberry32 } from '../src/liveness/presentations.ts';
 
 const dataDir = process.env['FV_DATA_DIR'] ?? path.resolve('../shared/data');
 const PEOPLE = Number(process.env['SCALE_PEOPLE'] ?? 200);
@@ -56,18 +57,7 @@ const fineOptions: HaarDetectorOptions = Object.fromEntries(
   }).filter(([, v]) => v !== undefined),
 );
 
-/** mulberry32: a small seeded generator. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const random = rng(SEED);
+const random = mulberry32(SEED);
 
 const quantile = (xs: number[], q: number): number => {
   const s = [...xs].sort((a, b) => a - b);
@@ -183,6 +173,24 @@ interface Tally {
   incomplete: number;
 }
 const tally = (): Tally => ({ found: 0, first: 0, ms: [], cpu: [], fineRuns: 0, incomplete: 0 });
+/** One detection of `canvas`, its wall and CPU time added to `t`. */
+function timedDetect(
+  detector: HaarDetector,
+  canvas: GrayImage,
+  t: Tally,
+): ReturnType<HaarDetector['detect']> {
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  const d = detector.detect(canvas);
+  t.ms.push(performance.now() - t0);
+  const c = process.cpuUsage(c0);
+  t.cpu.push((c.user + c.system) / 1000);
+  if (d.fine) {
+    t.fineRuns++;
+    if (!d.fine.complete) t.incomplete++;
+  }
+  return d;
+}
 const pct = (n: number, d: number): string => `${((100 * n) / d).toFixed(1)}%`;
 /** Wall-clock p50 and p95, CPU p50 (ms). */
 const times = (t: Tally): string =>
@@ -209,18 +217,9 @@ for (const [cw, ch] of CANVASES) {
         [coarse, before],
         [fine, after],
       ] as const) {
-        const c0 = process.cpuUsage();
-        const t0 = performance.now();
-        const d = detector.detect(canvas);
-        t.ms.push(performance.now() - t0);
-        const c = process.cpuUsage(c0);
-        t.cpu.push((c.user + c.system) / 1000);
+        const d = timedDetect(detector, canvas, t);
         if (d.faces.some((f) => hits(f, truth))) t.found++;
         if (d.faces[0] !== undefined && hits(d.faces[0], truth)) t.first++;
-        if (d.fine) {
-          t.fineRuns++;
-          if (!d.fine.complete) t.incomplete++;
-        }
       }
     }
     const n = faces.length;
@@ -241,15 +240,7 @@ for (const [cw, ch] of CANVASES) {
       [coarse, before],
       [fine, after],
     ] as const) {
-      const c0 = process.cpuUsage();
-      const t0 = performance.now();
-      const d = detector.detect(canvas);
-      t.ms.push(performance.now() - t0);
-      const c = process.cpuUsage(c0);
-      t.cpu.push((c.user + c.system) / 1000);
-      if (d.faces.length > 0) t.found++;
-      if (d.fine && !d.fine.complete) t.incomplete++;
-      if (d.fine) t.fineRuns++;
+      if (timedDetect(detector, canvas, t).faces.length > 0) t.found++;
     }
   }
   rows.push(

@@ -1,4 +1,5 @@
 import type { GrayImage, Rect } from '../image/gray-image.ts';
+import { centroid } from '../liveness/face-actions.ts';
 import type { Detection, HaarDetector } from './haar-detector.ts';
 
 export interface FaceTrackerOptions {
@@ -81,17 +82,6 @@ export interface TrackedDetection extends Detection {
  */
 const BOX_WIDTH_PER_S = 2.58;
 const BOX_CENTRE_TOWARDS_EYES_PER_S = 0.215;
-
-function centroid(l: ArrayLike<number>, from: number, to: number): [number, number] {
-  let x = 0;
-  let y = 0;
-  for (let i = from; i <= to; i++) {
-    x += l[2 * i]!;
-    y += l[2 * i + 1]!;
-  }
-  const n = to - from + 1;
-  return [x / n, y / n];
-}
 
 /**
  * The square box the Haar cascade would give for a face with these 68 landmarks (`[x0,y0,…]`,

@@ -38,7 +38,8 @@ function dist(l: Landmarks68, i: number, j: number): number {
   return Math.hypot(ax - bx, ay - by);
 }
 
-function centroid(l: Landmarks68, from: number, to: number): [number, number] {
+/** The mean of landmarks `from`…`to` (inclusive), e.g. an eye's centre (36–41). */
+export function centroid(l: Landmarks68, from: number, to: number): [number, number] {
   let x = 0;
   let y = 0;
   for (let i = from; i <= to; i++) {
