@@ -19,7 +19,7 @@
 //          --variant NAME[@DIR]:K=V,K=V (repeatable; DIR: a checkout whose apps/server/dist is run;
 //          default one variant "default", this checkout, no overrides)
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -88,12 +88,49 @@ function metricSum(text: string, pattern: RegExp): number {
   for (const m of text.matchAll(pattern)) total += Number(m[1]);
   return total;
 }
+/** Where the server's CPU goes, by thread (see {@link threadGroups}). */
+const GROUPS = ['main', 'detect', 'pools', 'webrtc'] as const;
+type Group = (typeof GROUPS)[number];
 interface Sample {
   cpu: number;
+  groups: Record<Group, number>;
   frames: number;
   detect: number;
   embed: number;
 }
+
+/**
+ * CPU seconds of every thread of the server's tree, by group: `main` the gateway's event loop
+ * thread (sockets, sessions, IPC, messages), `detect` its detect workers (named `fv-detect`),
+ * `pools` its other threads (libuv's pool: JPEG decode and ONNX Runtime runs; libvips; V8's
+ * GC and compiler threads), `webrtc` the WebRTC host process (VP8 decode, RTP, the frames' IPC).
+ */
+function threadGroups(pid: number): Record<Group, number> {
+  const groups: Record<Group, number> = { main: 0, detect: 0, pools: 0, webrtc: 0 };
+  for (const p of processTree(pid)) {
+    let tids: string[];
+    try {
+      tids = readdirSync(`/proc/${p.pid}/task`);
+    } catch {
+      continue; // a process that just ended
+    }
+    for (const tid of tids) {
+      try {
+        const stat = readFileSync(`/proc/${p.pid}/task/${tid}/stat`, 'utf8');
+        const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
+        const seconds = (Number(fields[11]) + Number(fields[12])) / 100;
+        const comm = readFileSync(`/proc/${p.pid}/task/${tid}/comm`, 'utf8').trim();
+        const group: Group =
+          p.pid !== pid ? 'webrtc' : Number(tid) === pid ? 'main' : comm === 'fv-detect' ? 'detect' : 'pools';
+        groups[group] += seconds;
+      } catch {
+        // a thread that just ended
+      }
+    }
+  }
+  return groups;
+}
+
 async function sample(url: string, pid: number): Promise<Sample> {
   const text = await (await fetch(`${url}/metrics`)).text();
   const cpu = processTree(pid).reduce((s, p) => {
@@ -105,6 +142,7 @@ async function sample(url: string, pid: number): Promise<Sample> {
   }, 0);
   return {
     cpu,
+    groups: threadGroups(pid),
     frames: metricSum(text, /^fv_frames_analysed_total(?:\{[^}]*\})? (\S+)$/gm),
     detect: metricSum(text, /^fv_stage_seconds_sum\{stage="detect"\} (\S+)$/gm),
     embed: metricSum(text, /^fv_stage_seconds_sum\{stage="embed"\} (\S+)$/gm),
@@ -113,6 +151,8 @@ async function sample(url: string, pid: number): Promise<Sample> {
 
 interface Result {
   msPerFrame: number;
+  /** Server CPU ms per analysed frame by thread group. */
+  perGroup: Record<Group, number>;
   cores: number;
   fps: number;
   detectMs: number;
@@ -213,8 +253,12 @@ async function measure(cwd: string, env: Record<string, string>, sessions: numbe
       done = JSON.parse(lines.find((l) => l.includes('"done"')) ?? '{"p95":null,"errors":-1}') as typeof done;
     }
     const frames = b.frames - a.frames;
+    const perGroup = Object.fromEntries(
+      GROUPS.map((g) => [g, ((b.groups[g] - a.groups[g]) * 1000) / frames]),
+    ) as Record<Group, number>;
     return {
       msPerFrame: ((b.cpu - a.cpu) * 1000) / frames,
+      perGroup,
       cores: (b.cpu - a.cpu) / seconds,
       fps: frames / seconds,
       detectMs: ((b.detect - a.detect) * 1000) / frames,
@@ -243,9 +287,29 @@ for (let r = 0; r < runs; r++) {
       const result = await measure(v.cwd, v.env, n);
       (results.get(key(v.name, n)) ?? results.set(key(v.name, n), []).get(key(v.name, n))!).push(result);
       console.log(
-        `  run ${r + 1} ${v.name} ${n} sessions: ${result.msPerFrame.toFixed(1)} ms/frame, ${result.cores.toFixed(2)} cores, ${result.fps.toFixed(1)} frames/s, p95 ${result.p95.toFixed(0)} ms`,
+        `  run ${r + 1} ${v.name} ${n} sessions: ${result.msPerFrame.toFixed(1)} ms/frame (${GROUPS.map((g) => `${g} ${result.perGroup[g].toFixed(2)}`).join(', ')}), ${result.cores.toFixed(2)} cores, ${result.fps.toFixed(1)} frames/s, p95 ${result.p95.toFixed(0)} ms`,
       );
     }
+  }
+}
+console.log('');
+console.log(
+  "Server CPU ms per analysed frame by thread (medians): main = the gateway's event loop (sockets,",
+);
+console.log(
+  'sessions, messages, IPC); detect = detect workers (tracking, cascade, landmarks, crops); pools =',
+);
+console.log('its other threads (JPEG decode, ONNX Runtime embedding, libvips, GC); webrtc = the WebRTC host');
+console.log('process (VP8 decode, RTP, frames to the gateway).');
+console.log('');
+console.log(`| variant | sessions | ${GROUPS.join(' | ')} |`);
+console.log(`| --- | --- | ${GROUPS.map(() => '---').join(' | ')} |`);
+for (const v of variants) {
+  for (const n of levels) {
+    const rs = results.get(key(v.name, n))!;
+    console.log(
+      `| ${v.name} | ${n} | ${GROUPS.map((g) => median(rs.map((x) => x.perGroup[g])).toFixed(2)).join(' | ')} |`,
+    );
   }
 }
 console.log('');

@@ -1,6 +1,6 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { crc32 } from 'node:zlib';
-import { VerificationError, decodeGray } from '@fv/core';
+import { VerificationError, decodeFrame, decodeGray } from '@fv/core';
 import { ERROR_CODES, type ErrorCode } from '@fv/protocol';
 import fc from 'fast-check';
 import sharp from 'sharp';
@@ -20,7 +20,7 @@ import {
 
 /**
  * Image fuzzing: random bytes, truncated and mutated real JPEG/PNG/WebP files, and crafted headers
- * with huge dimensions, through `decodeGray` (every outcome a decoded image or a coded
+ * with huge dimensions, through `decodeGray` and `decodeFrame` (every outcome a decoded image or a coded
  * VerificationError, none slow), then a sample through `POST /v1/verify`.
  */
 
@@ -245,17 +245,23 @@ function imageCase(bases: Base[]): fc.Arbitrary<Case> {
   );
 }
 
-/** Decodes one case: the outcome's label ('decoded' or the code); anything uncoded fails. */
-async function decodeOutcome(bytes: Buffer): Promise<{ outcome: 'decoded' | ErrorCode; ms: number }> {
+/**
+ * Decodes one case with `decode` (uploads' decodeGray by default; live frames' decodeFrame): the
+ * outcome's label ('decoded' or the code); anything uncoded fails.
+ */
+async function decodeOutcome(
+  bytes: Buffer,
+  decode: typeof decodeGray = decodeGray,
+): Promise<{ outcome: 'decoded' | ErrorCode; ms: number }> {
   const started = performance.now();
   try {
-    const image = await decodeGray(bytes);
+    const image = await decode(bytes);
     expect(image.data.length).toBe(image.width * image.height);
     return { outcome: 'decoded', ms: performance.now() - started };
   } catch (error) {
     if (!(error instanceof VerificationError))
       throw new Error(`uncoded failure: ${String(error)}`, { cause: error });
-    expectCoded(error.code, 'decodeGray');
+    expectCoded(error.code, decode.name);
     return { outcome: error.code, ms: performance.now() - started };
   }
 }
@@ -321,6 +327,7 @@ describe('image fuzzing (fixed seeds)', () => {
 
   it(`decodes or refuses ${RUNS} fuzzed uploads with a coded error, none slower than ${HANG_RATIO}× a 36 MP decode`, async () => {
     const outcomes = new Tally();
+    const frameOutcomes = new Tally();
     const kinds = new Tally();
     let reference = await medianDecodeMs(bomb, 3);
     let slowest = { ratio: 0, ms: 0, kind: '' };
@@ -339,6 +346,17 @@ describe('image fuzzing (fixed seeds)', () => {
         }
         if (ratio > slowest.ratio) slowest = { ratio, ms, kind };
         expect(ratio, `a hang: ${kind} ${brief(bytes)}`).toBeLessThan(HANG_RATIO);
+        // The same bytes as a live frame (decodeFrame, same checks, another decoder call).
+        const frame = await decodeOutcome(bytes, decodeFrame);
+        frameOutcomes.add(frame.outcome);
+        if (frame.ms / reference > HANG_RATIO) {
+          retimed++;
+          reference = await medianDecodeMs(bomb, 3);
+          const times: number[] = [];
+          for (let i = 0; i < 3; i++) times.push((await decodeOutcome(bytes, decodeFrame)).ms);
+          const again = times.sort((a, b) => a - b)[1]! / reference;
+          expect(again, `a hang as a frame: ${kind} ${brief(bytes)}`).toBeLessThan(HANG_RATIO);
+        }
       }),
       fuzzRun(0x5eed_0004, RUNS),
     );
@@ -347,7 +365,9 @@ describe('image fuzzing (fixed seeds)', () => {
       `Image fuzz: decodeGray outcomes (slowest ${slowest.ratio.toFixed(2)}× a 36 MP decode of ` +
         `${reference.toFixed(0)} ms, ${slowest.ms.toFixed(0)} ms, ${slowest.kind}; ${retimed} retimed)`,
     );
+    frameOutcomes.print('Image fuzz: decodeFrame outcomes (the same cases as live frames)');
     expect(kinds.total).toBeGreaterThanOrEqual(RUNS);
+    expect(frameOutcomes.total).toBe(outcomes.total);
   }, 300_000);
 
   it(`answers ${HTTP_RUNS} fuzzed uploads to POST /v1/verify with 200 or a coded error`, async () => {

@@ -1,5 +1,11 @@
 export { VerificationError, isVerificationError } from './errors.ts';
-export { decodeGray, sniffImageFormat, DEFAULT_DECODE_OPTIONS, type DecodeOptions } from './image/decode.ts';
+export {
+  decodeFrame,
+  decodeGray,
+  sniffImageFormat,
+  DEFAULT_DECODE_OPTIONS,
+  type DecodeOptions,
+} from './image/decode.ts';
 export { resampleRegion, padImage, roundRect, type GrayImage, type Rect } from './image/gray-image.ts';
 export {
   FACE_HEIGHT,
@@ -78,7 +84,7 @@ export {
   type FaceTrackerOptions,
   type TrackedDetection,
 } from './detect/face-tracker.ts';
-export { loaderArgs, siblingEntry, startWorker } from './worker/worker-entry.ts';
+export { loaderArgs, nameThisThread, siblingEntry, startWorker } from './worker/worker-entry.ts';
 export {
   alignmentTransform,
   applySimilarity,

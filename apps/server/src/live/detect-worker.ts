@@ -1,12 +1,13 @@
 // Worker thread: each stream's frames through core's analyseFrame (detect → align → quality), with
 // one FaceTracker per stream, for the streams the main thread assigns to it. See detect-pool.ts.
 import { parentPort, workerData } from 'node:worker_threads';
-import { FaceAligner, FaceTracker, HaarDetector, analyseFrame } from '@fv/core';
+import { FaceAligner, FaceTracker, HaarDetector, analyseFrame, nameThisThread } from '@fv/core';
 import type { DetectRequest, DetectResponse, DetectWorkerData } from './detect-pool.ts';
 
 const port = parentPort;
 if (port === null) throw new Error('detect-worker must run in a worker thread');
 const data = workerData as DetectWorkerData;
+nameThisThread('fv-detect');
 const detector = await HaarDetector.create(data.detector);
 const aligner = data.align ? await FaceAligner.load(data.align.modelDir, data.align.spec) : null;
 const trackers = new Map<string, FaceTracker>();

@@ -1,4 +1,4 @@
-import { VerificationError, decodeGray, similarityFromDistance } from '@fv/core';
+import { VerificationError, decodeFrame, similarityFromDistance } from '@fv/core';
 import {
   WS_CLOSE_CODES,
   LIVE_LIMITS,
@@ -170,7 +170,7 @@ export class StreamConnection {
     }
     // Decide before decoding: a frame the session would drop is never decoded.
     if (!this.#taken(live.gate.ask(capturedAt))) return;
-    const frame = await decodeGray(data, { maxBytes: LIVE_LIMITS.maxFrameBytes, maxPixels: 4_000_000 });
+    const frame = await decodeFrame(data, { maxBytes: LIVE_LIMITS.maxFrameBytes, maxPixels: 4_000_000 });
     this.#taken(live.handleFrame(frame, capturedAt));
   }
 

@@ -1,7 +1,7 @@
 // Similarity transforms between images and face chips: least-squares fits onto landmark templates,
 // and a bilinear warp (optionally supersampled) that cuts the chip. Shared by serving (the aligned
 // 62×47 crop) and the offline teacher (dlib's 150×150 chips).
-import type { GrayImage, Rect } from '../image/gray-image.ts';
+import { scratchFloats, type GrayImage, type Rect } from '../image/gray-image.ts';
 
 /**
  * dlib's mean face (points 17–67 of the 68-point scheme: brows, nose, eyes, mouth) in a unit square;
@@ -132,6 +132,9 @@ export function warpSimilarity(
   }
   const maxX = w - 1;
   const maxY = h - 1;
+  if (ib === 0) {
+    return warpAxisAligned(data, w, h, colA, rowA, width, height, samples, channels, out, offset);
+  }
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
       let sum = 0;
@@ -154,6 +157,87 @@ export function warpSimilarity(
           const bottom = data[row1 + x0]! * (1 - fx) + data[row1 + x1]! * fx;
           sum += top * (1 - fy) + bottom * fy;
         }
+      }
+      const v = Math.round(sum / taps);
+      const o = offset + (y * width + x) * channels;
+      for (let c = 0; c < channels; c++) out[o + c] = v;
+    }
+  }
+  return out;
+}
+
+/**
+ * {@link warpSimilarity} without rotation (a landmark net's chip): every tap of a column samples the
+ * same source x, every tap of a row the same source y, so the bilinear taps separate. Each source
+ * row the taps reach is interpolated across once (the sum of a column's taps), then those sums are
+ * interpolated down: for a 3×3-tap 112 px chip, about a third of the work of tap by tap. Same
+ * taps and weights; only the order of the additions differs.
+ */
+function warpAxisAligned(
+  data: Uint8Array,
+  w: number,
+  h: number,
+  colA: Float64Array,
+  rowA: Float64Array,
+  width: number,
+  height: number,
+  samples: number,
+  channels: number,
+  out: Uint8Array,
+  offset: number,
+): Uint8Array {
+  const maxX = w - 1;
+  const maxY = h - 1;
+  const nx = width * samples;
+  const x0s = new Int32Array(nx);
+  const x1s = new Int32Array(nx);
+  const fxs = new Float64Array(nx);
+  for (let i = 0; i < nx; i++) {
+    let px = colA[i]! - 0.5;
+    px = px < 0 ? 0 : px > maxX ? maxX : px;
+    const x0 = Math.floor(px);
+    x0s[i] = x0;
+    x1s[i] = x0 < maxX ? x0 + 1 : maxX;
+    fxs[i] = px - x0;
+  }
+  const ny = height * samples;
+  const y0s = new Int32Array(ny);
+  const fys = new Float64Array(ny);
+  let minRow = maxY;
+  let maxRow = 0;
+  for (let i = 0; i < ny; i++) {
+    let py = rowA[i]! - 0.5;
+    py = py < 0 ? 0 : py > maxY ? maxY : py;
+    const y0 = Math.floor(py);
+    y0s[i] = y0;
+    fys[i] = py - y0;
+    minRow = Math.min(minRow, y0);
+    maxRow = Math.max(maxRow, y0 < maxY ? y0 + 1 : maxY);
+  }
+  // across[r][x]: the sum of column x's taps along source row r (scratch: overwritten before read).
+  const across = scratchFloats((maxRow - minRow + 1) * width);
+  for (let r = minRow; r <= maxRow; r++) {
+    const row = r * w;
+    const base = (r - minRow) * width;
+    for (let x = 0; x < width; x++) {
+      let sum = 0;
+      for (let i = x * samples, end = i + samples; i < end; i++) {
+        const fx = fxs[i]!;
+        sum += data[row + x0s[i]!]! * (1 - fx) + data[row + x1s[i]!]! * fx;
+      }
+      across[base + x] = sum;
+    }
+  }
+  const taps = samples * samples;
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      let sum = 0;
+      for (let i = y * samples, end = i + samples; i < end; i++) {
+        const y0 = y0s[i]!;
+        const fy = fys[i]!;
+        const top = across[(y0 - minRow) * width + x]!;
+        const bottom = across[((y0 < maxY ? y0 + 1 : maxY) - minRow) * width + x]!;
+        sum += top * (1 - fy) + bottom * fy;
       }
       const v = Math.round(sum / taps);
       const o = offset + (y * width + x) * channels;

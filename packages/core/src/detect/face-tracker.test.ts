@@ -63,7 +63,7 @@ describe('FaceTracker, tracking first (landmarks follow the face; the cascade ac
       ...['full', 'track', 'track', 'track', 'track'],
       ...['confirm', 'track', 'track', 'track', 'track', 'confirm'],
     ]);
-    expect(modes[20]).toBe('full'); // fullSearchEvery
+    expect(modes[20]).toBe('count'); // fullSearchEvery: the faces counted, the followed one confirmed
     expect(modes.filter((m) => m === 'track').length).toBeGreaterThanOrEqual(18);
     // The landmarks' box stays on the face the cascade finds.
     for (const [i, r] of results.entries()) {

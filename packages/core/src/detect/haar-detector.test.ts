@@ -87,6 +87,29 @@ describe('HaarDetector on real LFW faces', () => {
     }
   });
 
+  it('detectInside: the faces wholly in the frame, at the coarse scale, without the border', () => {
+    const base = images.get('Aaron_Peirsol')!;
+    const wide = { width: 500, height: 250, data: new Uint8Array(500 * 250).fill(128) };
+    const small = resampleRegion(base, { x: 0, y: 0, width: 250, height: 250 }, 188, 188);
+    for (let y = 0; y < 250; y++) wide.data.set(base.data.subarray(y * 250, (y + 1) * 250), y * 500);
+    for (let y = 0; y < 188; y++) wide.data.set(small.subarray(y * 188, (y + 1) * 188), (y + 31) * 500 + 300);
+    const inside = detector.detect(wide).faces;
+    const found = detector.detectInside(wide).faces;
+    expect(found).toHaveLength(inside.length);
+    // The same faces, in the image's pixels.
+    for (const face of found) {
+      const match = inside.find((f) => Math.abs(f.x - face.x) < 12 && Math.abs(f.width - face.width) < 24);
+      expect(match).toBeDefined();
+    }
+    // A face that fills the frame needs the border, so detectInside does not see it.
+    const tight = { width: 90, height: 90, data: new Uint8Array(90 * 90) };
+    const powell = images.get('Colin_Powell')!;
+    for (let y = 0; y < 90; y++)
+      tight.data.set(powell.data.subarray((y + 85) * 250 + 80, (y + 85) * 250 + 170), y * 90);
+    expect(detector.detect(tight).faces.length).toBeGreaterThanOrEqual(1);
+    expect(detector.detectInside(tight).faces).toEqual([]);
+  });
+
   it('finds no face in a blank frame', () => {
     const blank = padImage({ width: 1, height: 1, data: Uint8Array.of(90) }, 100, 90).image;
     expect(detector.detect(blank).faces).toEqual([]);

@@ -3,7 +3,7 @@ import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { lfwFile } from '../../../../tests/support/shared-data.ts';
 import { VerificationError } from '../errors.ts';
-import { decodeGray, sniffImageFormat } from './decode.ts';
+import { decodeFrame, decodeGray, sniffImageFormat } from './decode.ts';
 
 async function codeOf(promise: Promise<unknown>): Promise<string> {
   try {
@@ -112,5 +112,55 @@ describe('decodeGray', () => {
     expect(sniffImageFormat(pngHeader(1, 1))).toBe('png');
     expect(sniffImageFormat(Buffer.from('RIFF0000WEBP'))).toBe('webp');
     expect(sniffImageFormat(Buffer.from('GIF89a'))).toBeNull();
+  });
+});
+
+describe('decodeFrame (live frames)', () => {
+  const jpeg = readFileSync(lfwFile('Aaron_Peirsol', 1));
+
+  it('is the BT.601 luma of the decoded colour values (JPEG’s own Y), within rounding', async () => {
+    const { data: rgb, info } = await sharp(jpeg).raw().toBuffer({ resolveWithObject: true });
+    const frame = await decodeFrame(jpeg);
+    expect([frame.width, frame.height]).toEqual([info.width, info.height]);
+    let worst = 0;
+    for (let i = 0; i < frame.data.length; i++) {
+      const y = 0.299 * rgb[3 * i]! + 0.587 * rgb[3 * i + 1]! + 0.114 * rgb[3 * i + 2]!;
+      worst = Math.max(worst, Math.abs(frame.data[i]! - y));
+    }
+    expect(worst).toBeLessThanOrEqual(0.51);
+    // decodeGray (uploads) converts through linear light: close, but not the same picture.
+    const gray = await decodeGray(jpeg);
+    let diff = 0;
+    for (let i = 0; i < gray.data.length; i++) diff += Math.abs(gray.data[i]! - frame.data[i]!);
+    expect(diff / gray.data.length).toBeLessThan(4);
+  });
+
+  it('returns a grayscale frame as decoded, and flattens alpha onto white', async () => {
+    const gray = await sharp(Buffer.alloc(32 * 24, 77), { raw: { width: 32, height: 24, channels: 1 } })
+      .png()
+      .toBuffer();
+    const plain = await decodeFrame(gray);
+    expect([plain.width, plain.height, plain.data.every((v) => v === 77)]).toEqual([32, 24, true]);
+    const clear = await sharp({
+      create: { width: 8, height: 8, channels: 4, background: { r: 0, g: 0, b: 0, alpha: 0 } },
+    })
+      .png()
+      .toBuffer();
+    expect((await decodeFrame(clear)).data.every((v) => v === 255)).toBe(true);
+    const red = await sharp({
+      create: { width: 8, height: 8, channels: 3, background: { r: 255, g: 0, b: 0 } },
+    })
+      .webp({ lossless: true })
+      .toBuffer();
+    expect((await decodeFrame(red)).data[0]).toBe(76); // 0.299 × 255
+  });
+
+  it('refuses bad input with the same codes as decodeGray', async () => {
+    expect(await codeOf(decodeFrame(new Uint8Array(0)))).toBe('EMPTY_IMAGE');
+    expect(await codeOf(decodeFrame(Buffer.from('definitely not an image')))).toBe('UNSUPPORTED_IMAGE');
+    expect(await codeOf(decodeFrame(jpeg.subarray(0, 200)))).toBe('CORRUPT_IMAGE');
+    expect(await codeOf(decodeFrame(jpeg, { maxBytes: 1000 }))).toBe('IMAGE_TOO_LARGE');
+    expect(await codeOf(decodeFrame(pngHeader(8000, 6000)))).toBe('IMAGE_TOO_MANY_PIXELS');
+    expect(await codeOf(decodeFrame(pngHeader(100, 100)))).toBe('CORRUPT_IMAGE');
   });
 });

@@ -33,10 +33,75 @@ export function assertGrayImage(image: GrayImage): void {
   }
 }
 
+/** Doubles a {@link scratchFloats} buffer keeps (2 MB). */
+const SCRATCH_KEPT = 1 << 18;
+let scratchBuffer = new Float64Array(0);
+/**
+ * A reusable Float64Array of at least `length` (its contents are garbage): the separable passes'
+ * intermediate rows, up to a few hundred KB a call, would otherwise be garbage a frame.
+ */
+export function scratchFloats(length: number): Float64Array {
+  // Past 2 MB (a large upload's rows), a buffer of its own, not kept.
+  if (length > SCRATCH_KEPT) return new Float64Array(length);
+  if (scratchBuffer.length < length) {
+    scratchBuffer = new Float64Array(Math.min(SCRATCH_KEPT, Math.max(length, scratchBuffer.length * 2)));
+  }
+  return scratchBuffer;
+}
+
+/**
+ * The source taps of an area-averaging resample along one axis: output pixel `o` covers source
+ * `[start + o·step, start + (o+1)·step)`; its taps are the source indices it touches (clamped to
+ * `[0, size)`: outside pixels repeat the edge) with their covered fractions as weights.
+ */
+interface AxisTaps {
+  /** Taps of output `o`: `first[o]` to `first[o + 1] - 1` in `index` and `weight`. */
+  readonly first: Int32Array;
+  readonly index: Int32Array;
+  readonly weight: Float64Array;
+  /** Sum of output `o`'s weights. */
+  readonly total: Float64Array;
+}
+
+function axisTaps(start: number, step: number, count: number, size: number): AxisTaps {
+  const first = new Int32Array(count + 1);
+  let taps = 0;
+  for (let o = 0; o < count; o++) {
+    const a = start + o * step;
+    taps += Math.ceil(a + step) - Math.floor(a);
+  }
+  const index = new Int32Array(taps);
+  const weight = new Float64Array(taps);
+  const total = new Float64Array(count);
+  let k = 0;
+  for (let o = 0; o < count; o++) {
+    first[o] = k;
+    const a = start + o * step;
+    const b = a + step;
+    const lo = Math.floor(a);
+    const hi = Math.ceil(b) - 1;
+    let sum = 0;
+    for (let i = lo; i <= hi; i++) {
+      let wt = 1;
+      if (i === lo) wt = Math.min(wt, lo + 1 - a);
+      if (i === hi) wt = Math.min(wt, b - hi);
+      if (lo === hi) wt = step;
+      index[k] = i < 0 ? 0 : i >= size ? size - 1 : i;
+      weight[k++] = wt;
+      sum += wt;
+    }
+    total[o] = sum;
+  }
+  first[count] = k;
+  return { first, index, weight, total };
+}
+
 /**
  * Resamples `region` of `src` (which may extend past the image; outside pixels repeat the edge) to
  * `outWidth`×`outHeight` by area averaging: each output pixel is the mean of the source area it
  * covers, with fractional pixel weights. Deterministic and identical for training and serving.
+ * Separable: each source row the region touches is averaged across once, then the rows down, so
+ * the cost follows the source area rather than output pixels × source pixels per output.
  */
 export function resampleRegion(
   src: GrayImage,
@@ -48,50 +113,39 @@ export function resampleRegion(
   if (!(region.width > 0 && region.height > 0)) {
     throw new TypeError('region must have a positive size');
   }
-  const out = new Uint8Array(outWidth * outHeight);
-  const sx = region.width / outWidth;
-  const sy = region.height / outHeight;
-  // Column spans are the same for every row: precompute them once.
-  const colStart = new Int32Array(outWidth);
-  const colEnd = new Int32Array(outWidth);
-  const colW0 = new Float64Array(outWidth);
-  const colW1 = new Float64Array(outWidth);
-  for (let ox = 0; ox < outWidth; ox++) {
-    const x0 = region.x + ox * sx;
-    const x1 = x0 + sx;
-    colStart[ox] = Math.floor(x0);
-    colEnd[ox] = Math.ceil(x1) - 1;
-    colW0[ox] = colStart[ox]! + 1 - x0;
-    colW1[ox] = x1 - colEnd[ox]!;
-  }
   const { width: w, height: h, data } = src;
-  for (let oy = 0; oy < outHeight; oy++) {
-    const y0 = region.y + oy * sy;
-    const y1 = y0 + sy;
-    const rs = Math.floor(y0);
-    const re = Math.ceil(y1) - 1;
+  const cols = axisTaps(region.x, region.width / outWidth, outWidth, w);
+  const rows = axisTaps(region.y, region.height / outHeight, outHeight, h);
+  // The source rows the region touches (edge rows repeat), each averaged across once.
+  let minRow = h;
+  let maxRow = -1;
+  for (let k = 0; k < rows.index.length; k++) {
+    minRow = Math.min(minRow, rows.index[k]!);
+    maxRow = Math.max(maxRow, rows.index[k]!);
+  }
+  const across = scratchFloats((maxRow - minRow + 1) * outWidth);
+  const { first: cFirst, index: cIndex, weight: cWeight } = cols;
+  for (let r = minRow; r <= maxRow; r++) {
+    const row = r * w;
+    const base = (r - minRow) * outWidth;
     for (let ox = 0; ox < outWidth; ox++) {
-      const cs = colStart[ox]!;
-      const ce = colEnd[ox]!;
       let sum = 0;
-      let area = 0;
-      for (let yy = rs; yy <= re; yy++) {
-        let wy = 1;
-        if (yy === rs) wy = Math.min(wy, rs + 1 - y0);
-        if (yy === re) wy = Math.min(wy, y1 - re);
-        if (rs === re) wy = y1 - y0;
-        const row = Math.min(h - 1, Math.max(0, yy)) * w;
-        for (let xx = cs; xx <= ce; xx++) {
-          let wx = 1;
-          if (xx === cs) wx = Math.min(wx, colW0[ox]!);
-          if (xx === ce) wx = Math.min(wx, colW1[ox]!);
-          if (cs === ce) wx = sx;
-          const wgt = wx * wy;
-          sum += data[row + Math.min(w - 1, Math.max(0, xx))]! * wgt;
-          area += wgt;
-        }
+      for (let k = cFirst[ox]!, end = cFirst[ox + 1]!; k < end; k++)
+        sum += data[row + cIndex[k]!]! * cWeight[k]!;
+      across[base + ox] = sum;
+    }
+  }
+  const out = new Uint8Array(outWidth * outHeight);
+  const { first: rFirst, index: rIndex, weight: rWeight, total: rTotal } = rows;
+  const cTotal = cols.total;
+  for (let oy = 0; oy < outHeight; oy++) {
+    const o = oy * outWidth;
+    for (let ox = 0; ox < outWidth; ox++) {
+      let sum = 0;
+      for (let k = rFirst[oy]!, end = rFirst[oy + 1]!; k < end; k++) {
+        sum += across[(rIndex[k]! - minRow) * outWidth + ox]! * rWeight[k]!;
       }
-      out[oy * outWidth + ox] = Math.min(255, Math.max(0, Math.round(sum / area)));
+      out[o + ox] = Math.min(255, Math.max(0, Math.round(sum / (rTotal[oy]! * cTotal[ox]!))));
     }
   }
   return out;

@@ -17,6 +17,60 @@ const ramp = (width: number, height: number): GrayImage => ({
 });
 
 describe('resampleRegion', () => {
+  it('is the area average of its definition (weights of the covered fraction of each pixel)', () => {
+    // Tap by tap: the fraction of each source pixel (edges repeated) inside the output pixel.
+    const direct = (
+      img: GrayImage,
+      r: { x: number; y: number; width: number; height: number },
+      ow: number,
+      oh: number,
+    ) => {
+      const out = new Uint8Array(ow * oh);
+      const [sx, sy] = [r.width / ow, r.height / oh];
+      for (let oy = 0; oy < oh; oy++) {
+        for (let ox = 0; ox < ow; ox++) {
+          const [x0, y0] = [r.x + ox * sx, r.y + oy * sy];
+          let [sum, area] = [0, 0];
+          for (let y = Math.floor(y0); y < y0 + sy; y++) {
+            const wy = Math.min(y + 1, y0 + sy) - Math.max(y, y0);
+            for (let x = Math.floor(x0); x < x0 + sx; x++) {
+              const wx = Math.min(x + 1, x0 + sx) - Math.max(x, x0);
+              const v =
+                img.data[
+                  Math.min(img.height - 1, Math.max(0, y)) * img.width +
+                    Math.min(img.width - 1, Math.max(0, x))
+                ]!;
+              sum += v * wx * wy;
+              area += wx * wy;
+            }
+          }
+          out[oy * ow + ox] = Math.round(sum / area);
+        }
+      }
+      return out;
+    };
+    let seed = 11;
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+    for (let trial = 0; trial < 40; trial++) {
+      const [w, h] = [3 + Math.floor(random() * 60), 3 + Math.floor(random() * 60)];
+      const img = {
+        width: w,
+        height: h,
+        data: Uint8Array.from({ length: w * h }, () => Math.floor(random() * 256)),
+      };
+      const region = {
+        x: (random() - 0.3) * w,
+        y: (random() - 0.3) * h,
+        width: 0.5 + random() * w,
+        height: 0.5 + random() * h,
+      };
+      const [ow, oh] = [1 + Math.floor(random() * 30), 1 + Math.floor(random() * 30)];
+      const fast = resampleRegion(img, region, ow, oh);
+      const slow = direct(img, region, ow, oh);
+      for (let i = 0; i < fast.length; i++) expect(Math.abs(fast[i]! - slow[i]!)).toBeLessThanOrEqual(1);
+    }
+  });
+
   it('is the identity at scale 1', () => {
     const img = ramp(5, 4);
     expect(resampleRegion(img, { x: 0, y: 0, width: 5, height: 4 }, 5, 4)).toEqual(img.data);
