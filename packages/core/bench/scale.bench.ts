@@ -16,7 +16,9 @@
 //   `blank` rows: canvases with no face (the fine pass always runs there). `fine runs (cut by
 //   budget)`: calls that ran the fine pass, and those the time budget stopped early.
 //
-// Env: SCALE_PEOPLE (200), SCALE_SEED (1), SCALE_BG (gray | noise), SCALE_BLANKS (20), and detector
+// Env: SCALE_PEOPLE (200), SCALE_SEED (1), SCALE_BG (gray | noise), SCALE_BLANKS (20), SCALE_CANVASES
+// (640x480,1280x720,1920x1080), SCALE_WIDTHS (40,48,64,96,128,192,256,400; a subset places faces
+// elsewhere: the seeded placements follow the order of the rows), and detector
 // options for experiments: SCALE_FINE_MIN_FACE, SCALE_FINE_MAX_SIDE, SCALE_FINE_BUDGET_MS,
 // SCALE_FINE_SCALE_FACTOR.
 import { readFileSync } from 'node:fs';
@@ -38,12 +40,13 @@ const SEED = Number(process.env['SCALE_SEED'] ?? 1);
 const BACKGROUND = process.env['SCALE_BG'] ?? 'gray';
 const BLANKS = Number(process.env['SCALE_BLANKS'] ?? 20);
 if (BACKGROUND !== 'gray' && BACKGROUND !== 'noise') throw new Error('SCALE_BG must be gray or noise');
-const CANVASES: [number, number][] = [
-  [640, 480],
-  [1280, 720],
-  [1920, 1080],
-];
-const WIDTHS = [40, 48, 64, 96, 128, 192, 256, 400];
+const CANVASES: [number, number][] = (process.env['SCALE_CANVASES'] ?? '640x480,1280x720,1920x1080')
+  .split(',')
+  .map((c) => c.split('x').map(Number) as [number, number]);
+const WIDTHS = (process.env['SCALE_WIDTHS'] ?? '40,48,64,96,128,192,256,400').split(',').map(Number);
+if (![...CANVASES.flat(), ...WIDTHS].every((n) => Number.isInteger(n) && n > 0)) {
+  throw new Error('SCALE_CANVASES is WxH,… and SCALE_WIDTHS px,… (positive integers)');
+}
 const CONTEXT = 1.8;
 
 const envNumber = (name: string): number | undefined =>
