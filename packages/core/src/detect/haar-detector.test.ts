@@ -13,6 +13,24 @@ const SAMPLES: [string, number][] = [
   ['Gloria_Macapagal_Arroyo', 2],
 ];
 
+/** `base` (250×250) on the left of a grey canvas `width` wide, and a 0.75× copy of it at `copyX`. */
+function faceAndCopy(base: GrayImage, width: number, copyX: number): GrayImage {
+  const canvas = { width, height: 250, data: new Uint8Array(width * 250).fill(128) };
+  const small = resampleRegion(base, { x: 0, y: 0, width: 250, height: 250 }, 188, 188);
+  for (let y = 0; y < 250; y++) canvas.data.set(base.data.subarray(y * 250, (y + 1) * 250), y * width);
+  for (let y = 0; y < 188; y++)
+    canvas.data.set(small.subarray(y * 188, (y + 1) * 188), (y + 31) * width + copyX);
+  return canvas;
+}
+
+/** A 90×90 cut of an LFW face: no background left around it, as in ID photos and close webcams. */
+function tightCut(base: GrayImage): GrayImage {
+  const tight = { width: 90, height: 90, data: new Uint8Array(90 * 90) };
+  for (let y = 0; y < 90; y++)
+    tight.data.set(base.data.subarray((y + 85) * 250 + 80, (y + 85) * 250 + 170), y * 90);
+  return tight;
+}
+
 describe('HaarDetector on real LFW faces', () => {
   let detector: HaarDetector;
   const images = new Map<string, GrayImage>();
@@ -36,13 +54,9 @@ describe('HaarDetector on real LFW faces', () => {
   });
 
   it('puts the subject first and maps boxes back to full resolution', () => {
-    const base = images.get('Aaron_Peirsol')!;
     // The face, and a 0.75× copy of it on the right: two detections, the big one first (both are off
     // centre, the big one by fewer of its own widths).
-    const wide = { width: 500, height: 250, data: new Uint8Array(500 * 250).fill(128) };
-    const small = resampleRegion(base, { x: 0, y: 0, width: 250, height: 250 }, 188, 188);
-    for (let y = 0; y < 250; y++) wide.data.set(base.data.subarray(y * 250, (y + 1) * 250), y * 500);
-    for (let y = 0; y < 188; y++) wide.data.set(small.subarray(y * 188, (y + 1) * 188), (y + 31) * 500 + 300);
+    const wide = faceAndCopy(images.get('Aaron_Peirsol')!, 500, 300);
     const { faces } = detector.detect(wide);
     expect(faces.length).toBeGreaterThanOrEqual(2);
     expect(faces[0]!.width).toBeGreaterThan(faces[1]!.width);
@@ -50,12 +64,8 @@ describe('HaarDetector on real LFW faces', () => {
   });
 
   it('puts the face at the centre first, ahead of a larger face beside it (subject: centre)', async () => {
-    const base = images.get('Aaron_Peirsol')!;
     // The face on the left, and a 0.75× copy of it in the middle of the canvas.
-    const wide = { width: 600, height: 250, data: new Uint8Array(600 * 250).fill(128) };
-    const small = resampleRegion(base, { x: 0, y: 0, width: 250, height: 250 }, 188, 188);
-    for (let y = 0; y < 250; y++) wide.data.set(base.data.subarray(y * 250, (y + 1) * 250), y * 600);
-    for (let y = 0; y < 188; y++) wide.data.set(small.subarray(y * 188, (y + 1) * 188), (y + 31) * 600 + 206);
+    const wide = faceAndCopy(images.get('Aaron_Peirsol')!, 600, 206);
     const centred = detector.detect(wide).faces;
     expect(centred.length).toBeGreaterThanOrEqual(2);
     const first = centred[0]!;
@@ -72,12 +82,7 @@ describe('HaarDetector on real LFW faces', () => {
   });
 
   it('finds a face that fills the whole frame only thanks to padding', async () => {
-    const base = images.get('Colin_Powell')!;
-    // Crop tightly to the face so it fills the image.
-    // A 90×90 cut of the face: no background left around it, as in ID photos and close webcams.
-    const tight = { width: 90, height: 90, data: new Uint8Array(90 * 90) };
-    for (let y = 0; y < 90; y++)
-      tight.data.set(base.data.subarray((y + 85) * 250 + 80, (y + 85) * 250 + 170), y * 90);
+    const tight = tightCut(images.get('Colin_Powell')!);
     expect(detector.detect(tight).faces.length).toBeGreaterThanOrEqual(1);
     const unpadded = await HaarDetector.create({ padRatio: 0 });
     try {
@@ -88,11 +93,7 @@ describe('HaarDetector on real LFW faces', () => {
   });
 
   it('detectInside: the faces wholly in the frame, at the coarse scale, without the border', () => {
-    const base = images.get('Aaron_Peirsol')!;
-    const wide = { width: 500, height: 250, data: new Uint8Array(500 * 250).fill(128) };
-    const small = resampleRegion(base, { x: 0, y: 0, width: 250, height: 250 }, 188, 188);
-    for (let y = 0; y < 250; y++) wide.data.set(base.data.subarray(y * 250, (y + 1) * 250), y * 500);
-    for (let y = 0; y < 188; y++) wide.data.set(small.subarray(y * 188, (y + 1) * 188), (y + 31) * 500 + 300);
+    const wide = faceAndCopy(images.get('Aaron_Peirsol')!, 500, 300);
     const inside = detector.detect(wide).faces;
     const found = detector.detectInside(wide).faces;
     expect(found).toHaveLength(inside.length);
@@ -102,10 +103,7 @@ describe('HaarDetector on real LFW faces', () => {
       expect(match).toBeDefined();
     }
     // A face that fills the frame needs the border, so detectInside does not see it.
-    const tight = { width: 90, height: 90, data: new Uint8Array(90 * 90) };
-    const powell = images.get('Colin_Powell')!;
-    for (let y = 0; y < 90; y++)
-      tight.data.set(powell.data.subarray((y + 85) * 250 + 80, (y + 85) * 250 + 170), y * 90);
+    const tight = tightCut(images.get('Colin_Powell')!);
     expect(detector.detect(tight).faces.length).toBeGreaterThanOrEqual(1);
     expect(detector.detectInside(tight).faces).toEqual([]);
   });
