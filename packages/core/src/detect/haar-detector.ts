@@ -303,22 +303,7 @@ export class HaarDetector {
    */
   detectInside(image: GrayImage): Detection {
     assertGrayImage(image);
-    const { pw, dw } = this.#coarseGeometry(image);
-    const scale = dw / pw;
-    const w = Math.max(1, Math.round(image.width * scale));
-    const h = Math.max(1, Math.round(image.height * scale));
-    const small =
-      w === image.width && h === image.height
-        ? image.data
-        : resampleRegion(image, { x: 0, y: 0, width: image.width, height: image.height }, w, h);
-    const { rects, cascadeMs } = this.#runCascade(small, w, h, this.options.minFaceSize, 0);
-    const [sx, sy] = [image.width / w, image.height / h];
-    const faces = rects.map((r) => ({
-      x: r.x * sx,
-      y: r.y * sy,
-      width: r.width * sx,
-      height: r.height * sy,
-    }));
+    const { faces, cascadeMs } = this.#coarse(image, false);
     return { faces: subjectFirst(faces, this.options.subject, image.width / 2, image.height / 2), cascadeMs };
   }
 
@@ -330,12 +315,18 @@ export class HaarDetector {
     return { pw, ph, dw: Math.max(1, Math.round(pw * scale)), dh: Math.max(1, Math.round(ph * scale)) };
   }
 
-  /** The coarse pass: padded, shrunk to `maxDetectSide`. `smallestFace`: its smallest window, image px. */
-  #coarse(image: GrayImage): { faces: Rect[]; cascadeMs: number; smallestFace: number } {
+  /**
+   * The coarse pass: padded, shrunk to `maxDetectSide`. `smallestFace`: its smallest window, image
+   * px. Without `border`, the image alone at the scale the padded copy is searched (`detectInside`).
+   */
+  #coarse(image: GrayImage, border = true): { faces: Rect[]; cascadeMs: number; smallestFace: number } {
     const { padRatio } = this.options;
-    const padded = padRatio > 0 ? padImage(image, padRatio) : { image, offsetX: 0, offsetY: 0 };
+    const geometry = this.#coarseGeometry(image);
+    const padded = border && padRatio > 0 ? padImage(image, padRatio) : { image, offsetX: 0, offsetY: 0 };
     const { width: pw, height: ph } = padded.image;
-    const { dw, dh } = this.#coarseGeometry(image);
+    const scale = geometry.dw / geometry.pw;
+    const dw = border ? geometry.dw : Math.max(1, Math.round(pw * scale));
+    const dh = border ? geometry.dh : Math.max(1, Math.round(ph * scale));
     const small =
       dw === pw && dh === ph
         ? padded.image.data

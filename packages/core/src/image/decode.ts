@@ -138,9 +138,9 @@ export async function decodeGray(input: Uint8Array, options: DecodeOptions = {})
  * returned as decoded. EXIF orientation is applied; an alpha channel is flattened onto white.
  *
  * {@link decodeGray} (reference photos, evaluation) instead converts through linear light, and
- * asks the decoder for the header first: on a 320×240 frame it costs about twice as much CPU
- * (1.7 against 0.9 ms here; sharp's per-call work dominates at this size). Same checks, same
- * error codes.
+ * asks the decoder for the header first: on a 320×240 colour frame it costs 1.6–1.9 ms of CPU
+ * against 1.0–1.1 ms here (sharp's per-call work dominates at this size). Same checks, same error
+ * codes.
  */
 export async function decodeFrame(input: Uint8Array, options: DecodeOptions = {}): Promise<GrayImage> {
   const opts = { ...DEFAULT_DECODE_OPTIONS, ...options };
