@@ -41,6 +41,10 @@ const camera = (width: number, height: number): CameraMedia =>
     video: {},
   }) as unknown as CameraMedia;
 
+/** A publisher at the analysed 10 fps and 640 px, over `link`. */
+const publisherOn = (link: ConstructorParameters<typeof WebRtcPublisher>[0]['link']): WebRtcPublisher =>
+  new WebRtcPublisher({ link, iceServers: [], fps: 10, maxFrameSide: 640, onFailure: () => {} });
+
 afterEach(() => vi.unstubAllGlobals());
 
 describe('WebRtcPublisher', () => {
@@ -52,13 +56,7 @@ describe('WebRtcPublisher', () => {
       canSendFrame: () => true,
       sendFrame: () => true,
     };
-    const publisher = new WebRtcPublisher({
-      link,
-      iceServers: [],
-      fps: 10,
-      maxFrameSide: 640,
-      onFailure: () => {},
-    });
+    const publisher = publisherOn(link);
     await publisher.start(camera(1280, 720), new AbortController().signal);
     expect(sent.map((m) => m.type)).toEqual(['offer']);
     const { sender } = FakePeerConnection.last;
@@ -74,13 +72,7 @@ describe('WebRtcPublisher', () => {
   it('never scales a camera already smaller than the analysed size up', async () => {
     vi.stubGlobal('RTCPeerConnection', FakePeerConnection);
     const link = { send: () => {}, canSendFrame: () => true, sendFrame: () => true };
-    const publisher = new WebRtcPublisher({
-      link,
-      iceServers: [],
-      fps: 10,
-      maxFrameSide: 640,
-      onFailure: () => {},
-    });
+    const publisher = publisherOn(link);
     await publisher.start(camera(320, 240), new AbortController().signal);
     await publisher.handleAnswer('v=0 answer');
     expect(FakePeerConnection.last.sender.set.at(-1)).toEqual([
