@@ -54,11 +54,11 @@ export interface HaarDetectorOptions {
    * Smallest face the fine pass searches for, image pixels (its smallest window). The model sees 78%
    * of the face box resampled to 47 px wide, so a box under 60 px is already upsampled (and flagged
    * `too_small`); under 40 px the crop is upsampled more than 1.5× and the landmark net gets a region
-   * under 52 px for its 112 px input: less detail than the model was trained on. The pass is reliable
-   * from about 1.2× this, thanks to its finer scale step (`fineScaleFactor`): on the scale sweep (200
-   * DevTest faces on plain gray, no time limit) it found 93% at 40 px, 98.5–100% at 48 px and 100%
-   * from 64 px. A smaller value does not help at 48 px (on another draw of 239 DevTest faces, 237
-   * found with 32, 36 or 40) and costs as the square of 1 / this. @defaultValue 40
+   * under 52 px for its 112 px input: less detail than the model was trained on. Thanks to its finer
+   * scale step (`fineScaleFactor`) and its dense search of the smallest windows (`CASCADE_WINDOW`),
+   * the pass is reliable from this size: on the scale sweep (200 DevTest faces on plain gray, no time
+   * limit) it found 99.5% at 40 px and 100% from 48 px on each canvas (93% at 40 and 98.5–100% at 48
+   * before the dense search). It costs as the square of 1 / this. @defaultValue 40
    */
   fineMinFace?: number;
   /**
@@ -117,6 +117,14 @@ export const DEFAULT_HAAR_DETECTOR_OPTIONS: Required<Omit<HaarDetectorOptions, '
 const RELIABLE = 2;
 /** Each range of fine-pass windows spans this factor; the next starts at twice its start. */
 const RANGE_SPAN = 2.5;
+/**
+ * The side of the frontal cascade's own window, px. OpenCV's `detectMultiScale` shrinks the image by
+ * window / this for each window size and moves the window 2 px at a time while that factor is ≤ 2,
+ * 1 px beyond: windows under twice this are tried at a quarter of the positions, so fewer
+ * neighbouring hits gather around a face for `minNeighbors`. The fine pass searches such windows on
+ * a copy twice the size, where the same faces are tried at every position.
+ */
+const CASCADE_WINDOW = 24;
 
 export interface Detection {
   /** Faces in full-resolution image coordinates, the subject first (see `HaarDetectorOptions.subject`). */
@@ -277,13 +285,14 @@ export class HaarDetector {
    *
    * | canvas    | one small face, plain gray | no face, plain gray | no face, 4×4-block noise        |
    * | --------- | -------------------------- | ------------------- | ------------------------------- |
-   * | 640×480   | 49–63                      | 34                  | ≈ 350                           |
-   * | 1280×720  | 107–162                    | 94                  | ≈ 290, then cut by the budget   |
-   * | 1920×1080 | 226–327                    | 208                 | ≈ 160, then cut by the budget   |
+   * | 640×480   | 78–93                      | 59                  | ≈ 500                           |
+   * | 1280×720  | 180–244                    | 159                 | ≈ 300, then cut by the budget   |
+   * | 1920×1080 | 391–509                    | 394                 | ≈ 735, then cut by the budget   |
    *
-   * The cost depends on the content: texture lets more windows past the cascade's first stages
-   * (block noise is meant as a worst case; real backgrounds were not measured). Under load,
-   * wall-clock time was up to 3× these.
+   * The dense search of the smallest windows (`CASCADE_WINDOW`) costs about half again (the same
+   * cells were 49–63, 107–162 and 226–327 without it). The cost depends on the content: texture lets
+   * more windows past the cascade's first stages (block noise is meant as a worst case; real
+   * backgrounds were not measured). Under load, wall-clock time was up to 3× these.
    */
   detectFine(
     image: GrayImage,
@@ -345,8 +354,9 @@ export class HaarDetector {
 
   /**
    * Face sizes from `fineMinFace` to `coarseSmallest × RELIABLE` on one copy (the image itself up to
-   * `fineMaxSide`), in ranges of windows each twice the last, largest first (they are the cheapest:
-   * the cascade shrinks the copy for them), within `fineBudgetMs`.
+   * `fineMaxSide`; for the range holding windows under twice `CASCADE_WINDOW`, a copy twice that
+   * size), in ranges of windows each twice the last, largest first (they are the cheapest: the
+   * cascade shrinks the copy for them), within `fineBudgetMs`.
    */
   #fine(image: GrayImage, coarseSmallest: number, fineBudgetMs: number): Detection {
     if (!(fineBudgetMs >= 0)) throw new TypeError('fineBudgetMs must be ≥ 0');
@@ -371,24 +381,36 @@ export class HaarDetector {
     let largestFace = 0;
     let complete = true;
     let perWindowArea = NaN; // ms per (copy pixels / smallest window²), from the previous range
-    let copy: Uint8Array | null = null;
+    const whole = { x: 0, y: 0, width: image.width, height: image.height };
+    const copies = new Map<number, Uint8Array>();
     for (const [lo, hi] of ranges) {
       const work = (w * h) / (lo * lo);
       if (Number.isFinite(perWindowArea) && performance.now() - t0 + perWindowArea * work > fineBudgetMs) {
         complete = false;
         break;
       }
-      copy ??=
-        w === image.width && h === image.height
-          ? image.data
-          : resampleRegion(image, { x: 0, y: 0, width: image.width, height: image.height }, w, h);
-      const run = this.#runCascade(copy, w, h, lo, hi, fineScaleFactor);
+      // Windows under twice the cascade's own are searched on a copy twice the size (see CASCADE_WINDOW).
+      const k = lo < 2 * CASCADE_WINDOW ? 2 : 1;
+      let copy = copies.get(k);
+      if (copy === undefined) {
+        copy =
+          k * w === image.width && k * h === image.height
+            ? image.data
+            : resampleRegion(image, whole, k * w, k * h);
+        copies.set(k, copy);
+      }
+      const run = this.#runCascade(copy, k * w, k * h, k * lo, k * hi, fineScaleFactor);
       cascadeMs += run.cascadeMs;
       perWindowArea = run.cascadeMs / work;
       smallestFace = Math.min(smallestFace, lo * sx);
       largestFace = Math.max(largestFace, hi * sx);
       for (const r of run.rects) {
-        const face = { x: r.x * sx, y: r.y * sy, width: r.width * sx, height: r.height * sy };
+        const face = {
+          x: (r.x * sx) / k,
+          y: (r.y * sy) / k,
+          width: (r.width * sx) / k,
+          height: (r.height * sy) / k,
+        };
         // Adjacent ranges overlap: the box from the range of smaller windows replaces the other.
         for (let i = found.length - 1; i >= 0; i--) if (iou(found[i]!, face) > 0.4) found.splice(i, 1);
         found.push(face);
