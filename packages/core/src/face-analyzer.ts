@@ -33,13 +33,21 @@ export function extractFace(
   image: GrayImage,
   { fallback = false } = {},
 ): FaceCrop | null {
+  const found = findFace(detector, image, { fallback });
+  return found && { ...found, crop: cropFace(image, found.box) };
+}
+
+/** {@link extractFace} without cutting the box crop (a caller that aligns cuts its own). */
+function findFace(
+  detector: { detect(image: GrayImage): Detection & { faceCount?: number } },
+  image: GrayImage,
+  { fallback = false } = {},
+): Omit<FaceCrop, 'crop'> | null {
   const detection = detector.detect(image);
   const subject = detection.faces[0];
   if (subject === undefined && !fallback) return null;
-  const box = subject ?? fallbackFaceBox(image);
   return {
-    crop: cropFace(image, box),
-    box,
+    box: subject ?? fallbackFaceBox(image),
     detected: subject !== undefined,
     faceCount: detection.faceCount ?? detection.faces.length,
     cascadeMs: detection.cascadeMs,
@@ -100,21 +108,23 @@ export async function analyseFrame(
   aligner: FaceAligner | null | undefined,
 ): Promise<AnalysedFrame> {
   const t0 = performance.now();
-  let found = extractFace(tracker, image);
+  let found = findFace(tracker, image);
   if (!found) return noFace(t0);
-  let crop = found.crop;
+  let crop: Uint8Array;
   let landmarks: Float32Array | null = null;
   if (aligner) {
     let [aligned] = await aligner.align(image, [found.box]);
     if (tracker.follow?.(aligned!.landmarks, aligned!.crop, aligned!.aligned)) {
       // A tracked face whose fit degraded: the cascade looks at this frame again.
-      found = extractFace({ detect: (frame) => tracker.detect(frame, { recheck: true }) }, image);
+      found = findFace({ detect: (frame) => tracker.detect(frame, { recheck: true }) }, image);
       if (!found) return noFace(t0);
       [aligned] = await aligner.align(image, [found.box]);
       tracker.follow(aligned!.landmarks, aligned!.crop, aligned!.aligned);
     }
     crop = aligned!.crop;
     landmarks = aligned!.landmarks;
+  } else {
+    crop = cropFace(image, found.box);
   }
   const detectMs = performance.now() - t0;
   return {

@@ -146,21 +146,26 @@ export function warpSimilarity(
           let py = colB[x * samples + sx]! + ra - 0.5;
           px = px < 0 ? 0 : px > maxX ? maxX : px;
           py = py < 0 ? 0 : py > maxY ? maxY : py;
-          const x0 = Math.floor(px);
-          const y0 = Math.floor(py);
-          const x1 = x0 < maxX ? x0 + 1 : maxX;
-          const row0 = y0 * w;
-          const row1 = (y0 < maxY ? y0 + 1 : maxY) * w;
+          // Both are in [0, 2^31): truncation is the floor.
+          const x0 = px | 0;
+          const y0 = py | 0;
           const fx = px - x0;
           const fy = py - y0;
-          const top = data[row0 + x0]! * (1 - fx) + data[row0 + x1]! * fx;
-          const bottom = data[row1 + x0]! * (1 - fx) + data[row1 + x1]! * fx;
+          const i00 = y0 * w + x0;
+          const dx = x0 < maxX ? 1 : 0;
+          const dy = y0 < maxY ? w : 0;
+          const top = data[i00]! * (1 - fx) + data[i00 + dx]! * fx;
+          const bottom = data[i00 + dy]! * (1 - fx) + data[i00 + dy + dx]! * fx;
           sum += top * (1 - fy) + bottom * fy;
         }
       }
       const v = Math.round(sum / taps);
-      const o = offset + (y * width + x) * channels;
-      for (let c = 0; c < channels; c++) out[o + c] = v;
+      if (channels === 1) {
+        out[offset + y * width + x] = v;
+      } else {
+        const o = offset + (y * width + x) * channels;
+        for (let c = 0; c < channels; c++) out[o + c] = v;
+      }
     }
   }
   return out;
