@@ -7,8 +7,9 @@ export interface FaceTrackerOptions {
    * A search of the whole frame at least every this many frames: it finds newcomers and re-counts
    * faces, so a second person entering is seen within this many analysed frames (2 s at 10 fps).
    * While a face is followed it is the count search (`HaarDetector.detectInside`: the frame
-   * without the coarse pass's border, 40% of its cost; a newcomer wholly in the frame is counted,
-   * one cut by its edge is not); otherwise the full search. @defaultValue 20
+   * without the coarse pass's border, 40% of its cost, and with the followed face's box made flat,
+   * a quarter of what is left; a newcomer wholly in the frame is counted, one cut by its edge or
+   * hidden behind the followed face's box is not); otherwise the full search. @defaultValue 20
    */
   fullSearchEvery?: number;
   /**
@@ -69,8 +70,9 @@ export interface TrackedDetection extends Detection {
   readonly faceCount: number;
   /**
    * `full`: a full-frame search; `count`: the periodic count while a face is followed (the frame
-   * searched without the border, see {@link HaarDetector.detectInside}), which also found the
-   * followed face where its landmarks predicted; `roi`: a search around the last face; `confirm`: the box the last
+   * searched without the border and without the followed face's box, see
+   * {@link HaarDetector.detectInside}; the followed face itself tracked or confirmed as on any other
+   * frame); `roi`: a search around the last face; `confirm`: the box the last
    * frame's landmarks predicted, confirmed by a tight search around it; `track`: that box alone
    * (no cascade: the cheapest; its fit is checked after alignment, see {@link FaceTracker.follow}).
    */
@@ -204,56 +206,47 @@ export class FaceTracker {
     this.#predicted = null; // one prediction per frame; follow() makes the next
     this.#unconfirmed = false;
     if (recheck) this.#lastCrop = null;
-    let mustConfirm = false;
+    // The periodic count: the followed face is one; the others are what the cascade finds beside it,
+    // in the frame with the followed face's box made flat (the cascade's costliest windows are on a
+    // face). It does not confirm the followed face: that stays on its own schedule below.
+    let counted: Detection | null = null;
     if (
       this.#last !== null &&
       predicted !== null &&
       !recheck &&
       this.#sinceFull >= this.options.fullSearchEvery
     ) {
-      // The periodic count: the followed face is one; the others are what the cascade finds beside it.
-      const inside = this.#detector.detectInside(frame);
-      const followed = inside.faces.filter((f) => centreWithin(f, predicted)).length;
-      this.#lastFullCount = 1 + inside.faces.length - followed;
+      counted = this.#detector.detectInside(frame, { exclude: predicted });
+      this.#lastFullCount = 1 + counted.faces.filter((f) => !centreWithin(f, predicted)).length;
       this.#sinceFull = 0;
-      if (followed > 0) {
-        this.#sinceFull = 1;
-        this.#last = predicted;
-        this.#sinceConfirm = 1;
-        return {
-          faces: [predicted],
-          cascadeMs: inside.cascadeMs,
-          faceCount: this.#lastFullCount,
-          mode: 'count',
-        };
-      }
-      mustConfirm = true; // not where its landmarks say: the cascade looks there now
     }
     if (this.#last !== null && this.#sinceFull < this.options.fullSearchEvery) {
       if (!recheck) this.#sinceFull++;
       const faceCount = Math.max(this.#lastFullCount, 1);
-      if (predicted !== null && !recheck && !mustConfirm && this.#sinceConfirm < this.options.confirmEvery) {
+      const countMs = counted?.cascadeMs ?? 0;
+      if (predicted !== null && !recheck && this.#sinceConfirm < this.options.confirmEvery) {
         this.#sinceConfirm++;
         this.#last = predicted;
         this.#unconfirmed = true;
-        return { faces: [predicted], cascadeMs: 0, faceCount, mode: 'track' };
+        return { faces: [predicted], cascadeMs: countMs, faceCount, mode: counted ? 'count' : 'track' };
       }
       if (predicted !== null) {
         const confirm = this.#detector.detectNear(frame, predicted, {
           regionScale: this.options.confirmRegion,
         });
+        const cascadeMs = countMs + confirm.cascadeMs;
         if (confirm.faces.length > 0) {
           // The landmarks' box, not the cascade's: steadier frame to frame, and what alignment expects.
           this.#last = predicted;
           this.#sinceConfirm = 1;
-          return { faces: [predicted], cascadeMs: confirm.cascadeMs, faceCount, mode: 'confirm' };
+          return { faces: [predicted], cascadeMs, faceCount, mode: counted ? 'count' : 'confirm' };
         }
         // Not confirmed, but the fit held (else this would be a re-check): a turned head, most likely.
         if (!recheck && this.#sinceConfirm < this.options.maxUnconfirmed) {
           this.#sinceConfirm++;
           this.#last = predicted;
           this.#unconfirmed = true;
-          return { faces: [predicted], cascadeMs: confirm.cascadeMs, faceCount, mode: 'track' };
+          return { faces: [predicted], cascadeMs, faceCount, mode: counted ? 'count' : 'track' };
         }
       }
       const near = this.#detector.detectNear(frame, this.#last);

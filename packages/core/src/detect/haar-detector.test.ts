@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lfwFile } from '../../../../tests/support/shared-data.ts';
 import { decodeGray } from '../image/decode.ts';
-import { padImage, resampleRegion, type GrayImage } from '../image/gray-image.ts';
+import { padImage, resampleRegion, type GrayImage, type Rect } from '../image/gray-image.ts';
 import { HaarDetector, liveOpenCvObjects, subjectFirst } from './haar-detector.ts';
 
 const SAMPLES: [string, number][] = [
@@ -106,6 +106,21 @@ describe('HaarDetector on real LFW faces', () => {
     const tight = tightCut(images.get('Colin_Powell')!);
     expect(detector.detect(tight).faces.length).toBeGreaterThanOrEqual(1);
     expect(detector.detectInside(tight).faces).toEqual([]);
+  });
+
+  it('detectInside with exclude: the excluded face is not found, the others are', () => {
+    const wide = faceAndCopy(images.get('Aaron_Peirsol')!, 500, 300);
+    const before = Uint8Array.from(wide.data);
+    const all = detector.detectInside(wide);
+    expect(all.faces.length).toBeGreaterThanOrEqual(2);
+    const [excluded, ...others] = all.faces;
+    const rest = detector.detectInside(wide, { exclude: excluded! });
+    const centreIn = (f: Rect, box: Rect): boolean =>
+      Math.abs(f.x + f.width / 2 - (box.x + box.width / 2)) < box.width / 2 &&
+      Math.abs(f.y + f.height / 2 - (box.y + box.height / 2)) < box.height / 2;
+    expect(rest.faces.some((f) => centreIn(f, excluded!))).toBe(false);
+    for (const other of others) expect(rest.faces.some((f) => centreIn(f, other))).toBe(true);
+    expect(wide.data).toEqual(before); // the caller's frame is untouched
   });
 
   it('finds no face in a blank frame', () => {
