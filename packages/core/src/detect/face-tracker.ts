@@ -48,9 +48,10 @@ export interface FaceTrackerOptions {
    */
   fineSearchEvery?: number;
   /**
-   * The fine pass's time budget in a live stream (it gives up the smallest faces first). At 640×480
-   * it costs 35–60 ms on a plain background and several times that on a busy one, so a face-less
-   * stream spends at most this every `fineSearchEvery` frames. @defaultValue 60
+   * The fine pass's time budget in a live stream (it gives up the smallest faces first). On a plain
+   * 640×480 frame the whole pass fits and takes 67–72 ms (a range, once started, runs to its end);
+   * on a busy background it would take several times that, so the budget gives up the smallest
+   * faces there. A face-less stream spends about this every `fineSearchEvery` frames. @defaultValue 60
    */
   fineBudgetMs?: number;
 }

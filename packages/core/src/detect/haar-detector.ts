@@ -77,7 +77,7 @@ export interface HaarDetectorOptions {
    * range's, times the ratio of image pixels / smallest window²) would overrun the budget, so it gives
    * up the smallest faces first and reports `fine.complete: false`. The first range always runs. The
    * prediction is rough (the smallest range's actual cost was 0.5–1.5× it), and a range, once
-   * started, cannot be interrupted. 1000: about 3× the largest median cost measured for a 1080p
+   * started, cannot be interrupted. 1000: about twice the largest median cost measured for a 1080p
    * frame with a plain background, so that one image (an upload) is searched fully unless the machine
    * is loaded or the background busy; a live stream should pass a budget that fits its frame interval.
    * Costs: see {@link HaarDetector.detectFine}. @defaultValue 1000
