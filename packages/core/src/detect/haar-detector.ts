@@ -306,10 +306,11 @@ export class HaarDetector {
    * | 1280×720  | 180–244                    | 159                 | ≈ 300, then cut by the budget   |
    * | 1920×1080 | 391–509                    | 394                 | ≈ 735, then cut by the budget   |
    *
-   * The dense search of the smallest windows (`CASCADE_WINDOW`) costs about half again (the same
-   * cells were 49–63, 107–162 and 226–327 without it). The cost depends on the content: texture lets
-   * more windows past the cascade's first stages (block noise is meant as a worst case; real
-   * backgrounds were not measured). Under load, wall-clock time was up to 3× these.
+   * The dense search of the smallest windows (`CASCADE_WINDOW`) costs half to three quarters again
+   * (the same cells were 47–62, 108–160 and 222–345 without it, measured the same day). The cost
+   * depends on the content: texture lets more windows past the cascade's first stages (block noise
+   * is meant as a worst case; real backgrounds were not measured). Under load, wall-clock time was
+   * up to 3× these.
    */
   detectFine(
     image: GrayImage,
