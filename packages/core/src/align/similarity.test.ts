@@ -51,12 +51,13 @@ describe('similarity transforms and warps', () => {
     expect(similarityScale({ a: 0.3, b: 0.4, tx: 1, ty: 2 })).toBeCloseTo(0.5, 12);
   });
 
-  it('an unrotated warp (its separable path) gives what tap-by-tap bilinear sampling gives', () => {
+  it('a warp (the separable path unrotated, the interior fast path rotated) gives what tap-by-tap bilinear sampling gives', () => {
     // The definition, one tap at a time: the tap's source point, clamped, bilinear between the four
     // pixels around it; the taps of an output pixel averaged and rounded.
     const direct = (
       image: { width: number; height: number; data: Uint8Array },
       a: number,
+      b: number,
       tx: number,
       ty: number,
       w: number,
@@ -71,8 +72,10 @@ describe('similarity transforms and warps', () => {
           let sum = 0;
           for (let sy = 0; sy < n; sy++) {
             for (let sx = 0; sx < n; sx++) {
-              const px = Math.min(maxX, Math.max(0, (x + (sx + 0.5) / n - tx) / a - 0.5));
-              const py = Math.min(maxY, Math.max(0, (y + (sy + 0.5) / n - ty) / a - 0.5));
+              const [ox, oy] = [x + (sx + 0.5) / n - tx, y + (sy + 0.5) / n - ty];
+              const det = a * a + b * b;
+              const px = Math.min(maxX, Math.max(0, (a * ox + b * oy) / det - 0.5));
+              const py = Math.min(maxY, Math.max(0, (a * oy - b * ox) / det - 0.5));
               const [x0, y0] = [Math.floor(px), Math.floor(py)];
               const [x1, y1] = [Math.min(x0 + 1, maxX), Math.min(y0 + 1, maxY)];
               const [fx, fy] = [px - x0, py - y0];
@@ -90,21 +93,25 @@ describe('similarity transforms and warps', () => {
     const random = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
     let differing = 0;
     let total = 0;
-    for (let trial = 0; trial < 40; trial++) {
+    for (let trial = 0; trial < 80; trial++) {
       const image = {
         width: 9 + Math.floor(random() * 120),
         height: 9 + Math.floor(random() * 120),
         data: new Uint8Array(0),
       };
       image.data = Uint8Array.from({ length: image.width * image.height }, () => Math.floor(random() * 256));
-      const [a, tx, ty] = [0.2 + random() * 1.5, (random() - 0.5) * 60, (random() - 0.5) * 60];
+      const [scale, tx, ty] = [0.2 + random() * 1.5, (random() - 0.5) * 60, (random() - 0.5) * 60];
+      // Every other trial rotated (up to ±0.4 rad), so both the clamped taps at the edges and the
+      // branch-free interior ones are compared.
+      const angle = trial % 2 === 0 ? 0 : (random() - 0.5) * 0.8;
+      const [a, b] = [scale * Math.cos(angle), scale * Math.sin(angle)];
       const [w, h, n] = [
         1 + Math.floor(random() * 40),
         1 + Math.floor(random() * 40),
         1 + Math.floor(random() * 4),
       ];
-      const fast = warpSimilarity(image, { a, b: 0, tx, ty }, w, h, 1, undefined, 0, n);
-      const slow = direct(image, a, tx, ty, w, h, n);
+      const fast = warpSimilarity(image, { a, b, tx, ty }, w, h, 1, undefined, 0, n);
+      const slow = direct(image, a, b, tx, ty, w, h, n);
       for (let i = 0; i < fast.length; i++) {
         expect(Math.abs(fast[i]! - slow[i]!)).toBeLessThanOrEqual(1); // rounding of an exact .5 only
         if (fast[i] !== slow[i]) differing++;

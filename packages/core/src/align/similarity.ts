@@ -135,28 +135,83 @@ export function warpSimilarity(
   if (ib === 0) {
     return warpAxisAligned(data, w, h, colA, rowA, width, height, samples, channels, out, offset);
   }
+  // Each column's and row's extreme products (every tap's source point is monotone in both): an
+  // output pixel whose taps all land where no clamp applies and both right and lower neighbours
+  // exist (0 ≤ px < maxX, 0 ≤ py < maxY, the bounds computed by the taps' own operations) takes
+  // the branch-free loop. Most of a face crop does; the result is the same either way.
+  const colAMin = new Float64Array(width);
+  const colAMax = new Float64Array(width);
+  const colBMin = new Float64Array(width);
+  const colBMax = new Float64Array(width);
+  for (let x = 0; x < width; x++) {
+    colAMin[x] = colAMax[x] = colA[x * samples]!;
+    colBMin[x] = colBMax[x] = colB[x * samples]!;
+    for (let sx = 1; sx < samples; sx++) {
+      const ca = colA[x * samples + sx]!;
+      const cb = colB[x * samples + sx]!;
+      colAMin[x] = Math.min(colAMin[x]!, ca);
+      colAMax[x] = Math.max(colAMax[x]!, ca);
+      colBMin[x] = Math.min(colBMin[x]!, cb);
+      colBMax[x] = Math.max(colBMax[x]!, cb);
+    }
+  }
   for (let y = 0; y < height; y++) {
+    let rbMin = Infinity;
+    let rbMax = -Infinity;
+    let raMin = Infinity;
+    let raMax = -Infinity;
+    for (let sy = 0; sy < samples; sy++) {
+      rbMin = Math.min(rbMin, rowB[y * samples + sy]!);
+      rbMax = Math.max(rbMax, rowB[y * samples + sy]!);
+      raMin = Math.min(raMin, rowA[y * samples + sy]!);
+      raMax = Math.max(raMax, rowA[y * samples + sy]!);
+    }
     for (let x = 0; x < width; x++) {
       let sum = 0;
-      for (let sy = 0; sy < samples; sy++) {
-        const rb = rowB[y * samples + sy]!;
-        const ra = rowA[y * samples + sy]!;
-        for (let sx = 0; sx < samples; sx++) {
-          let px = colA[x * samples + sx]! - rb - 0.5;
-          let py = colB[x * samples + sx]! + ra - 0.5;
-          px = px < 0 ? 0 : px > maxX ? maxX : px;
-          py = py < 0 ? 0 : py > maxY ? maxY : py;
-          // Both are in [0, 2^31): truncation is the floor.
-          const x0 = px | 0;
-          const y0 = py | 0;
-          const fx = px - x0;
-          const fy = py - y0;
-          const i00 = y0 * w + x0;
-          const dx = x0 < maxX ? 1 : 0;
-          const dy = y0 < maxY ? w : 0;
-          const top = data[i00]! * (1 - fx) + data[i00 + dx]! * fx;
-          const bottom = data[i00 + dy]! * (1 - fx) + data[i00 + dy + dx]! * fx;
-          sum += top * (1 - fy) + bottom * fy;
+      const interior =
+        colAMin[x]! - rbMax - 0.5 >= 0 &&
+        colAMax[x]! - rbMin - 0.5 < maxX &&
+        colBMin[x]! + raMin - 0.5 >= 0 &&
+        colBMax[x]! + raMax - 0.5 < maxY;
+      if (interior) {
+        for (let sy = 0; sy < samples; sy++) {
+          const rb = rowB[y * samples + sy]!;
+          const ra = rowA[y * samples + sy]!;
+          for (let sx = 0; sx < samples; sx++) {
+            const px = colA[x * samples + sx]! - rb - 0.5;
+            const py = colB[x * samples + sx]! + ra - 0.5;
+            const x0 = px | 0;
+            const y0 = py | 0;
+            const fx = px - x0;
+            const fy = py - y0;
+            const gx = 1 - fx;
+            const i00 = y0 * w + x0;
+            const top = data[i00]! * gx + data[i00 + 1]! * fx;
+            const bottom = data[i00 + w]! * gx + data[i00 + w + 1]! * fx;
+            sum += top * (1 - fy) + bottom * fy;
+          }
+        }
+      } else {
+        for (let sy = 0; sy < samples; sy++) {
+          const rb = rowB[y * samples + sy]!;
+          const ra = rowA[y * samples + sy]!;
+          for (let sx = 0; sx < samples; sx++) {
+            let px = colA[x * samples + sx]! - rb - 0.5;
+            let py = colB[x * samples + sx]! + ra - 0.5;
+            px = px < 0 ? 0 : px > maxX ? maxX : px;
+            py = py < 0 ? 0 : py > maxY ? maxY : py;
+            // Both are in [0, 2^31): truncation is the floor.
+            const x0 = px | 0;
+            const y0 = py | 0;
+            const fx = px - x0;
+            const fy = py - y0;
+            const i00 = y0 * w + x0;
+            const dx = x0 < maxX ? 1 : 0;
+            const dy = y0 < maxY ? w : 0;
+            const top = data[i00]! * (1 - fx) + data[i00 + dx]! * fx;
+            const bottom = data[i00 + dy]! * (1 - fx) + data[i00 + dy + dx]! * fx;
+            sum += top * (1 - fy) + bottom * fy;
+          }
         }
       }
       const v = Math.round(sum / taps);
