@@ -4,7 +4,9 @@
 // start `node apps/server/dist/server.js` (the production build) in its own process group, start the
 // level's clients in another process (JPEG over WebSocket, pre-encoded frames: they cost the
 // server's cores nothing), wait `--warmup-s`, then read the CPU time of the server's tree from /proc
-// and the frames analysed and stage times from /metrics over `--window-s`. Prints medians of the runs.
+// and the frames analysed and stage times from /metrics over `--window-s`. Prints medians of the runs,
+// split by thread, then by stage (tests/bench/stage-costs.ts: decode, hand-off to a detect worker,
+// tracking, landmarks, crop, embedding, each timed one frame at a time; the rest is what is left).
 //
 // With --webrtc the server runs in a private network namespace and the clients are `npm run client`
 // WebRTC peers there (each costs the machine ~8% of a core, outside the server's tree).
@@ -18,7 +20,7 @@
 //          --send-fps F (10: what the server analyses; clients capped to it)  --webrtc
 //          --variant NAME[@DIR]:K=V,K=V (repeatable; DIR: a checkout whose apps/server/dist is run;
 //          default one variant "default", this checkout, no overrides)
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
@@ -325,4 +327,40 @@ for (const v of variants) {
       `| ${v.name} | ${n} | ${ms.toFixed(1)} (${rs.map((x) => x.msPerFrame.toFixed(1)).join(', ')}) | ${median(rs.map((x) => x.cores)).toFixed(2)} | ${median(rs.map((x) => x.fps)).toFixed(1)} | ${median(rs.map((x) => x.detectMs)).toFixed(1)} | ${median(rs.map((x) => x.embedMs)).toFixed(1)} | ${median(rs.map((x) => x.p95)).toFixed(0)} | ${((os.cpus().length * 1000) / ms / 10).toFixed(1)} |`,
     );
   }
+}
+
+// Where a frame's CPU goes, stage by stage (tests/bench/stage-costs.ts: the stages one frame at a time
+// in one process), for each variant whose checkout has the script; `rest` is the server's figure
+// less those stages: the event loop's sockets and messages, scoring, hand-offs between threads, GC.
+type Stage = 'decode' | 'ipc' | 'track' | 'landmarks' | 'crop' | 'embed1' | 'embed16';
+const stageRows: string[] = [];
+for (const v of variants) {
+  if (!existsSync(path.join(v.cwd, 'tests', 'bench', 'stage-costs.ts'))) continue;
+  const out = execFileSync(
+    process.execPath,
+    ['--import', 'tsx', 'tests/bench/stage-costs.ts', video('person-a_320x240_3s.y4m'), '300', '3'],
+    { cwd: v.cwd, env: { ...process.env, ...v.env }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const { ms } = JSON.parse(out.trim().split('\n').pop()!) as { ms: Record<Stage, number> };
+  for (const n of levels) {
+    const rs = results.get(key(v.name, n))!;
+    const server = median(rs.map((x) => x.msPerFrame));
+    // WebRTC frames are decoded by the host (its own column above), JPEG ones by `decode`.
+    const decode = webrtc ? median(rs.map((x) => x.perGroup.webrtc)) : ms.decode;
+    const embed = n === 1 ? ms.embed1 : ms.embed16;
+    const staged = decode + ms.ipc + ms.track + ms.landmarks + ms.crop + embed;
+    stageRows.push(
+      `| ${v.name} | ${n} | ${[decode, ms.ipc, ms.track, ms.landmarks, ms.crop, embed].map((x) => x.toFixed(2)).join(' | ')} | ${(server - staged).toFixed(2)} | ${server.toFixed(1)} |`,
+    );
+  }
+}
+if (stageRows.length > 0) {
+  console.log('');
+  console.log(
+    `By stage, CPU ms per analysed frame: the stages measured one frame at a time in one process over the clip (medians of 3 rounds of 300 frames); decode = ${webrtc ? "the WebRTC host's process (VP8)" : 'a colour JPEG to its luma'}; ipc = the frame to a detect worker and an analysed frame back; track = tracking, confirmations, counts, quality, features; landmarks = the landmark net with its chip; crop = the aligned 62×47 crop; embed = the embedding net (batch 1 at one session, per crop at batch 16 above); rest = the server's figure less the stages (event loop, sockets, scoring, hand-offs between threads, GC).`,
+  );
+  console.log('');
+  console.log('| variant | sessions | decode | ipc | track | landmarks | crop | embed | rest | server |');
+  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  for (const row of stageRows) console.log(row);
 }
