@@ -332,35 +332,60 @@ for (const v of variants) {
 // Where a frame's CPU goes, stage by stage (tests/bench/stage-costs.ts: the stages one frame at a time
 // in one process), for each variant whose checkout has the script; `rest` is the server's figure
 // less those stages: the event loop's sockets and messages, scoring, hand-offs between threads, GC.
+// One session is compared with the stages run a frame interval apart (caches as cold as a lone
+// session leaves them), more with the stages back to back. The script runs `runs` times per variant
+// and mode, alternating like the server runs (this machine's speed drifts over minutes); medians.
 type Stage = 'decode' | 'ipc' | 'track' | 'landmarks' | 'crop' | 'embed1' | 'embed16';
+const staged = variants.filter((v) => existsSync(path.join(v.cwd, 'tests', 'bench', 'stage-costs.ts')));
+const stageRuns = new Map<string, Record<Stage, number>[]>();
+const stageKey = (v: string, cold: boolean): string => `${v}:${cold ? 'cold' : 'warm'}`;
+const modes = [...new Set(levels.map((n) => n === 1))];
+for (let r = 0; r < runs; r++) {
+  for (const cold of modes) {
+    for (const v of r % 2 === 0 ? staged : [...staged].reverse()) {
+      const args = cold ? ['100', '2', String(Math.round(1000 / sendFps))] : ['300', '3', '0'];
+      const out = execFileSync(
+        process.execPath,
+        ['--import', 'tsx', 'tests/bench/stage-costs.ts', video('person-a_320x240_3s.y4m'), ...args],
+        {
+          cwd: v.cwd,
+          env: { ...process.env, ...v.env },
+          encoding: 'utf8',
+          stdio: ['ignore', 'pipe', 'inherit'],
+        },
+      );
+      const { ms } = JSON.parse(out.trim().split('\n').pop()!) as { ms: Record<Stage, number> };
+      const k = stageKey(v.name, cold);
+      (stageRuns.get(k) ?? stageRuns.set(k, []).get(k)!).push(ms);
+    }
+  }
+}
 const stageRows: string[] = [];
-for (const v of variants) {
-  if (!existsSync(path.join(v.cwd, 'tests', 'bench', 'stage-costs.ts'))) continue;
-  const out = execFileSync(
-    process.execPath,
-    ['--import', 'tsx', 'tests/bench/stage-costs.ts', video('person-a_320x240_3s.y4m'), '300', '3'],
-    { cwd: v.cwd, env: { ...process.env, ...v.env }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  const { ms } = JSON.parse(out.trim().split('\n').pop()!) as { ms: Record<Stage, number> };
+for (const v of staged) {
   for (const n of levels) {
+    const all = stageRuns.get(stageKey(v.name, n === 1))!;
+    const ms = (s: Stage): number => median(all.map((x) => x[s]));
     const rs = results.get(key(v.name, n))!;
     const server = median(rs.map((x) => x.msPerFrame));
     // WebRTC frames are decoded by the host (its own column above), JPEG ones by `decode`.
-    const decode = webrtc ? median(rs.map((x) => x.perGroup.webrtc)) : ms.decode;
-    const embed = n === 1 ? ms.embed1 : ms.embed16;
-    const staged = decode + ms.ipc + ms.track + ms.landmarks + ms.crop + embed;
+    const decode = webrtc ? median(rs.map((x) => x.perGroup.webrtc)) : ms('decode');
+    const embed = n === 1 ? ms('embed1') : ms('embed16');
+    const parts = [decode, ms('ipc'), ms('track'), ms('landmarks'), ms('crop'), embed];
+    const sum = parts.reduce((x, y) => x + y, 0);
     stageRows.push(
-      `| ${v.name} | ${n} | ${[decode, ms.ipc, ms.track, ms.landmarks, ms.crop, embed].map((x) => x.toFixed(2)).join(' | ')} | ${(server - staged).toFixed(2)} | ${server.toFixed(1)} |`,
+      `| ${v.name} | ${n} | ${n === 1 ? 'a frame interval apart' : 'back to back'} | ${parts.map((x) => x.toFixed(2)).join(' | ')} | ${(server - sum).toFixed(2)} | ${server.toFixed(1)} |`,
     );
   }
 }
 if (stageRows.length > 0) {
   console.log('');
   console.log(
-    `By stage, CPU ms per analysed frame: the stages measured one frame at a time in one process over the clip (medians of 3 rounds of 300 frames); decode = ${webrtc ? "the WebRTC host's process (VP8)" : 'a colour JPEG to its luma'}; ipc = the frame to a detect worker and an analysed frame back; track = tracking, confirmations, counts, quality, features; landmarks = the landmark net with its chip; crop = the aligned 62×47 crop; embed = the embedding net (batch 1 at one session, per crop at batch 16 above); rest = the server's figure less the stages (event loop, sockets, scoring, hand-offs between threads, GC).`,
+    `By stage, CPU ms per analysed frame: the stages measured one frame at a time in one process over the clip (medians of ${runs} alternating runs); decode = ${webrtc ? "the WebRTC host's process (VP8)" : 'a colour JPEG to its luma'}; ipc = the frame to a detect worker and an analysed frame back; track = tracking, confirmations, counts, quality, features; landmarks = the landmark net with its chip; crop = the aligned 62×47 crop; embed = the embedding net (batch 1 at one session, per crop at batch 16 above); rest = the server's figure less the stages (event loop, sockets, scoring, hand-offs between threads, GC).`,
   );
   console.log('');
-  console.log('| variant | sessions | decode | ipc | track | landmarks | crop | embed | rest | server |');
-  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  console.log(
+    '| variant | sessions | stages run | decode | ipc | track | landmarks | crop | embed | rest | server |',
+  );
+  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const row of stageRows) console.log(row);
 }

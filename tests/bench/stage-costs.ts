@@ -9,8 +9,11 @@
 //   landmarks  the landmark net with its 112 px chip
 //   crop       the aligned 62×47 crop (the similarity fit and the warp)
 //   embed      the embedding net, one crop a run (batch 1) and per crop at batch 16
+// With a gap, each frame waits that long after the last (100 ms: one session at 10 fps), so the stages
+// run with caches as cold as a lone session leaves them; without one, back to back, as under load.
 // Prints one JSON line: {"frames": N, "ms": {stage: median ms per frame over the rounds}}.
-//   tsx tests/bench/stage-costs.ts <clip.y4m> [frames per round] [rounds]
+//   tsx tests/bench/stage-costs.ts <clip.y4m> [frames per round] [rounds] [gap ms]
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
 import {
   DEFAULT_MODEL_DIR,
@@ -23,13 +26,14 @@ import {
 } from '@fv/core';
 import { encodeClip } from '../support/jpeg-load.ts';
 
-const [clipPath, perRound = '300', roundsArg = '3'] = process.argv.slice(2);
+const [clipPath, perRound = '300', roundsArg = '3', gapArg = '0'] = process.argv.slice(2);
 if (!clipPath) {
-  console.error('usage: stage-costs.ts <clip.y4m> [frames per round] [rounds]');
+  console.error('usage: stage-costs.ts <clip.y4m> [frames per round] [rounds] [gap ms]');
   process.exit(2);
 }
 const framesPerRound = Number(perRound);
 const rounds = Number(roundsArg);
+const gapMs = Number(gapArg);
 const jpegs = await encodeClip(clipPath, 10);
 const frames: GrayImage[] = [];
 for (const jpeg of jpegs) frames.push(await decodeFrame(jpeg));
@@ -88,6 +92,7 @@ async function round(): Promise<Record<string, number>> {
   landmarkMs = 0;
   for (let i = 0; i < framesPerRound; i++) {
     const k = i % frames.length;
+    if (gapMs > 0) await sleep(gapMs);
     let t = process.cpuUsage();
     await decodeFrame(jpegs[k]!);
     decode += cpuMs(t);
@@ -125,6 +130,6 @@ const results: Record<string, number>[] = [];
 for (let r = 0; r < rounds; r++) results.push(await round());
 const median = (xs: number[]): number => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const ms = Object.fromEntries(Object.keys(results[0]!).map((k) => [k, median(results.map((r) => r[k]!))]));
-console.log(JSON.stringify({ frames: framesPerRound, rounds, ms }));
+console.log(JSON.stringify({ frames: framesPerRound, rounds, gapMs, ms }));
 await echo.terminate();
 await verifier.close();
