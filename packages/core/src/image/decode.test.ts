@@ -3,7 +3,7 @@ import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { lfwFile } from '../../../../tests/support/shared-data.ts';
 import { VerificationError } from '../errors.ts';
-import { decodeFrame, decodeGray, sniffImageFormat } from './decode.ts';
+import { decodeFrame, decodeGray, rgbToLuma, sniffImageFormat } from './decode.ts';
 
 async function codeOf(promise: Promise<unknown>): Promise<string> {
   try {
@@ -153,6 +153,28 @@ describe('decodeFrame (live frames)', () => {
       .webp({ lossless: true })
       .toBuffer();
     expect((await decodeFrame(red)).data[0]).toBe(76); // 0.299 × 255
+  });
+
+  it('rgbToLuma: the word-at-a-time path and the byte loop give the fixed-point luma, at any length and alignment', () => {
+    let seed = 11;
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+    for (const pixels of [0, 1, 3, 4, 5, 7, 8, 333, 4096]) {
+      for (const shift of [0, 1, 4]) {
+        const backing = new Uint8Array(pixels * 3 + 8);
+        for (let i = 0; i < backing.length; i++) backing[i] = Math.floor(random() * 256);
+        // A shift of 0 or 4 keeps the view 4-aligned (the word path); 1 takes the byte loop.
+        const rgb = backing.subarray(shift, shift + pixels * 3);
+        const luma = rgbToLuma(rgb, pixels);
+        expect(luma.length).toBe(pixels);
+        for (let i = 0; i < pixels; i++) {
+          const expected = Math.floor(
+            (19595 * rgb[3 * i]! + 38470 * rgb[3 * i + 1]! + 7471 * rgb[3 * i + 2]! + 32768) / 65536,
+          );
+          if (luma[i] !== expected)
+            throw new Error(`pixel ${i} of ${pixels} (shift ${shift}): ${luma[i]} ≠ ${expected}`);
+        }
+      }
+    }
   });
 
   it('refuses bad input with the same codes as decodeGray', async () => {

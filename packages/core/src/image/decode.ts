@@ -165,13 +165,40 @@ export async function decodeFrame(input: Uint8Array, options: DecodeOptions = {}
   }
   // Anything but gray or RGB (a CMYK JPEG, say) takes the colour-managed path.
   if (channels !== 3 || data.length !== width * height * 3) return decodeGray(input, options);
-  const pixels = width * height;
+  return { width, height, data: rgbToLuma(data, width * height) };
+}
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+/**
+ * BT.601 luma of packed 8-bit RGB, in fixed point: the weights × 2^16 (19595 + 38470 + 7471 =
+ * 65536), rounded. The sums stay below 2^24, so the signed shift is exact and keeps V8 in small
+ * integers. Where the bytes are 4-aligned on a little-endian machine, four pixels are read as three
+ * 32-bit words and written as one (a 320×240 frame: 0.24 → 0.12–0.18 ms byte by byte, measured);
+ * the byte loop does the rest. Exported for its test.
+ */
+export function rgbToLuma(rgb: Uint8Array, pixels: number): Uint8Array {
   const out = new Uint8Array(pixels);
-  // Fixed point: the weights × 2^16 (19595 + 38470 + 7471 = 65536), rounded. The sum stays below
-  // 2^24, so the signed shift is exact and keeps the loop in small integers (`>>>` made V8 box its
-  // unsigned result: 0.3–0.4 → 0.2 ms a 320×240 frame, measured).
-  for (let i = 0, j = 0; i < pixels; i++, j += 3) {
-    out[i] = (19595 * data[j]! + 38470 * data[j + 1]! + 7471 * data[j + 2]! + 32768) >> 16;
+  let first = 0;
+  if (LITTLE_ENDIAN && rgb.byteOffset % 4 === 0) {
+    const quads = pixels >> 2;
+    const words = new Uint32Array(rgb.buffer, rgb.byteOffset, quads * 3);
+    const outWords = new Uint32Array(out.buffer, 0, quads);
+    for (let i = 0, j = 0; i < quads; i++, j += 3) {
+      // Little-endian words: a = R0 G0 B0 R1, b = G1 B1 R2 G2, c = B2 R3 G3 B3.
+      const a = words[j]!;
+      const b = words[j + 1]!;
+      const c = words[j + 2]!;
+      const y0 = (19595 * (a & 255) + 38470 * ((a >>> 8) & 255) + 7471 * ((a >>> 16) & 255) + 32768) >> 16;
+      const y1 = (19595 * (a >>> 24) + 38470 * (b & 255) + 7471 * ((b >>> 8) & 255) + 32768) >> 16;
+      const y2 = (19595 * ((b >>> 16) & 255) + 38470 * (b >>> 24) + 7471 * (c & 255) + 32768) >> 16;
+      const y3 = (19595 * ((c >>> 8) & 255) + 38470 * ((c >>> 16) & 255) + 7471 * (c >>> 24) + 32768) >> 16;
+      outWords[i] = y0 | (y1 << 8) | (y2 << 16) | (y3 << 24);
+    }
+    first = quads * 4;
   }
-  return { width, height, data: out };
+  for (let i = first, j = first * 3; i < pixels; i++, j += 3) {
+    out[i] = (19595 * rgb[j]! + 38470 * rgb[j + 1]! + 7471 * rgb[j + 2]! + 32768) >> 16;
+  }
+  return out;
 }
