@@ -262,62 +262,42 @@ function warpAxisAligned(
   }
   const ny = height * samples;
   const y0s = new Int32Array(ny);
-  const y1s = new Int32Array(ny);
   const fys = new Float64Array(ny);
-  // The most source rows one output row's taps reach: the ring of interpolated rows below holds that
-  // many, so the rows an output row needs never evict one another.
-  let span = 1;
-  for (let y = 0; y < height; y++) {
-    let lo = maxY;
-    let hi = 0;
-    for (let i = y * samples, end = i + samples; i < end; i++) {
-      let py = rowA[i]! - 0.5;
-      py = py < 0 ? 0 : py > maxY ? maxY : py;
-      const y0 = Math.floor(py);
-      y0s[i] = y0;
-      y1s[i] = y0 < maxY ? y0 + 1 : maxY;
-      fys[i] = py - y0;
-      lo = Math.min(lo, y0);
-      hi = Math.max(hi, y1s[i]!);
-    }
-    span = Math.max(span, hi - lo + 1);
+  let minRow = maxY;
+  let maxRow = 0;
+  for (let i = 0; i < ny; i++) {
+    let py = rowA[i]! - 0.5;
+    py = py < 0 ? 0 : py > maxY ? maxY : py;
+    const y0 = Math.floor(py);
+    y0s[i] = y0;
+    fys[i] = py - y0;
+    minRow = Math.min(minRow, y0);
+    maxRow = Math.max(maxRow, y0 < maxY ? y0 + 1 : maxY);
   }
-  // A ring of source rows interpolated across (row r in slot r mod span: the sums of each column's
-  // taps along it), each filled when an output row first needs it. It stays a few kilobytes, in the
-  // nearest cache, where a buffer of every row the chip covers (200 KB for a 320×240 frame's face)
-  // went out to memory and back.
-  const ring = scratchFloats(span * width);
-  const rowInSlot = new Int32Array(span).fill(-1);
-  const slotOf = (r: number): number => {
-    const slot = r % span;
-    if (rowInSlot[slot] !== r) {
-      rowInSlot[slot] = r;
-      const row = r * w;
-      const base = slot * width;
-      for (let x = 0; x < width; x++) {
-        let sum = 0;
-        for (let i = x * samples, end = i + samples; i < end; i++) {
-          const fx = fxs[i]!;
-          sum += data[row + x0s[i]!]! * (1 - fx) + data[row + x1s[i]!]! * fx;
-        }
-        ring[base + x] = sum;
-      }
-    }
-    return slot * width;
-  };
-  const tops = new Int32Array(samples);
-  const bottoms = new Int32Array(samples);
-  const taps = samples * samples;
-  for (let y = 0; y < height; y++) {
-    for (let k = 0; k < samples; k++) {
-      tops[k] = slotOf(y0s[y * samples + k]!);
-      bottoms[k] = slotOf(y1s[y * samples + k]!);
-    }
+  // across[r][x]: the sum of column x's taps along source row r (scratch: overwritten before read).
+  const across = scratchFloats((maxRow - minRow + 1) * width);
+  for (let r = minRow; r <= maxRow; r++) {
+    const row = r * w;
+    const base = (r - minRow) * width;
     for (let x = 0; x < width; x++) {
       let sum = 0;
-      for (let k = 0; k < samples; k++) {
-        const fy = fys[y * samples + k]!;
-        sum += ring[tops[k]! + x]! * (1 - fy) + ring[bottoms[k]! + x]! * fy;
+      for (let i = x * samples, end = i + samples; i < end; i++) {
+        const fx = fxs[i]!;
+        sum += data[row + x0s[i]!]! * (1 - fx) + data[row + x1s[i]!]! * fx;
+      }
+      across[base + x] = sum;
+    }
+  }
+  const taps = samples * samples;
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      let sum = 0;
+      for (let i = y * samples, end = i + samples; i < end; i++) {
+        const y0 = y0s[i]!;
+        const fy = fys[i]!;
+        const top = across[(y0 - minRow) * width + x]!;
+        const bottom = across[((y0 < maxY ? y0 + 1 : maxY) - minRow) * width + x]!;
+        sum += top * (1 - fy) + bottom * fy;
       }
       const v = Math.round(sum / taps);
       const o = offset + (y * width + x) * channels;
