@@ -1,0 +1,591 @@
+import { VerificationError } from '../errors.ts';
+import type { GrayImage } from './gray-image.ts';
+
+/**
+ * The luma plane of a baseline JPEG, decoded in the calling thread: the Y that the file stores, with
+ * no chroma decoded beyond what its bits need, no colour conversion and no hand-off to another
+ * thread. A live frame from a browser's canvas is such a file (baseline, Huffman, 8-bit, YCbCr or
+ * grayscale). The inverse DCT is libjpeg's "islow" (Loeffler, Ligtenberg and Moschytz, 13-bit
+ * constants), the one libvips asks libjpeg for, so a grayscale JPEG decodes to the same bytes here
+ * as through sharp (tested).
+ *
+ * Returns `null` for a file it leaves to a full decoder: progressive, arithmetic-coded, lossless or
+ * 12-bit, CMYK or RGB-coded, with an EXIF block (orientation), or with luma subsampled below another
+ * component. Throws {@link VerificationError} (`CORRUPT_IMAGE`) for a file that breaks the format:
+ * missing or inconsistent tables, a code no table has, data that ends before the picture does.
+ */
+export function decodeJpegLuma(bytes: Uint8Array): GrayImage | null {
+  return new JpegLumaDecoder(bytes).decode();
+}
+
+const corrupt = (detail: string): VerificationError =>
+  VerificationError.corruptImage(new Error(`JPEG: ${detail}`));
+
+/** Zigzag position k → row-major index in the 8×8 block. */
+const NATURAL_ORDER = new Uint8Array([
+  0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48, 41, 34, 27, 20, 13, 6, 7, 14,
+  21, 28, 35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51, 58, 59, 52, 45, 38, 31, 39, 46, 53,
+  60, 61, 54, 47, 55, 62, 63,
+]);
+
+/** Codes up to this long are found with one table look-up; longer ones walk the canonical code. */
+const LOOKUP_BITS = 9;
+
+/** A Huffman table in canonical form (ITU T.81, Annex C) with a look-up for short codes. */
+class HuffmanTable {
+  /** (length << 8) | symbol for every LOOKUP_BITS-bit prefix that starts with a short code; 0 otherwise. */
+  readonly lookup = new Uint16Array(1 << LOOKUP_BITS);
+  /** Largest code of each length (−1 for none), and the offset from a code to its symbol's index. */
+  readonly maxCode = new Int32Array(18).fill(-1);
+  readonly valueOffset = new Int32Array(17);
+  readonly values: Uint8Array;
+
+  constructor(counts: Uint8Array, values: Uint8Array) {
+    this.values = values;
+    let code = 0;
+    let index = 0;
+    for (let length = 1; length <= 16; length++) {
+      const count = counts[length - 1]!;
+      this.valueOffset[length] = index - code;
+      for (let i = 0; i < count; i++, index++, code++) {
+        if (code >= 1 << length) throw corrupt('a Huffman table has more codes than its lengths allow');
+        if (length <= LOOKUP_BITS) {
+          const shift = LOOKUP_BITS - length;
+          const entry = (length << 8) | values[index]!;
+          this.lookup.fill(entry, code << shift, (code + 1) << shift);
+        }
+      }
+      if (count > 0) this.maxCode[length] = code - 1;
+      code <<= 1;
+    }
+    this.maxCode[17] = 0x7fffffff; // a sentinel: a code longer than 16 bits is corrupt
+  }
+}
+
+interface Component {
+  readonly id: number;
+  readonly h: number;
+  readonly v: number;
+  readonly quantTable: number;
+  /** Blocks across and down that carry samples (a lone component's scan codes exactly these). */
+  readonly blocksWide: number;
+  readonly blocksHigh: number;
+}
+
+interface Frame {
+  readonly width: number;
+  readonly height: number;
+  readonly components: Component[];
+  readonly hMax: number;
+  readonly vMax: number;
+  readonly mcusWide: number;
+  readonly mcusHigh: number;
+}
+
+class JpegLumaDecoder {
+  readonly #bytes: Uint8Array;
+  #pos = 0;
+  readonly #quant: (Int32Array | undefined)[] = [];
+  readonly #dcTables: (HuffmanTable | undefined)[] = [];
+  readonly #acTables: (HuffmanTable | undefined)[] = [];
+  #restartInterval = 0;
+  #frame: Frame | null = null;
+  #adobeTransform = -1;
+  // The entropy-coded data's bit reader: `#bitCount` bits, the oldest highest, in `#bitBuffer`.
+  #bitBuffer = 0;
+  #bitCount = 0;
+  /** A marker (or the end of the bytes) was met: the reader now feeds zero bits, counted here. */
+  #atMarker = false;
+  #padBits = 0;
+
+  constructor(bytes: Uint8Array) {
+    this.#bytes = bytes;
+  }
+
+  decode(): GrayImage | null {
+    const b = this.#bytes;
+    if (b.length < 4 || b[0] !== 0xff || b[1] !== 0xd8) throw corrupt('no start-of-image marker');
+    this.#pos = 2;
+    for (;;) {
+      const marker = this.#nextMarker();
+      if (marker === 0xd9) throw corrupt('the image ends before its luma was coded');
+      if (marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) continue; // no segment
+      if (marker === 0xd8) throw corrupt('a second start-of-image marker');
+      const length = this.#u16(this.#pos);
+      const start = this.#pos + 2;
+      const end = this.#pos + length;
+      if (length < 2 || end > b.length) throw corrupt('a segment runs past the end of the data');
+      this.#pos = end;
+      switch (marker) {
+        case 0xc0: // baseline
+        case 0xc1: // extended sequential, Huffman
+          if (!this.#readFrame(start, end)) return null;
+          break;
+        case 0xc4:
+          this.#readHuffmanTables(start, end);
+          break;
+        case 0xdb:
+          this.#readQuantTables(start, end);
+          break;
+        case 0xdd:
+          if (end - start < 2) throw corrupt('a short restart-interval segment');
+          this.#restartInterval = this.#u16(start);
+          break;
+        case 0xda: {
+          const image = this.#readScan(start, end);
+          if (image) return image;
+          break;
+        }
+        case 0xe1: // APP1: an EXIF block may turn the picture; a full decoder applies it
+          if (end - start >= 6 && String.fromCharCode(...b.subarray(start, start + 4)) === 'Exif') return null;
+          break;
+        case 0xee: // APP14, Adobe: its transform flag says whether three components are YCbCr
+          if (end - start >= 12 && String.fromCharCode(...b.subarray(start, start + 5)) === 'Adobe') {
+            this.#adobeTransform = b[start + 11]!;
+          }
+          break;
+        default:
+          // Progressive, lossless, hierarchical or arithmetic-coded frames, DNL, DAC: not ours.
+          if ((marker >= 0xc2 && marker <= 0xcf) || marker === 0xdc) return null;
+      }
+    }
+  }
+
+  #u16(at: number): number {
+    if (at + 2 > this.#bytes.length) throw corrupt('the data ends inside a segment');
+    return (this.#bytes[at]! << 8) | this.#bytes[at + 1]!;
+  }
+
+  /** Skips to the next marker (fill bytes and stray data between segments, as libjpeg does). */
+  #nextMarker(): number {
+    const b = this.#bytes;
+    let pos = this.#pos;
+    for (;;) {
+      while (pos < b.length && b[pos] !== 0xff) pos++;
+      while (pos < b.length && b[pos] === 0xff) pos++;
+      if (pos >= b.length) throw corrupt('the data ends before the image does');
+      const marker = b[pos++]!;
+      if (marker !== 0) {
+        this.#pos = pos;
+        return marker;
+      }
+    }
+  }
+
+  #readFrame(start: number, end: number): boolean {
+    const b = this.#bytes;
+    if (this.#frame) throw corrupt('a second frame header');
+    if (end - start < 6) throw corrupt('a short frame header');
+    if (b[start] !== 8) return false; // 12-bit samples
+    const height = this.#u16(start + 1);
+    const width = this.#u16(start + 3);
+    const count = b[start + 5]!;
+    if (width === 0) throw corrupt('a frame of width 0');
+    if (height === 0) return false; // the height comes later, in a DNL segment
+    if (end - start < 6 + count * 3) throw corrupt('a short frame header');
+    if (count !== 1 && count !== 3) return false; // CMYK, YCCK or rarer
+    const specs: { id: number; h: number; v: number; quantTable: number }[] = [];
+    for (let i = 0; i < count; i++) {
+      const at = start + 6 + i * 3;
+      const h = b[at + 1]! >> 4;
+      const v = b[at + 1]! & 15;
+      const quantTable = b[at + 2]!;
+      if (h < 1 || h > 4 || v < 1 || v > 4 || quantTable > 3) throw corrupt('a bad component in the frame header');
+      specs.push({ id: b[at]!, h, v, quantTable });
+    }
+    if (count === 3) {
+      // libjpeg's rule for the colour space: Adobe's flag if present, else the component ids.
+      if (this.#adobeTransform === 0) return false;
+      if (this.#adobeTransform < 0 && specs[0]!.id === 0x52 && specs[1]!.id === 0x47 && specs[2]!.id === 0x42) {
+        return false; // 'R', 'G', 'B'
+      }
+    }
+    const hMax = Math.max(...specs.map((c) => c.h));
+    const vMax = Math.max(...specs.map((c) => c.v));
+    if (specs[0]!.h !== hMax || specs[0]!.v !== vMax) return false; // luma below full resolution
+    const components = specs.map((c) => ({
+      ...c,
+      blocksWide: Math.ceil(Math.ceil((width * c.h) / hMax) / 8),
+      blocksHigh: Math.ceil(Math.ceil((height * c.v) / vMax) / 8),
+    }));
+    const mcusWide = Math.ceil(width / (8 * hMax));
+    const mcusHigh = Math.ceil(height / (8 * vMax));
+    this.#frame = { width, height, components, hMax, vMax, mcusWide, mcusHigh };
+    return true;
+  }
+
+  #readQuantTables(start: number, end: number): void {
+    const b = this.#bytes;
+    let pos = start;
+    while (pos < end) {
+      const precision = b[pos]! >> 4;
+      const id = b[pos]! & 15;
+      pos++;
+      if (precision > 1 || id > 3) throw corrupt('a bad quantisation table');
+      if (pos + 64 * (precision + 1) > end) throw corrupt('a short quantisation table');
+      const table = new Int32Array(64); // in zigzag order, as the coefficients arrive
+      for (let k = 0; k < 64; k++) {
+        table[k] = precision === 0 ? b[pos + k]! : (b[pos + 2 * k]! << 8) | b[pos + 2 * k + 1]!;
+      }
+      pos += 64 * (precision + 1);
+      this.#quant[id] = table;
+    }
+  }
+
+  #readHuffmanTables(start: number, end: number): void {
+    const b = this.#bytes;
+    let pos = start;
+    while (pos < end) {
+      const kind = b[pos]! >> 4;
+      const id = b[pos]! & 15;
+      if (kind > 1 || id > 3 || pos + 17 > end) throw corrupt('a bad Huffman table');
+      const counts = b.subarray(pos + 1, pos + 17);
+      let total = 0;
+      for (const c of counts) total += c;
+      pos += 17;
+      if (total > 256 || pos + total > end) throw corrupt('a short Huffman table');
+      const table = new HuffmanTable(counts, b.slice(pos, pos + total));
+      pos += total;
+      (kind === 0 ? this.#dcTables : this.#acTables)[id] = table;
+    }
+  }
+
+  /** Decodes a scan: the luma plane if the scan holds the luma, else `null` (the scan is skipped). */
+  #readScan(start: number, end: number): GrayImage | null {
+    const b = this.#bytes;
+    const frame = this.#frame;
+    if (!frame) throw corrupt('a scan before the frame header');
+    const count = b[start]!;
+    if (count < 1 || count > 4 || end - start < 4 + count * 2) throw corrupt('a bad scan header');
+    const members: { component: Component; dc: HuffmanTable; ac: HuffmanTable; quant: Int32Array }[] = [];
+    for (let i = 0; i < count; i++) {
+      const id = b[start + 1 + i * 2]!;
+      const tables = b[start + 2 + i * 2]!;
+      const component = frame.components.find((c) => c.id === id);
+      const dc = this.#dcTables[tables >> 4];
+      const ac = this.#acTables[tables & 15];
+      const quant = component && this.#quant[component.quantTable];
+      if (!component || !dc || !ac || !quant) throw corrupt('a scan names a component or table that is not defined');
+      members.push({ component, dc, ac, quant });
+    }
+    const after = start + 1 + count * 2;
+    if (b[after] !== 0 || b[after + 1] !== 63 || b[after + 2] !== 0) {
+      throw corrupt('a sequential scan must code coefficients 0–63');
+    }
+    const luma = frame.components[0]!;
+    const lumaIndex = members.findIndex((m) => m.component === luma);
+    if (lumaIndex < 0) {
+      this.#skipEntropyData();
+      return null;
+    }
+    if (count > 1 && members.reduce((n, m) => n + m.component.h * m.component.v, 0) > 10) {
+      throw corrupt('an MCU of more than 10 blocks');
+    }
+
+    const planeWidth = frame.mcusWide * 8 * frame.hMax;
+    const planeHeight = frame.mcusHigh * 8 * frame.vMax;
+    const plane = new Uint8Array(planeWidth * planeHeight);
+    const coefficients = new Int32Array(64);
+    const workspace = new Int32Array(64);
+    const predictions = new Int32Array(count);
+    // Interleaved: MCUs of every member's h×v blocks; a lone component: one block per MCU.
+    const mcusWide = count > 1 ? frame.mcusWide : luma.blocksWide;
+    const mcusHigh = count > 1 ? frame.mcusHigh : luma.blocksHigh;
+    const total = mcusWide * mcusHigh;
+    this.#bitBuffer = 0;
+    this.#bitCount = 0;
+    this.#atMarker = false;
+    this.#padBits = 0;
+    for (let mcu = 0; mcu < total; mcu++) {
+      if (this.#restartInterval > 0 && mcu > 0 && mcu % this.#restartInterval === 0) {
+        this.#restart();
+        predictions.fill(0);
+      }
+      const mcuX = mcu % mcusWide;
+      const mcuY = (mcu - mcuX) / mcusWide;
+      for (let m = 0; m < count; m++) {
+        const { component, dc, ac, quant } = members[m]!;
+        const h = count > 1 ? component.h : 1;
+        const v = count > 1 ? component.v : 1;
+        for (let by = 0; by < v; by++) {
+          for (let bx = 0; bx < h; bx++) {
+            if (m !== lumaIndex) {
+              predictions[m] = predictions[m]! + this.#skipBlock(dc, ac);
+              continue;
+            }
+            const dcValue = predictions[m]! + this.#receiveExtend(this.#decodeSymbol(dc));
+            predictions[m] = dcValue;
+            const last = this.#decodeBlock(ac, quant, dcValue, coefficients);
+            const x = (mcuX * h + bx) * 8;
+            const y = (mcuY * v + by) * 8;
+            inverseDct(coefficients, last, workspace, plane, y * planeWidth + x, planeWidth);
+          }
+        }
+      }
+    }
+    if (this.#atMarker && this.#bitCount < this.#padBits) throw corrupt('the data ends inside the scan');
+    if (planeWidth === frame.width && planeHeight === frame.height) {
+      return { width: frame.width, height: frame.height, data: plane };
+    }
+    const data = new Uint8Array(frame.width * frame.height);
+    for (let y = 0; y < frame.height; y++) {
+      data.set(plane.subarray(y * planeWidth, y * planeWidth + frame.width), y * frame.width);
+    }
+    return { width: frame.width, height: frame.height, data };
+  }
+
+  /** Refills the bit buffer to more than 24 bits; past a marker, with zero bits (counted). */
+  #fill(): void {
+    const b = this.#bytes;
+    while (this.#bitCount <= 24) {
+      let byte = 0;
+      if (!this.#atMarker) {
+        const pos = this.#pos;
+        if (pos >= b.length) {
+          this.#atMarker = true;
+        } else if (b[pos] === 0xff) {
+          if (b[pos + 1] === 0) {
+            byte = 0xff; // a stuffed zero
+            this.#pos = pos + 2;
+          } else {
+            this.#atMarker = true; // stays on the marker
+          }
+        } else {
+          byte = b[pos]!;
+          this.#pos = pos + 1;
+        }
+      }
+      if (this.#atMarker) this.#padBits += 8;
+      this.#bitBuffer = (this.#bitBuffer << 8) | byte;
+      this.#bitCount += 8;
+    }
+  }
+
+  #decodeSymbol(table: HuffmanTable): number {
+    if (this.#bitCount < 16) this.#fill();
+    const entry = table.lookup[(this.#bitBuffer >>> (this.#bitCount - LOOKUP_BITS)) & ((1 << LOOKUP_BITS) - 1)]!;
+    if (entry !== 0) {
+      this.#bitCount -= entry >> 8;
+      return entry & 255;
+    }
+    let length = LOOKUP_BITS + 1;
+    let code = (this.#bitBuffer >>> (this.#bitCount - length)) & ((1 << length) - 1);
+    while (code > table.maxCode[length]!) {
+      length++;
+      code = (this.#bitBuffer >>> (this.#bitCount - length)) & ((1 << length) - 1);
+    }
+    if (length > 16) throw corrupt('a code that no Huffman table has');
+    this.#bitCount -= length;
+    const index = code + table.valueOffset[length]!;
+    if (index >= table.values.length) throw corrupt('a code that no Huffman table has');
+    return table.values[index]!;
+  }
+
+  /** The next `size` bits as a signed coefficient (T.81's RECEIVE and EXTEND). */
+  #receiveExtend(size: number): number {
+    if (size === 0) return 0;
+    if (size > 16) throw corrupt('a coefficient of more than 16 bits');
+    if (this.#bitCount < size) this.#fill();
+    this.#bitCount -= size;
+    const value = (this.#bitBuffer >>> this.#bitCount) & ((1 << size) - 1);
+    return value < 1 << (size - 1) ? value - (1 << size) + 1 : value;
+  }
+
+  /**
+   * One luma block's coefficients, dequantised, in row-major order (the DC given). Returns the
+   * zigzag index of the last coefficient coded, 0 when the block is flat.
+   */
+  #decodeBlock(ac: HuffmanTable, quant: Int32Array, dcValue: number, out: Int32Array): number {
+    out.fill(0);
+    out[0] = dcValue * quant[0]!;
+    let last = 0;
+    for (let k = 1; k < 64; ) {
+      const symbol = this.#decodeSymbol(ac);
+      const run = symbol >> 4;
+      const size = symbol & 15;
+      if (size === 0) {
+        if (run !== 15) break; // end of block
+        k += 16;
+        continue;
+      }
+      k += run;
+      if (k > 63) throw corrupt('a coefficient past the end of its block');
+      out[NATURAL_ORDER[k]!] = this.#receiveExtend(size) * quant[k]!;
+      last = k;
+      k++;
+    }
+    return last;
+  }
+
+  /** Reads past one chroma block, returning its DC difference. */
+  #skipBlock(dc: HuffmanTable, ac: HuffmanTable): number {
+    const difference = this.#receiveExtend(this.#decodeSymbol(dc));
+    for (let k = 1; k < 64; ) {
+      const symbol = this.#decodeSymbol(ac);
+      const size = symbol & 15;
+      if (size === 0) {
+        if (symbol >> 4 !== 15) break;
+        k += 16;
+        continue;
+      }
+      k += (symbol >> 4) + 1;
+      if (k > 64) throw corrupt('a coefficient past the end of its block');
+      if (this.#bitCount < size) this.#fill();
+      this.#bitCount -= size;
+    }
+    return difference;
+  }
+
+  /** A restart interval ends: the bits left are padding, and an RSTn marker must follow. */
+  #restart(): void {
+    if (this.#atMarker && this.#bitCount < this.#padBits) throw corrupt('the data ends inside a restart interval');
+    this.#bitBuffer = 0;
+    this.#bitCount = 0;
+    this.#padBits = 0;
+    this.#atMarker = false;
+    const b = this.#bytes;
+    const marker = this.#skipEntropyData();
+    if (marker < 0xd0 || marker > 0xd7) throw corrupt('a restart marker is missing');
+    this.#pos += 2;
+  }
+
+  /**
+   * Moves over entropy-coded bytes to the next marker and returns it (−1 at the end of the data). A
+   * scan that holds no luma is skipped this way; its restart markers then need no segment.
+   */
+  #skipEntropyData(): number {
+    const b = this.#bytes;
+    for (let pos = this.#pos; pos + 1 < b.length; pos++) {
+      if (b[pos] !== 0xff) continue;
+      const next = b[pos + 1]!;
+      if (next === 0 || next === 0xff) continue;
+      this.#pos = pos;
+      return next;
+    }
+    this.#pos = b.length;
+    return -1;
+  }
+}
+
+// libjpeg's islow inverse DCT: 13-bit constants, 2 extra bits of precision between the passes.
+const CONST_BITS = 13;
+const PASS1_BITS = 2;
+const FIX_0_298631336 = 2446;
+const FIX_0_390180644 = 3196;
+const FIX_0_541196100 = 4433;
+const FIX_0_765366865 = 6270;
+const FIX_0_899976223 = 7373;
+const FIX_1_175875602 = 9633;
+const FIX_1_501321110 = 12299;
+const FIX_1_847759065 = 15137;
+const FIX_1_961570560 = 16069;
+const FIX_2_053119869 = 16819;
+const FIX_2_562915447 = 20995;
+const FIX_3_072711026 = 25172;
+const PASS1_ROUND = 1 << (CONST_BITS - PASS1_BITS - 1);
+const PASS1_SHIFT = CONST_BITS - PASS1_BITS;
+const PASS2_ROUND = 1 << (CONST_BITS + PASS1_BITS + 3 - 1);
+const PASS2_SHIFT = CONST_BITS + PASS1_BITS + 3;
+
+const clampSample = (value: number): number => (value < -128 ? 0 : value > 127 ? 255 : value + 128);
+
+/**
+ * Dequantised coefficients (row-major) → 8×8 samples written into `out` at `offset`, `stride` apart.
+ * `last` is the zigzag index of the last coded coefficient: a flat block takes one value.
+ */
+function inverseDct(
+  input: Int32Array,
+  last: number,
+  ws: Int32Array,
+  out: Uint8Array,
+  offset: number,
+  stride: number,
+): void {
+  if (last === 0) {
+    // Both passes reduce to a rounded shift of the DC term.
+    const value = clampSample(((input[0]! << PASS1_BITS) + (1 << (PASS1_BITS + 2))) >> (PASS1_BITS + 3));
+    for (let row = 0, o = offset; row < 8; row++, o += stride) out.fill(value, o, o + 8);
+    return;
+  }
+  // Pass 1: columns, into the workspace with PASS1_BITS more bits.
+  for (let c = 0; c < 8; c++) {
+    const in1 = input[8 + c]!;
+    const in2 = input[16 + c]!;
+    const in3 = input[24 + c]!;
+    const in4 = input[32 + c]!;
+    const in5 = input[40 + c]!;
+    const in6 = input[48 + c]!;
+    const in7 = input[56 + c]!;
+    if ((in1 | in2 | in3 | in4 | in5 | in6 | in7) === 0) {
+      const dc = input[c]! << PASS1_BITS;
+      for (let r = 0; r < 64; r += 8) ws[r + c] = dc;
+      continue;
+    }
+    const z1e = (in2 + in6) * FIX_0_541196100;
+    const t2e = z1e - in6 * FIX_1_847759065;
+    const t3e = z1e + in2 * FIX_0_765366865;
+    const t0e = (input[c]! + in4) * (1 << CONST_BITS);
+    const t1e = (input[c]! - in4) * (1 << CONST_BITS);
+    const t10 = t0e + t3e;
+    const t13 = t0e - t3e;
+    const t11 = t1e + t2e;
+    const t12 = t1e - t2e;
+    const z5 = (in7 + in5 + in3 + in1) * FIX_1_175875602;
+    const z1 = (in7 + in1) * -FIX_0_899976223;
+    const z2 = (in5 + in3) * -FIX_2_562915447;
+    const z3 = (in7 + in3) * -FIX_1_961570560 + z5;
+    const z4 = (in5 + in1) * -FIX_0_390180644 + z5;
+    const t0 = in7 * FIX_0_298631336 + z1 + z3;
+    const t1 = in5 * FIX_2_053119869 + z2 + z4;
+    const t2 = in3 * FIX_3_072711026 + z2 + z3;
+    const t3 = in1 * FIX_1_501321110 + z1 + z4;
+    ws[c] = (t10 + t3 + PASS1_ROUND) >> PASS1_SHIFT;
+    ws[56 + c] = (t10 - t3 + PASS1_ROUND) >> PASS1_SHIFT;
+    ws[8 + c] = (t11 + t2 + PASS1_ROUND) >> PASS1_SHIFT;
+    ws[48 + c] = (t11 - t2 + PASS1_ROUND) >> PASS1_SHIFT;
+    ws[16 + c] = (t12 + t1 + PASS1_ROUND) >> PASS1_SHIFT;
+    ws[40 + c] = (t12 - t1 + PASS1_ROUND) >> PASS1_SHIFT;
+    ws[24 + c] = (t13 + t0 + PASS1_ROUND) >> PASS1_SHIFT;
+    ws[32 + c] = (t13 - t0 + PASS1_ROUND) >> PASS1_SHIFT;
+  }
+  // Pass 2: rows, descaled by the passes' extra bits and the DCT's factor of 8, into samples.
+  for (let r = 0, o = offset; r < 64; r += 8, o += stride) {
+    const w1 = ws[r + 1]!;
+    const w2 = ws[r + 2]!;
+    const w3 = ws[r + 3]!;
+    const w4 = ws[r + 4]!;
+    const w5 = ws[r + 5]!;
+    const w6 = ws[r + 6]!;
+    const w7 = ws[r + 7]!;
+    if ((w1 | w2 | w3 | w4 | w5 | w6 | w7) === 0) {
+      out.fill(clampSample((ws[r]! + (1 << (PASS1_BITS + 2))) >> (PASS1_BITS + 3)), o, o + 8);
+      continue;
+    }
+    const z1e = (w2 + w6) * FIX_0_541196100;
+    const t2e = z1e - w6 * FIX_1_847759065;
+    const t3e = z1e + w2 * FIX_0_765366865;
+    const t0e = (ws[r]! + w4) * (1 << CONST_BITS);
+    const t1e = (ws[r]! - w4) * (1 << CONST_BITS);
+    const t10 = t0e + t3e;
+    const t13 = t0e - t3e;
+    const t11 = t1e + t2e;
+    const t12 = t1e - t2e;
+    const z5 = (w7 + w5 + w3 + w1) * FIX_1_175875602;
+    const z1 = (w7 + w1) * -FIX_0_899976223;
+    const z2 = (w5 + w3) * -FIX_2_562915447;
+    const z3 = (w7 + w3) * -FIX_1_961570560 + z5;
+    const z4 = (w5 + w1) * -FIX_0_390180644 + z5;
+    const t0 = w7 * FIX_0_298631336 + z1 + z3;
+    const t1 = w5 * FIX_2_053119869 + z2 + z4;
+    const t2 = w3 * FIX_3_072711026 + z2 + z3;
+    const t3 = w1 * FIX_1_501321110 + z1 + z4;
+    out[o] = clampSample((t10 + t3 + PASS2_ROUND) >> PASS2_SHIFT);
+    out[o + 7] = clampSample((t10 - t3 + PASS2_ROUND) >> PASS2_SHIFT);
+    out[o + 1] = clampSample((t11 + t2 + PASS2_ROUND) >> PASS2_SHIFT);
+    out[o + 6] = clampSample((t11 - t2 + PASS2_ROUND) >> PASS2_SHIFT);
+    out[o + 2] = clampSample((t12 + t1 + PASS2_ROUND) >> PASS2_SHIFT);
+    out[o + 5] = clampSample((t12 - t1 + PASS2_ROUND) >> PASS2_SHIFT);
+    out[o + 3] = clampSample((t13 + t0 + PASS2_ROUND) >> PASS2_SHIFT);
+    out[o + 4] = clampSample((t13 - t0 + PASS2_ROUND) >> PASS2_SHIFT);
+  }
+}
