@@ -66,7 +66,10 @@ function checkDimensions(width: number, height: number, opts: Required<DecodeOpt
 }
 
 /** The checks every decode makes before a decoder sees the bytes: size, format, header dimensions. */
-function checkEncoded(input: Uint8Array, opts: Required<DecodeOptions>): 'jpeg' | 'png' | 'webp' {
+function checkEncoded(
+  input: Uint8Array,
+  opts: Required<DecodeOptions>,
+): { format: 'jpeg' | 'png' | 'webp'; width: number; height: number } {
   if (!(input instanceof Uint8Array)) throw new TypeError('input must be a Uint8Array or Buffer');
   if (input.length === 0) throw VerificationError.emptyImage();
   if (input.length > opts.maxBytes) throw VerificationError.imageTooLarge(input.length, opts.maxBytes);
@@ -75,8 +78,15 @@ function checkEncoded(input: Uint8Array, opts: Required<DecodeOptions>): 'jpeg' 
   const header = readImageDimensions(input, format);
   if (header === null || header.width < 1 || header.height < 1) throw VerificationError.corruptImage();
   checkDimensions(header.width, header.height, opts);
-  return format;
+  return { format, width: header.width, height: header.height };
 }
+
+/**
+ * The largest live JPEG decoded in the calling thread (640×480, the most a client is asked for):
+ * about 2 ms of the event loop (measured). A larger one goes to sharp's threads, so a client sending big
+ * frames cannot hold the event loop.
+ */
+const MAX_IN_THREAD_PIXELS = 640 * 480;
 
 /**
  * Decodes a JPEG, PNG or WebP upload to 8-bit grayscale (EXIF orientation applied, alpha dropped).
@@ -149,8 +159,8 @@ export async function decodeGray(input: Uint8Array, options: DecodeOptions = {})
  */
 export async function decodeFrame(input: Uint8Array, options: DecodeOptions = {}): Promise<GrayImage> {
   const opts = { ...DEFAULT_DECODE_OPTIONS, ...options };
-  const format = checkEncoded(input, opts);
-  if (format === 'jpeg') {
+  const { format, width: headerWidth, height: headerHeight } = checkEncoded(input, opts);
+  if (format === 'jpeg' && headerWidth * headerHeight <= MAX_IN_THREAD_PIXELS) {
     const luma = decodeJpegLuma(input);
     if (luma !== null) return luma;
   }

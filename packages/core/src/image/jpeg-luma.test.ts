@@ -51,11 +51,21 @@ function flatBlocksJpeg(opts: {
     ...opts.sampling.flatMap(([h, v], c) => [c + 1, (h << 4) | v, 0]),
   ]);
   // DC: categories 0–11, each a 4-bit code equal to the category. AC: one code, "0", end of block.
-  segment(0xc4, [0x00, 0, 0, 0, 12, ...new Array<number>(12).fill(0), ...Array.from({ length: 12 }, (_, i) => i)]);
+  segment(0xc4, [
+    0x00,
+    0,
+    0,
+    0,
+    12,
+    ...new Array<number>(12).fill(0),
+    ...Array.from({ length: 12 }, (_, i) => i),
+  ]);
   segment(0xc4, [0x10, 1, ...new Array<number>(15).fill(0), 0x00]);
   if (opts.restartInterval) segment(0xdd, [opts.restartInterval >> 8, opts.restartInterval & 255]);
-  const blocksWide = (c: number): number => Math.ceil(Math.ceil((opts.width * opts.sampling[c]![0]) / hMax) / 8);
-  const blocksHigh = (c: number): number => Math.ceil(Math.ceil((opts.height * opts.sampling[c]![1]) / vMax) / 8);
+  const blocksWide = (c: number): number =>
+    Math.ceil(Math.ceil((opts.width * opts.sampling[c]![0]) / hMax) / 8);
+  const blocksHigh = (c: number): number =>
+    Math.ceil(Math.ceil((opts.height * opts.sampling[c]![1]) / vMax) / 8);
   for (const members of opts.scans) {
     segment(0xda, [members.length, ...members.flatMap((c) => [c + 1, 0x00]), 0, 63, 0]);
     let bits = 0;
@@ -131,7 +141,10 @@ describe('decodeJpegLuma', () => {
         const luma = decodeJpegLuma(jpeg);
         expect(luma, `${width}×${height} q${quality}`).not.toBeNull();
         expect([luma!.width, luma!.height]).toEqual([width, height]);
-        expect(countDifferences(luma!.data, await libjpegChannel0(jpeg)), `${width}×${height} q${quality}`).toBe(0);
+        expect(
+          countDifferences(luma!.data, await libjpegChannel0(jpeg)),
+          `${width}×${height} q${quality}`,
+        ).toBe(0);
       }
     }
   });
@@ -159,7 +172,10 @@ describe('decodeJpegLuma', () => {
 
   it('gives a colour photo the same luma as decoding it to RGB would, but for clipped colours', async () => {
     for (const chromaSubsampling of ['4:2:0', '4:4:4']) {
-      const jpeg = await sharp(photo).resize(320, 240, { fit: 'fill' }).jpeg({ quality: 80, chromaSubsampling }).toBuffer();
+      const jpeg = await sharp(photo)
+        .resize(320, 240, { fit: 'fill' })
+        .jpeg({ quality: 80, chromaSubsampling })
+        .toBuffer();
       const { data: rgb } = await sharp(jpeg).raw().toBuffer({ resolveWithObject: true });
       const luma = decodeJpegLuma(jpeg)!;
       let worst = 0;
@@ -176,9 +192,32 @@ describe('decodeJpegLuma', () => {
     const height = 27;
     const layouts: { sampling: [number, number][]; scans: number[][]; restartInterval?: number }[] = [
       { sampling: [[1, 1]], scans: [[0]], restartInterval: 3 },
-      { sampling: [[2, 2], [1, 1], [1, 1]], scans: [[0, 1, 2]], restartInterval: 2 },
-      { sampling: [[2, 1], [1, 1], [1, 1]], scans: [[0, 1, 2]] },
-      { sampling: [[2, 2], [1, 1], [1, 1]], scans: [[1], [0], [2]], restartInterval: 5 },
+      {
+        sampling: [
+          [2, 2],
+          [1, 1],
+          [1, 1],
+        ],
+        scans: [[0, 1, 2]],
+        restartInterval: 2,
+      },
+      {
+        sampling: [
+          [2, 1],
+          [1, 1],
+          [1, 1],
+        ],
+        scans: [[0, 1, 2]],
+      },
+      {
+        sampling: [
+          [2, 2],
+          [1, 1],
+          [1, 1],
+        ],
+        scans: [[1], [0], [2]],
+        restartInterval: 5,
+      },
     ];
     for (const layout of layouts) {
       const hMax = Math.max(...layout.sampling.map((s) => s[0]));
@@ -197,7 +236,11 @@ describe('decodeJpegLuma', () => {
   it('leaves progressive, CMYK and EXIF-oriented files to the full decoder, which decodeFrame then uses', async () => {
     const progressive = await sharp(photo).jpeg({ progressive: true }).toBuffer();
     const cmyk = await sharp(photo).toColourspace('cmyk').jpeg().toBuffer();
-    const turned = await sharp(photo).resize(60, 40, { fit: 'fill' }).jpeg().withMetadata({ orientation: 6 }).toBuffer();
+    const turned = await sharp(photo)
+      .resize(60, 40, { fit: 'fill' })
+      .jpeg()
+      .withMetadata({ orientation: 6 })
+      .toBuffer();
     expect(decodeJpegLuma(progressive)).toBeNull();
     expect(decodeJpegLuma(cmyk)).toBeNull();
     expect(decodeJpegLuma(turned)).toBeNull();

@@ -23,9 +23,9 @@ const corrupt = (detail: string): VerificationError =>
 
 /** Zigzag position k → row-major index in the 8×8 block. */
 const NATURAL_ORDER = new Uint8Array([
-  0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48, 41, 34, 27, 20, 13, 6, 7, 14,
-  21, 28, 35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51, 58, 59, 52, 45, 38, 31, 39, 46, 53,
-  60, 61, 54, 47, 55, 62, 63,
+  0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48, 41, 34, 27, 20, 13, 6, 7,
+  14, 21, 28, 35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51, 58, 59, 52, 45, 38, 31, 39, 46,
+  53, 60, 61, 54, 47, 55, 62, 63,
 ]);
 
 /** Codes up to this long are found with one table look-up; longer ones walk the canonical code. */
@@ -137,7 +137,8 @@ class JpegLumaDecoder {
           break;
         }
         case 0xe1: // APP1: an EXIF block may turn the picture; a full decoder applies it
-          if (end - start >= 6 && String.fromCharCode(...b.subarray(start, start + 4)) === 'Exif') return null;
+          if (end - start >= 6 && String.fromCharCode(...b.subarray(start, start + 4)) === 'Exif')
+            return null;
           break;
         case 0xee: // APP14, Adobe: its transform flag says whether three components are YCbCr
           if (end - start >= 12 && String.fromCharCode(...b.subarray(start, start + 5)) === 'Adobe') {
@@ -190,13 +191,19 @@ class JpegLumaDecoder {
       const h = b[at + 1]! >> 4;
       const v = b[at + 1]! & 15;
       const quantTable = b[at + 2]!;
-      if (h < 1 || h > 4 || v < 1 || v > 4 || quantTable > 3) throw corrupt('a bad component in the frame header');
+      if (h < 1 || h > 4 || v < 1 || v > 4 || quantTable > 3)
+        throw corrupt('a bad component in the frame header');
       specs.push({ id: b[at]!, h, v, quantTable });
     }
     if (count === 3) {
       // libjpeg's rule for the colour space: Adobe's flag if present, else the component ids.
       if (this.#adobeTransform === 0) return false;
-      if (this.#adobeTransform < 0 && specs[0]!.id === 0x52 && specs[1]!.id === 0x47 && specs[2]!.id === 0x42) {
+      if (
+        this.#adobeTransform < 0 &&
+        specs[0]!.id === 0x52 &&
+        specs[1]!.id === 0x47 &&
+        specs[2]!.id === 0x42
+      ) {
         return false; // 'R', 'G', 'B'
       }
     }
@@ -265,7 +272,8 @@ class JpegLumaDecoder {
       const dc = this.#dcTables[tables >> 4];
       const ac = this.#acTables[tables & 15];
       const quant = component && this.#quant[component.quantTable];
-      if (!component || !dc || !ac || !quant) throw corrupt('a scan names a component or table that is not defined');
+      if (!component || !dc || !ac || !quant)
+        throw corrupt('a scan names a component or table that is not defined');
       members.push({ component, dc, ac, quant });
     }
     const after = start + 1 + count * 2;
@@ -363,7 +371,8 @@ class JpegLumaDecoder {
 
   #decodeSymbol(table: HuffmanTable): number {
     if (this.#bitCount < 16) this.#fill();
-    const entry = table.lookup[(this.#bitBuffer >>> (this.#bitCount - LOOKUP_BITS)) & ((1 << LOOKUP_BITS) - 1)]!;
+    const entry =
+      table.lookup[(this.#bitBuffer >>> (this.#bitCount - LOOKUP_BITS)) & ((1 << LOOKUP_BITS) - 1)]!;
     if (entry !== 0) {
       this.#bitCount -= entry >> 8;
       return entry & 255;
@@ -399,7 +408,7 @@ class JpegLumaDecoder {
     out.fill(0);
     out[0] = dcValue * quant[0]!;
     let last = 0;
-    for (let k = 1; k < 64; ) {
+    for (let k = 1; k < 64;) {
       const symbol = this.#decodeSymbol(ac);
       const run = symbol >> 4;
       const size = symbol & 15;
@@ -420,7 +429,7 @@ class JpegLumaDecoder {
   /** Reads past one chroma block, returning its DC difference. */
   #skipBlock(dc: HuffmanTable, ac: HuffmanTable): number {
     const difference = this.#receiveExtend(this.#decodeSymbol(dc));
-    for (let k = 1; k < 64; ) {
+    for (let k = 1; k < 64;) {
       const symbol = this.#decodeSymbol(ac);
       const size = symbol & 15;
       if (size === 0) {
@@ -438,12 +447,12 @@ class JpegLumaDecoder {
 
   /** A restart interval ends: the bits left are padding, and an RSTn marker must follow. */
   #restart(): void {
-    if (this.#atMarker && this.#bitCount < this.#padBits) throw corrupt('the data ends inside a restart interval');
+    if (this.#atMarker && this.#bitCount < this.#padBits)
+      throw corrupt('the data ends inside a restart interval');
     this.#bitBuffer = 0;
     this.#bitCount = 0;
     this.#padBits = 0;
     this.#atMarker = false;
-    const b = this.#bytes;
     const marker = this.#skipEntropyData();
     if (marker < 0xd0 || marker > 0xd7) throw corrupt('a restart marker is missing');
     this.#pos += 2;
@@ -489,6 +498,18 @@ const PASS2_SHIFT = CONST_BITS + PASS1_BITS + 3;
 
 const clampSample = (value: number): number => (value < -128 ? 0 : value > 127 ? 255 : value + 128);
 
+/** Eight equal samples (stores, not `fill`: a builtin call per row costs more than the row). */
+function fillRow(out: Uint8Array, o: number, value: number): void {
+  out[o] = value;
+  out[o + 1] = value;
+  out[o + 2] = value;
+  out[o + 3] = value;
+  out[o + 4] = value;
+  out[o + 5] = value;
+  out[o + 6] = value;
+  out[o + 7] = value;
+}
+
 /**
  * Dequantised coefficients (row-major) → 8×8 samples written into `out` at `offset`, `stride` apart.
  * `last` is the zigzag index of the last coded coefficient: a flat block takes one value.
@@ -504,7 +525,7 @@ function inverseDct(
   if (last === 0) {
     // Both passes reduce to a rounded shift of the DC term.
     const value = clampSample(((input[0]! << PASS1_BITS) + (1 << (PASS1_BITS + 2))) >> (PASS1_BITS + 3));
-    for (let row = 0, o = offset; row < 8; row++, o += stride) out.fill(value, o, o + 8);
+    for (let row = 0, o = offset; row < 8; row++, o += stride) fillRow(out, o, value);
     return;
   }
   // Pass 1: columns, into the workspace with PASS1_BITS more bits.
@@ -558,7 +579,7 @@ function inverseDct(
     const w6 = ws[r + 6]!;
     const w7 = ws[r + 7]!;
     if ((w1 | w2 | w3 | w4 | w5 | w6 | w7) === 0) {
-      out.fill(clampSample((ws[r]! + (1 << (PASS1_BITS + 2))) >> (PASS1_BITS + 3)), o, o + 8);
+      fillRow(out, o, clampSample((ws[r]! + (1 << (PASS1_BITS + 2))) >> (PASS1_BITS + 3)));
       continue;
     }
     const z1e = (w2 + w6) * FIX_0_541196100;
