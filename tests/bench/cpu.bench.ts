@@ -3,7 +3,10 @@
 // For each variant (a set of server settings) and level (concurrent sessions), alternated run by run:
 // start `node apps/server/dist/server.js` (the production build) in its own process group, start the
 // level's clients in another process (JPEG over WebSocket, pre-encoded frames: they cost the
-// server's cores nothing), wait `--warmup-s`, then read the CPU time of the server's tree from /proc
+// server's cores nothing), warm up (`--warmup-s` and at least `--warmup-frames` analysed: the JIT
+// compiles a per-frame function after some hundreds of calls, which one session makes in tens of
+// seconds; until then V8's compiler threads and the start-up's GCs still run), then read the CPU
+// time of the server's tree from /proc
 // and the frames analysed and stage times from /metrics over `--window-s`. Prints medians of the runs,
 // split by thread, then by stage (tests/bench/stage-costs.ts: decode, hand-off to a detect worker,
 // tracking, landmarks, crop, embedding, each timed one frame at a time; the rest is what is left).
@@ -17,6 +20,7 @@
 //   (its clients run from that checkout, in its protocol: copy tests/bench/cpu-clients.ts there)
 //
 // Options: --levels L,… (1,8,16,32)  --runs N (3)  --window-s S (20)  --warmup-s S (6)
+//          --warmup-frames N (300)
 //          --send-fps F (10: what the server analyses; clients capped to it)  --webrtc
 //          --variant NAME[@DIR]:K=V,K=V (repeatable; DIR: a checkout whose apps/server/dist is run;
 //          default one variant "default", this checkout, no overrides)
@@ -33,7 +37,7 @@ import { SERVER_COMMAND } from '../support/server-process.ts';
 import { REPO_ROOT, sharedDataDir } from '../support/shared-data.ts';
 
 const USAGE =
-  'usage: npm run bench:cpu -- [--levels 1,8,16,32] [--runs N] [--window-s S] [--warmup-s S] [--send-fps F] [--variant NAME:K=V,…]…';
+  'usage: npm run bench:cpu -- [--levels 1,8,16,32] [--runs N] [--window-s S] [--warmup-s S] [--warmup-frames N] [--send-fps F] [--variant NAME:K=V,…]…';
 function fail(message: string): never {
   console.error(`${message}\n${USAGE}`);
   process.exit(2);
@@ -48,8 +52,11 @@ const levels = opt('levels', '1,8,16,32').split(',').map(Number);
 const runs = Number(opt('runs', '3'));
 const windowS = Number(opt('window-s', '20'));
 const warmupS = Number(opt('warmup-s', '6'));
+const warmupFrames = Number(opt('warmup-frames', '300'));
+/** The longest warm-up at a level: the frames at the rate asked, twice over, or `warmupS`. */
+const warmupCapS = (sessions: number): number => warmupS + (2 * warmupFrames) / (sessions * sendFps);
 const sendFps = Number(opt('send-fps', '10'));
-if (![...levels, runs, windowS, warmupS, sendFps].every((n) => Number.isFinite(n) && n > 0))
+if (![...levels, runs, windowS, warmupS, warmupFrames, sendFps].every((n) => Number.isFinite(n) && n > 0))
   fail('bad number');
 const webrtc = args.includes('--webrtc');
 const variants: { name: string; cwd: string; env: Record<string, string> }[] = [];
@@ -183,7 +190,7 @@ function startClients(
       ),
     ];
   }
-  const loops = String(Math.ceil((warmupS + windowS + 30) / 3));
+  const loops = String(Math.ceil((warmupCapS(sessions) + windowS + 30) / 3));
   return Array.from({ length: sessions }, () =>
     ns.spawn(
       process.execPath,
@@ -242,7 +249,15 @@ async function measure(cwd: string, env: Record<string, string>, sessions: numbe
       if (i > 900 || clients.some((c) => c.exitCode !== null)) throw new Error('clients did not start');
       await sleep(100);
     }
+    const warmupStart = performance.now();
+    const atReady = await sample(url, pgid);
     await sleep(warmupS * 1000);
+    while (
+      (await sample(url, pgid)).frames - atReady.frames < warmupFrames &&
+      performance.now() - warmupStart < warmupCapS(sessions) * 1000
+    ) {
+      await sleep(500);
+    }
     const a = await sample(url, pgid);
     const t0 = performance.now();
     await sleep(windowS * 1000);
@@ -279,7 +294,7 @@ const median = (xs: number[]): number => [...xs].sort((x, y) => x - y)[(xs.lengt
 const results = new Map<string, Result[]>();
 const key = (v: string, n: number): string => `${v}@${n}`;
 console.log(
-  `bench:cpu — ${os.cpus().length} cores, levels ${levels.join('/')}, ${runs} runs, ${warmupS} s warm-up + ${windowS} s window, clients ${sendFps} fps ${webrtc ? 'WebRTC (CLI peers in a network namespace)' : 'JPEG over WebSocket'}`,
+  `bench:cpu — ${os.cpus().length} cores, levels ${levels.join('/')}, ${runs} runs, warm-up ≥ ${warmupS} s and ≥ ${warmupFrames} frames + ${windowS} s window, clients ${sendFps} fps ${webrtc ? 'WebRTC (CLI peers in a network namespace)' : 'JPEG over WebSocket'}`,
 );
 for (let r = 0; r < runs; r++) {
   for (const n of levels) {
