@@ -66,10 +66,7 @@ function checkDimensions(width: number, height: number, opts: Required<DecodeOpt
 }
 
 /** The checks every decode makes before a decoder sees the bytes: size, format, header dimensions. */
-function checkEncoded(
-  input: Uint8Array,
-  opts: Required<DecodeOptions>,
-): { format: 'jpeg' | 'png' | 'webp'; width: number; height: number } {
+function checkEncoded(input: Uint8Array, opts: Required<DecodeOptions>): 'jpeg' | 'png' | 'webp' {
   if (!(input instanceof Uint8Array)) throw new TypeError('input must be a Uint8Array or Buffer');
   if (input.length === 0) throw VerificationError.emptyImage();
   if (input.length > opts.maxBytes) throw VerificationError.imageTooLarge(input.length, opts.maxBytes);
@@ -78,7 +75,7 @@ function checkEncoded(
   const header = readImageDimensions(input, format);
   if (header === null || header.width < 1 || header.height < 1) throw VerificationError.corruptImage();
   checkDimensions(header.width, header.height, opts);
-  return { format, width: header.width, height: header.height };
+  return format;
 }
 
 /**
@@ -159,9 +156,9 @@ export async function decodeGray(input: Uint8Array, options: DecodeOptions = {})
  */
 export async function decodeFrame(input: Uint8Array, options: DecodeOptions = {}): Promise<GrayImage> {
   const opts = { ...DEFAULT_DECODE_OPTIONS, ...options };
-  const { format, width: headerWidth, height: headerHeight } = checkEncoded(input, opts);
-  if (format === 'jpeg' && headerWidth * headerHeight <= MAX_IN_THREAD_PIXELS) {
-    const luma = decodeJpegLuma(input);
+  const format = checkEncoded(input, opts);
+  if (format === 'jpeg') {
+    const luma = decodeJpegLuma(input, MAX_IN_THREAD_PIXELS);
     if (luma !== null) return luma;
   }
   let decoded: { data: Buffer; info: OutputInfo };

@@ -8,6 +8,8 @@ import { decodeFrame } from './decode.ts';
 import { decodeJpegLuma } from './jpeg-luma.ts';
 
 const photo = readFileSync(lfwFile('Aaron_Peirsol', 1));
+/** What decodeFrame allows in its thread. */
+const VGA = 640 * 480;
 
 /** Channel 0 of libjpeg's decode through sharp (a gray JPEG comes out as three equal channels). */
 async function libjpegChannel0(jpeg: Uint8Array): Promise<Uint8Array> {
@@ -128,6 +130,7 @@ describe('decodeJpegLuma', () => {
     for (const [width, height] of [
       [250, 250],
       [320, 240],
+      [640, 480],
       [97, 61],
       [8, 8],
       [1, 1],
@@ -138,7 +141,7 @@ describe('decodeJpegLuma', () => {
           .toColourspace('b-w')
           .jpeg({ quality })
           .toBuffer();
-        const luma = decodeJpegLuma(jpeg);
+        const luma = decodeJpegLuma(jpeg, VGA);
         expect(luma, `${width}×${height} q${quality}`).not.toBeNull();
         expect([luma!.width, luma!.height]).toEqual([width, height]);
         expect(
@@ -164,7 +167,7 @@ describe('decodeJpegLuma', () => {
           .jpeg({ quality: 85, chromaSubsampling })
           .toBuffer();
         expect((await sharp(jpeg).metadata()).channels).toBe(3);
-        const luma = decodeJpegLuma(jpeg)!;
+        const luma = decodeJpegLuma(jpeg, VGA)!;
         expect(countDifferences(luma.data, await libjpegChannel0(jpeg)), chromaSubsampling).toBe(0);
       }
     }
@@ -177,7 +180,7 @@ describe('decodeJpegLuma', () => {
         .jpeg({ quality: 80, chromaSubsampling })
         .toBuffer();
       const { data: rgb } = await sharp(jpeg).raw().toBuffer({ resolveWithObject: true });
-      const luma = decodeJpegLuma(jpeg)!;
+      const luma = decodeJpegLuma(jpeg, VGA)!;
       let worst = 0;
       for (let i = 0; i < luma.data.length; i++) {
         const y = 0.299 * rgb[3 * i]! + 0.587 * rgb[3 * i + 1]! + 0.114 * rgb[3 * i + 2]!;
@@ -227,13 +230,13 @@ describe('decodeJpegLuma', () => {
         c === 0 ? ramp(Math.ceil((width * h) / hMax / 8) * Math.ceil((height * v) / vMax / 8), 1) : [],
       );
       const jpeg = flatBlocksJpeg({ width, height, dc, ...layout });
-      const luma = decodeJpegLuma(jpeg);
+      const luma = decodeJpegLuma(jpeg, VGA);
       expect(luma, JSON.stringify(layout)).not.toBeNull();
       expect(countDifferences(luma!.data, await libjpegChannel0(jpeg)), JSON.stringify(layout)).toBe(0);
     }
   });
 
-  it('leaves progressive, CMYK and EXIF-oriented files to the full decoder, which decodeFrame then uses', async () => {
+  it('leaves progressive, CMYK, EXIF-oriented and large files to the full decoder, which decodeFrame then uses', async () => {
     const progressive = await sharp(photo).jpeg({ progressive: true }).toBuffer();
     const cmyk = await sharp(photo).toColourspace('cmyk').jpeg().toBuffer();
     const turned = await sharp(photo)
@@ -241,9 +244,13 @@ describe('decodeJpegLuma', () => {
       .jpeg()
       .withMetadata({ orientation: 6 })
       .toBuffer();
-    expect(decodeJpegLuma(progressive)).toBeNull();
-    expect(decodeJpegLuma(cmyk)).toBeNull();
-    expect(decodeJpegLuma(turned)).toBeNull();
+    expect(decodeJpegLuma(progressive, VGA)).toBeNull();
+    expect(decodeJpegLuma(cmyk, VGA)).toBeNull();
+    expect(decodeJpegLuma(turned, VGA)).toBeNull();
+    const big = await sharp(photo).resize(800, 600).jpeg().toBuffer();
+    expect(decodeJpegLuma(big, VGA)).toBeNull();
+    expect(decodeJpegLuma(big, 800 * 600)?.width).toBe(800);
+    expect((await decodeFrame(big)).width).toBe(800);
     const frame = await decodeFrame(turned);
     expect([frame.width, frame.height]).toEqual([40, 60]); // turned upright by the full decoder
     expect((await decodeFrame(progressive)).width).toBe(250);
@@ -252,7 +259,7 @@ describe('decodeJpegLuma', () => {
   it('refuses broken data with CORRUPT_IMAGE: truncated scans, missing restart markers, undefined tables', () => {
     const codeOf = (bytes: Uint8Array): string => {
       try {
-        decodeJpegLuma(bytes);
+        decodeJpegLuma(bytes, VGA);
       } catch (error) {
         expect(error).toBeInstanceOf(VerificationError);
         return (error as VerificationError).code;
@@ -293,7 +300,7 @@ describe('decodeJpegLuma', () => {
           for (const [at, value] of edits) bytes[at % bytes.length] = value;
           const input = cut === undefined ? bytes : bytes.subarray(0, cut % bytes.length);
           try {
-            const luma = decodeJpegLuma(input);
+            const luma = decodeJpegLuma(input, VGA);
             if (luma !== null) expect(luma.data.length).toBe(luma.width * luma.height);
           } catch (error) {
             expect(error).toBeInstanceOf(VerificationError);

@@ -11,11 +11,12 @@ import type { GrayImage } from './gray-image.ts';
  *
  * Returns `null` for a file it leaves to a full decoder: progressive, arithmetic-coded, lossless or
  * 12-bit, CMYK or RGB-coded, with an EXIF block (orientation), or with luma subsampled below another
- * component. Throws {@link VerificationError} (`CORRUPT_IMAGE`) for a file that breaks the format:
- * missing or inconsistent tables, a code no table has, data that ends before the picture does.
+ * component, or one of more than `maxPixels` pixels. Throws {@link VerificationError}
+ * (`CORRUPT_IMAGE`) for a file that breaks the format: missing or inconsistent tables, a code no
+ * table has, data that ends before the picture does.
  */
-export function decodeJpegLuma(bytes: Uint8Array): GrayImage | null {
-  return new JpegLumaDecoder(bytes).decode();
+export function decodeJpegLuma(bytes: Uint8Array, maxPixels: number): GrayImage | null {
+  return new JpegLumaDecoder(bytes, maxPixels).decode();
 }
 
 const corrupt = (detail: string): VerificationError =>
@@ -98,8 +99,11 @@ class JpegLumaDecoder {
   #atMarker = false;
   #padBits = 0;
 
-  constructor(bytes: Uint8Array) {
+  readonly #maxPixels: number;
+
+  constructor(bytes: Uint8Array, maxPixels: number) {
     this.#bytes = bytes;
+    this.#maxPixels = maxPixels;
   }
 
   decode(): GrayImage | null {
@@ -183,6 +187,7 @@ class JpegLumaDecoder {
     const count = b[start + 5]!;
     if (width === 0) throw corrupt('a frame of width 0');
     if (height === 0) return false; // the height comes later, in a DNL segment
+    if (width * height > this.#maxPixels) return false;
     if (end - start < 6 + count * 3) throw corrupt('a short frame header');
     if (count !== 1 && count !== 3) return false; // CMYK, YCCK or rarer
     const specs: { id: number; h: number; v: number; quantTable: number }[] = [];
