@@ -127,6 +127,30 @@ describe('live stream over WebSocket with JPEG frames (fallback path)', () => {
     socket.close();
   });
 
+  it('answers an undecodable frame with a coded error and keeps the session', async () => {
+    const { sessionId, token } = await createSession();
+    const { socket, inbox } = await connect(sessionId);
+    socket.send(JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, token }));
+    await inbox.next((m) => m.type === 'welcome');
+    const jpeg = await blankJpeg(160);
+    // A JPEG cut short, then bytes that are no image: each told with its code, the session kept.
+    socket.send(jpeg.subarray(0, jpeg.length - 40));
+    expect(await inbox.next((m) => m.type === 'error')).toMatchObject({
+      code: 'CORRUPT_IMAGE',
+      fatal: false,
+    });
+    await new Promise((r) => setTimeout(r, 150));
+    socket.send(Buffer.from('definitely not an image'));
+    expect(await inbox.next((m) => m.type === 'error' && m.code !== 'CORRUPT_IMAGE')).toMatchObject({
+      code: 'UNSUPPORTED_IMAGE',
+      fatal: false,
+    });
+    await new Promise((r) => setTimeout(r, 150));
+    socket.send(jpeg);
+    expect(await inbox.next((m) => m.type === 'score')).toMatchObject({ faceCount: 0 });
+    socket.close();
+  });
+
   it('answers a config only when it changes what the client was told', async () => {
     const { sessionId, token } = await createSession();
     const { socket, inbox } = await connect(sessionId);
