@@ -68,9 +68,6 @@ interface Component {
   readonly h: number;
   readonly v: number;
   readonly quantTable: number;
-  /** Blocks across and down that carry samples (a lone component's scan codes exactly these). */
-  readonly blocksWide: number;
-  readonly blocksHigh: number;
 }
 
 interface Frame {
@@ -190,7 +187,7 @@ class JpegLumaDecoder {
     if (width * height > this.#maxPixels) return false;
     if (end - start < 6 + count * 3) throw corrupt('a short frame header');
     if (count !== 1 && count !== 3) return false; // CMYK, YCCK or rarer
-    const specs: { id: number; h: number; v: number; quantTable: number }[] = [];
+    const components: Component[] = [];
     for (let i = 0; i < count; i++) {
       const at = start + 6 + i * 3;
       const h = b[at + 1]! >> 4;
@@ -198,28 +195,23 @@ class JpegLumaDecoder {
       const quantTable = b[at + 2]!;
       if (h < 1 || h > 4 || v < 1 || v > 4 || quantTable > 3)
         throw corrupt('a bad component in the frame header');
-      specs.push({ id: b[at]!, h, v, quantTable });
+      components.push({ id: b[at]!, h, v, quantTable });
     }
     if (count === 3) {
       // libjpeg's rule for the colour space: Adobe's flag if present, else the component ids.
       if (this.#adobeTransform === 0) return false;
       if (
         this.#adobeTransform < 0 &&
-        specs[0]!.id === 0x52 &&
-        specs[1]!.id === 0x47 &&
-        specs[2]!.id === 0x42
+        components[0]!.id === 0x52 &&
+        components[1]!.id === 0x47 &&
+        components[2]!.id === 0x42
       ) {
         return false; // 'R', 'G', 'B'
       }
     }
-    const hMax = Math.max(...specs.map((c) => c.h));
-    const vMax = Math.max(...specs.map((c) => c.v));
-    if (specs[0]!.h !== hMax || specs[0]!.v !== vMax) return false; // luma below full resolution
-    const components = specs.map((c) => ({
-      ...c,
-      blocksWide: Math.ceil(Math.ceil((width * c.h) / hMax) / 8),
-      blocksHigh: Math.ceil(Math.ceil((height * c.v) / vMax) / 8),
-    }));
+    const hMax = Math.max(...components.map((c) => c.h));
+    const vMax = Math.max(...components.map((c) => c.v));
+    if (components[0]!.h !== hMax || components[0]!.v !== vMax) return false; // luma below full resolution
     const mcusWide = Math.ceil(width / (8 * hMax));
     const mcusHigh = Math.ceil(height / (8 * vMax));
     this.#frame = { width, height, components, hMax, vMax, mcusWide, mcusHigh };
@@ -300,10 +292,12 @@ class JpegLumaDecoder {
     const plane = new Uint8Array(planeWidth * planeHeight);
     const coefficients = new Int32Array(64);
     const workspace = new Int32Array(64);
-    const predictions = new Int32Array(count);
-    // Interleaved: MCUs of every member's h×v blocks; a lone component: one block per MCU.
-    const mcusWide = count > 1 ? frame.mcusWide : luma.blocksWide;
-    const mcusHigh = count > 1 ? frame.mcusHigh : luma.blocksHigh;
+    /** The luma's DC prediction (chroma blocks are read past: their DC needs none). */
+    let lumaDc = 0;
+    // Interleaved: MCUs of every member's h×v blocks; the luma alone: one block per MCU, over the
+    // blocks that carry samples (the luma is at full resolution).
+    const mcusWide = count > 1 ? frame.mcusWide : Math.ceil(frame.width / 8);
+    const mcusHigh = count > 1 ? frame.mcusHigh : Math.ceil(frame.height / 8);
     const total = mcusWide * mcusHigh;
     this.#bitBuffer = 0;
     this.#bitCount = 0;
@@ -312,7 +306,7 @@ class JpegLumaDecoder {
     for (let mcu = 0; mcu < total; mcu++) {
       if (this.#restartInterval > 0 && mcu > 0 && mcu % this.#restartInterval === 0) {
         this.#restart();
-        predictions.fill(0);
+        lumaDc = 0;
       }
       const mcuX = mcu % mcusWide;
       const mcuY = (mcu - mcuX) / mcusWide;
@@ -322,13 +316,13 @@ class JpegLumaDecoder {
         const v = count > 1 ? component.v : 1;
         for (let by = 0; by < v; by++) {
           for (let bx = 0; bx < h; bx++) {
+            const difference = this.#receiveExtend(this.#decodeSymbol(dc));
             if (m !== lumaIndex) {
-              predictions[m] = predictions[m]! + this.#skipBlock(dc, ac);
+              this.#decodeBlock(ac, quant, 0, coefficients); // read past, never transformed
               continue;
             }
-            const dcValue = predictions[m]! + this.#receiveExtend(this.#decodeSymbol(dc));
-            predictions[m] = dcValue;
-            const last = this.#decodeBlock(ac, quant, dcValue, coefficients);
+            lumaDc += difference;
+            const last = this.#decodeBlock(ac, quant, lumaDc, coefficients);
             const x = (mcuX * h + bx) * 8;
             const y = (mcuY * v + by) * 8;
             inverseDct(coefficients, last, workspace, plane, y * planeWidth + x, planeWidth);
@@ -406,7 +400,7 @@ class JpegLumaDecoder {
   }
 
   /**
-   * One luma block's coefficients, dequantised, in row-major order (the DC given). Returns the
+   * One block's coefficients, dequantised, in row-major order (the DC given). Returns the
    * zigzag index of the last coefficient coded, 0 when the block is flat.
    */
   #decodeBlock(ac: HuffmanTable, quant: Int32Array, dcValue: number, out: Int32Array): number {
@@ -429,25 +423,6 @@ class JpegLumaDecoder {
       k++;
     }
     return last;
-  }
-
-  /** Reads past one chroma block, returning its DC difference. */
-  #skipBlock(dc: HuffmanTable, ac: HuffmanTable): number {
-    const difference = this.#receiveExtend(this.#decodeSymbol(dc));
-    for (let k = 1; k < 64;) {
-      const symbol = this.#decodeSymbol(ac);
-      const size = symbol & 15;
-      if (size === 0) {
-        if (symbol >> 4 !== 15) break;
-        k += 16;
-        continue;
-      }
-      k += (symbol >> 4) + 1;
-      if (k > 64) throw corrupt('a coefficient past the end of its block');
-      if (this.#bitCount < size) this.#fill();
-      this.#bitCount -= size;
-    }
-    return difference;
   }
 
   /** A restart interval ends: the bits left are padding, and an RSTn marker must follow. */
