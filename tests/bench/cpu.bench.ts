@@ -6,10 +6,10 @@
 // server's cores nothing), warm up (`--warmup-s` and at least `--warmup-frames` analysed: the JIT
 // compiles a per-frame function after some hundreds of calls, which one session makes in tens of
 // seconds; until then V8's compiler threads and the start-up's GCs still run), then read the CPU
-// time of the server's tree from /proc
-// and the frames analysed and stage times from /metrics over `--window-s`. Prints medians of the runs,
-// split by thread, then by stage (tests/bench/stage-costs.ts: decode, hand-off to a detect worker,
-// tracking, landmarks, crop, embedding, each timed one frame at a time; the rest is what is left).
+// time of the server's tree from /proc and the frames analysed and stage times from /metrics over
+// `--window-s`. Prints medians of the runs, split by thread, then by stage (tests/bench/stage-costs.ts:
+// decode, hand-off to a detect worker, tracking, landmarks, crop, embedding, each timed one frame at
+// a time; the rest is what is left).
 //
 // With --webrtc the server runs in a private network namespace and the clients are `npm run client`
 // WebRTC peers there (each costs the machine ~8% of a core, outside the server's tree).
@@ -53,9 +53,9 @@ const runs = Number(opt('runs', '3'));
 const windowS = Number(opt('window-s', '20'));
 const warmupS = Number(opt('warmup-s', '6'));
 const warmupFrames = Number(opt('warmup-frames', '300'));
-/** The longest warm-up at a level: the frames at the rate asked, twice over, or `warmupS`. */
-const warmupCapS = (sessions: number): number => warmupS + (2 * warmupFrames) / (sessions * sendFps);
 const sendFps = Number(opt('send-fps', '10'));
+/** The longest warm-up at a level: `warmupS`, then the frames at the rate asked, twice over. */
+const warmupCapS = (sessions: number): number => warmupS + (2 * warmupFrames) / (sessions * sendFps);
 if (![...levels, runs, windowS, warmupS, warmupFrames, sendFps].every((n) => Number.isFinite(n) && n > 0))
   fail('bad number');
 const webrtc = args.includes('--webrtc');
