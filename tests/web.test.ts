@@ -392,7 +392,10 @@ describe('web app in headless Chromium (server and browsers in a network namespa
     expect(await iframe.getAttribute('src')).toBe(`${server.url}${other.embedPath}`);
     // ...and the browser did not show it there (Chromium shows an error page in its place): no embed
     // page, no widget in the frame...
-    const framed = intruder.frames().filter((f) => f.parentFrame() === intruder.mainFrame());
+    // (Under load the error page's frame can reach Playwright after the 8 s: wait for it.)
+    const childFrames = () => intruder.frames().filter((f) => f.parentFrame() === intruder.mainFrame());
+    await expect.poll(() => childFrames().length, { timeout: 15_000 }).toBe(1);
+    const framed = childFrames();
     expect(framed).toHaveLength(1);
     expect(framed[0]!.url()).not.toContain('/embed');
     expect(await framed[0]!.locator('fv-verify').count()).toBe(0);
