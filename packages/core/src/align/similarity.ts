@@ -1,7 +1,8 @@
 // Similarity transforms between images and face chips: least-squares fits onto landmark templates,
 // and a bilinear warp (optionally supersampled) that cuts the chip. Shared by serving (the aligned
 // 62×47 crop) and the offline teacher (dlib's 150×150 chips).
-import { scratchFloats, type GrayImage, type Rect } from '../image/gray-image.ts';
+import type { GrayImage, Rect } from '../image/gray-image.ts';
+import { kernelMemory } from './warp-kernels.ts';
 
 /**
  * dlib's mean face (points 17–67 of the 68-point scheme: brows, nose, eyes, mouth) in a unit square;
@@ -91,6 +92,9 @@ export function alignmentTransform(landmarks: ArrayLike<number>, size: number, p
  * bilinear, edges repeated. Gray values are written `channels` times per pixel (3 for RGB nets).
  * With `samples` > 1 each output pixel averages `samples`×`samples` bilinear taps spread over its
  * footprint (an area filter for downscaling; 1 is plain bilinear).
+ *
+ * The tables (where each column's and row's taps fall) are computed here; the per-pixel loops run
+ * in WebAssembly (warp-kernels.wat), on a copy of only the image rows the taps reach.
  */
 export function warpSimilarity(
   image: GrayImage,
@@ -102,12 +106,17 @@ export function warpSimilarity(
   offset = 0,
   samples = 1,
 ): Uint8Array {
+  if (!(Number.isInteger(samples) && samples >= 1)) throw new RangeError('samples must be an integer ≥ 1');
+  if (!(Number.isInteger(channels) && channels >= 1)) throw new RangeError('channels must be an integer ≥ 1');
+  if (!(image.width >= 1 && image.height >= 1)) throw new RangeError('cannot warp an empty image');
   // Inverse of [a -b; b a]: [a b; -b a] / (a² + b²).
   const det = toOut.a * toOut.a + toOut.b * toOut.b;
   const ia = toOut.a / det;
   const ib = -toOut.b / det;
-  const { width: w, height: h, data } = image;
-  const taps = samples * samples;
+  if (![ia, ib, toOut.tx, toOut.ty].every(Number.isFinite)) {
+    throw new RangeError('the warp transform must be finite and invertible');
+  }
+  if (width <= 0 || height <= 0) return out;
   // Tap centres inside each output pixel (one tap samples its centre, x + 0.5): the products with
   // the inverse matrix are computed once per column and per row. Each tap then evaluates
   // px = ia·ox − ib·oy − 0.5 and py = ib·ox + ia·oy − 0.5 with the same operations as a direct
@@ -130,15 +139,155 @@ export function warpSimilarity(
       rowA[y * samples + sy] = ia * oy;
     }
   }
+  return ib === 0
+    ? warpAxisAligned(image, colA, rowA, width, height, samples, channels, out, offset)
+    : warpRotated(image, colA, colB, rowA, rowB, width, height, samples, channels, out, offset);
+}
+
+/** Copies rows `first`–`last` of `image` to `at` in `buffer`; the kernel's image pointer for them. */
+function placeRows(image: GrayImage, buffer: ArrayBuffer, at: number, first: number, last: number): number {
+  const { width: w, data } = image;
+  new Uint8Array(buffer, at, (last - first + 1) * w).set(data.subarray(first * w, (last + 1) * w));
+  // Row r is then at (at - first·w) + r·w; the kernel's 32-bit address arithmetic wraps, so this
+  // may be "negative".
+  return (at - first * w) | 0;
+}
+
+/**
+ * {@link warpSimilarity} without rotation (a landmark net's chip): every tap of a column samples the
+ * same source x, every tap of a row the same source y, so the bilinear taps separate. Each source
+ * row the taps reach is interpolated across once (the sum of a column's taps), then those sums are
+ * interpolated down: for a 3×3-tap 112 px chip, about a third of the work of tap by tap. Same
+ * taps and weights; only the order of the additions differs.
+ */
+function warpAxisAligned(
+  image: GrayImage,
+  colA: Float64Array,
+  rowA: Float64Array,
+  width: number,
+  height: number,
+  samples: number,
+  channels: number,
+  out: Uint8Array,
+  offset: number,
+): Uint8Array {
+  const { width: w, height: h } = image;
   const maxX = w - 1;
   const maxY = h - 1;
-  if (ib === 0) {
-    return warpAxisAligned(data, w, h, colA, rowA, width, height, samples, channels, out, offset);
+  const nx = width * samples;
+  const ny = height * samples;
+  // The rows the taps reach, first: the image copy holds only those.
+  const y0s = new Int32Array(ny);
+  const fys = new Float64Array(ny);
+  let minRow = maxY;
+  let maxRow = 0;
+  for (let i = 0; i < ny; i++) {
+    let py = rowA[i]! - 0.5;
+    py = py < 0 ? 0 : py > maxY ? maxY : py;
+    const y0 = Math.floor(py);
+    y0s[i] = y0;
+    fys[i] = py - y0;
+    minRow = Math.min(minRow, y0);
+    maxRow = Math.max(maxRow, y0 < maxY ? y0 + 1 : maxY);
   }
-  // Each column's and row's extreme products (every tap's source point is monotone in both): an
-  // output pixel whose taps all land where no clamp applies and both right and lower neighbours
-  // exist (0 ≤ px < maxX, 0 ≤ py < maxY, the bounds computed by the taps' own operations) takes
-  // the branch-free loop. Most of a face crop does; the result is the same either way.
+  const rows = maxRow - minRow + 1;
+  const { kernels, buffer, at } = kernelMemory([
+    rows * w, // image rows
+    nx * 4, // x0s
+    nx * 4, // x1s
+    nx * 8, // gxs
+    nx * 8, // fxs
+    ny * 4, // y0s
+    ny * 4, // y1s
+    ny * 8, // gys
+    ny * 8, // fys
+    rows * width * 8, // across
+    width * 8, // sums
+    width * height * channels, // out
+  ]);
+  const [imgAt, x0At, x1At, gxAt, fxAt, y0At, y1At, gyAt, fyAt, acrossAt, sumsAt, outAt] = at as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  const img = placeRows(image, buffer, imgAt, minRow, maxRow);
+  const x0s = new Int32Array(buffer, x0At, nx);
+  const x1s = new Int32Array(buffer, x1At, nx);
+  const gxs = new Float64Array(buffer, gxAt, nx);
+  const fxs = new Float64Array(buffer, fxAt, nx);
+  for (let i = 0; i < nx; i++) {
+    let px = colA[i]! - 0.5;
+    px = px < 0 ? 0 : px > maxX ? maxX : px;
+    const x0 = Math.floor(px);
+    x0s[i] = x0;
+    x1s[i] = x0 < maxX ? x0 + 1 : maxX;
+    fxs[i] = px - x0;
+    gxs[i] = 1 - fxs[i]!;
+  }
+  new Int32Array(buffer, y0At, ny).set(y0s);
+  const y1s = new Int32Array(buffer, y1At, ny);
+  const gys = new Float64Array(buffer, gyAt, ny);
+  new Float64Array(buffer, fyAt, ny).set(fys);
+  for (let i = 0; i < ny; i++) {
+    y1s[i] = y0s[i]! < maxY ? y0s[i]! + 1 : maxY;
+    gys[i] = 1 - fys[i]!;
+  }
+  kernels.axisAligned(
+    img,
+    w,
+    x0At,
+    x1At,
+    gxAt,
+    fxAt,
+    y0At,
+    y1At,
+    gyAt,
+    fyAt,
+    width,
+    height,
+    samples,
+    channels,
+    minRow,
+    maxRow,
+    acrossAt,
+    sumsAt,
+    outAt,
+  );
+  out.set(new Uint8Array(buffer, outAt, width * height * channels), offset);
+  return out;
+}
+
+/**
+ * {@link warpSimilarity} with rotation, tap by tap. Each column's and row's extreme products (every
+ * tap's source point is monotone in both) let the kernel find the output pixels whose taps all land
+ * where no clamp applies with right and lower neighbours (0 ≤ px < maxX, 0 ≤ py < maxY, the bounds
+ * computed by the taps' own operations): those take the branch-free loop. Most of a face crop does;
+ * the result is the same either way.
+ */
+function warpRotated(
+  image: GrayImage,
+  colA: Float64Array,
+  colB: Float64Array,
+  rowA: Float64Array,
+  rowB: Float64Array,
+  width: number,
+  height: number,
+  samples: number,
+  channels: number,
+  out: Uint8Array,
+  offset: number,
+): Uint8Array {
+  const { width: w, height: h } = image;
+  const maxY = h - 1;
   const colAMin = new Float64Array(width);
   const colAMax = new Float64Array(width);
   const colBMin = new Float64Array(width);
@@ -155,6 +304,8 @@ export function warpSimilarity(
       colBMax[x] = Math.max(colBMax[x]!, cb);
     }
   }
+  // Per row: rbMin, rbMax, raMin, raMax.
+  const rowExt = new Float64Array(height * 4);
   for (let y = 0; y < height; y++) {
     let rbMin = Infinity;
     let rbMax = -Infinity;
@@ -166,144 +317,58 @@ export function warpSimilarity(
       raMin = Math.min(raMin, rowA[y * samples + sy]!);
       raMax = Math.max(raMax, rowA[y * samples + sy]!);
     }
-    for (let x = 0; x < width; x++) {
-      let sum = 0;
-      const interior =
-        colAMin[x]! - rbMax - 0.5 >= 0 &&
-        colAMax[x]! - rbMin - 0.5 < maxX &&
-        colBMin[x]! + raMin - 0.5 >= 0 &&
-        colBMax[x]! + raMax - 0.5 < maxY;
-      if (interior) {
-        for (let sy = 0; sy < samples; sy++) {
-          const rb = rowB[y * samples + sy]!;
-          const ra = rowA[y * samples + sy]!;
-          for (let sx = 0; sx < samples; sx++) {
-            const px = colA[x * samples + sx]! - rb - 0.5;
-            const py = colB[x * samples + sx]! + ra - 0.5;
-            const x0 = px | 0;
-            const y0 = py | 0;
-            const fx = px - x0;
-            const fy = py - y0;
-            const gx = 1 - fx;
-            const i00 = y0 * w + x0;
-            const top = data[i00]! * gx + data[i00 + 1]! * fx;
-            const bottom = data[i00 + w]! * gx + data[i00 + w + 1]! * fx;
-            sum += top * (1 - fy) + bottom * fy;
-          }
-        }
-      } else {
-        for (let sy = 0; sy < samples; sy++) {
-          const rb = rowB[y * samples + sy]!;
-          const ra = rowA[y * samples + sy]!;
-          for (let sx = 0; sx < samples; sx++) {
-            let px = colA[x * samples + sx]! - rb - 0.5;
-            let py = colB[x * samples + sx]! + ra - 0.5;
-            px = px < 0 ? 0 : px > maxX ? maxX : px;
-            py = py < 0 ? 0 : py > maxY ? maxY : py;
-            // Both are in [0, 2^31): truncation is the floor.
-            const x0 = px | 0;
-            const y0 = py | 0;
-            const fx = px - x0;
-            const fy = py - y0;
-            const i00 = y0 * w + x0;
-            const dx = x0 < maxX ? 1 : 0;
-            const dy = y0 < maxY ? w : 0;
-            const top = data[i00]! * (1 - fx) + data[i00 + dx]! * fx;
-            const bottom = data[i00 + dy]! * (1 - fx) + data[i00 + dy + dx]! * fx;
-            sum += top * (1 - fy) + bottom * fy;
-          }
-        }
-      }
-      const v = Math.round(sum / taps);
-      if (channels === 1) {
-        out[offset + y * width + x] = v;
-      } else {
-        const o = offset + (y * width + x) * channels;
-        for (let c = 0; c < channels; c++) out[o + c] = v;
-      }
-    }
+    rowExt.set([rbMin, rbMax, raMin, raMax], y * 4);
   }
-  return out;
-}
-
-/**
- * {@link warpSimilarity} without rotation (a landmark net's chip): every tap of a column samples the
- * same source x, every tap of a row the same source y, so the bilinear taps separate. Each source
- * row the taps reach is interpolated across once (the sum of a column's taps), then those sums are
- * interpolated down: for a 3×3-tap 112 px chip, about a third of the work of tap by tap. Same
- * taps and weights; only the order of the additions differs.
- */
-function warpAxisAligned(
-  data: Uint8Array,
-  w: number,
-  h: number,
-  colA: Float64Array,
-  rowA: Float64Array,
-  width: number,
-  height: number,
-  samples: number,
-  channels: number,
-  out: Uint8Array,
-  offset: number,
-): Uint8Array {
-  const maxX = w - 1;
-  const maxY = h - 1;
-  const nx = width * samples;
-  const x0s = new Int32Array(nx);
-  const x1s = new Int32Array(nx);
-  const fxs = new Float64Array(nx);
-  for (let i = 0; i < nx; i++) {
-    let px = colA[i]! - 0.5;
-    px = px < 0 ? 0 : px > maxX ? maxX : px;
-    const x0 = Math.floor(px);
-    x0s[i] = x0;
-    x1s[i] = x0 < maxX ? x0 + 1 : maxX;
-    fxs[i] = px - x0;
+  // The rows the taps reach (py = colB + ra − 0.5, clamped; the bilinear's lower neighbour below),
+  // a row wider each way than the extremes say, against rounding.
+  let pyMin = Infinity;
+  let pyMax = -Infinity;
+  for (let x = 0; x < width; x++) {
+    pyMin = Math.min(pyMin, colBMin[x]!);
+    pyMax = Math.max(pyMax, colBMax[x]!);
   }
-  const ny = height * samples;
-  const y0s = new Int32Array(ny);
-  const fys = new Float64Array(ny);
-  let minRow = maxY;
-  let maxRow = 0;
-  for (let i = 0; i < ny; i++) {
-    let py = rowA[i]! - 0.5;
-    py = py < 0 ? 0 : py > maxY ? maxY : py;
-    const y0 = Math.floor(py);
-    y0s[i] = y0;
-    fys[i] = py - y0;
-    minRow = Math.min(minRow, y0);
-    maxRow = Math.max(maxRow, y0 < maxY ? y0 + 1 : maxY);
-  }
-  // across[r][x]: the sum of column x's taps along source row r (scratch: overwritten before read).
-  const across = scratchFloats((maxRow - minRow + 1) * width);
-  for (let r = minRow; r <= maxRow; r++) {
-    const row = r * w;
-    const base = (r - minRow) * width;
-    for (let x = 0; x < width; x++) {
-      let sum = 0;
-      for (let i = x * samples, end = i + samples; i < end; i++) {
-        const fx = fxs[i]!;
-        sum += data[row + x0s[i]!]! * (1 - fx) + data[row + x1s[i]!]! * fx;
-      }
-      across[base + x] = sum;
-    }
-  }
-  const taps = samples * samples;
+  let raLow = Infinity;
+  let raHigh = -Infinity;
   for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      let sum = 0;
-      for (let i = y * samples, end = i + samples; i < end; i++) {
-        const y0 = y0s[i]!;
-        const fy = fys[i]!;
-        const top = across[(y0 - minRow) * width + x]!;
-        const bottom = across[((y0 < maxY ? y0 + 1 : maxY) - minRow) * width + x]!;
-        sum += top * (1 - fy) + bottom * fy;
-      }
-      const v = Math.round(sum / taps);
-      const o = offset + (y * width + x) * channels;
-      for (let c = 0; c < channels; c++) out[o + c] = v;
-    }
+    raLow = Math.min(raLow, rowExt[y * 4 + 2]!);
+    raHigh = Math.max(raHigh, rowExt[y * 4 + 3]!);
   }
+  const clampRow = (v: number): number => (v < 0 ? 0 : v > maxY ? maxY : Math.floor(v));
+  const first = Math.max(0, clampRow(pyMin + raLow - 0.5) - 1);
+  const last = Math.min(maxY, clampRow(pyMax + raHigh - 0.5) + 2);
+  const rows = last - first + 1;
+  const tables = [colA, colB, rowA, rowB, colAMin, colAMax, colBMin, colBMax, rowExt];
+  const { kernels, buffer, at } = kernelMemory([
+    rows * w,
+    ...tables.map((t) => t.byteLength),
+    width * height * channels,
+  ]);
+  const img = placeRows(image, buffer, at[0]!, first, last);
+  tables.forEach((t, i) => new Float64Array(buffer, at[i + 1]!, t.length).set(t));
+  const outAt = at[tables.length + 1]!;
+  const [colAAt, colBAt, rowAAt, rowBAt, colAMinAt, colAMaxAt, colBMinAt, colBMaxAt, rowExtAt] = at.slice(
+    1,
+  ) as [number, number, number, number, number, number, number, number, number];
+  kernels.rotated(
+    img,
+    w,
+    h,
+    colAAt,
+    colBAt,
+    rowAAt,
+    rowBAt,
+    colAMinAt,
+    colAMaxAt,
+    colBMinAt,
+    colBMaxAt,
+    rowExtAt,
+    width,
+    height,
+    samples,
+    channels,
+    outAt,
+  );
+  out.set(new Uint8Array(buffer, outAt, width * height * channels), offset);
   return out;
 }
 

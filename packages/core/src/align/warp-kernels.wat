@@ -1,0 +1,252 @@
+;; The inner loops of `warpSimilarity` (similarity.ts), in WebAssembly: the same float operations in
+;; the same order as the TypeScript they replaced, so every output byte is the same (checked by
+;; warp-kernels.test.ts against a digest of those loops' outputs), at a quarter of the time
+;; (typed-array loads in V8 cost several times a WebAssembly load). The tables (tap positions and
+;; weights, each column's and row's extremes) are computed by similarity.ts and written into this
+;; memory with the image; these functions only run the per-pixel loops. Build: `npm run build:wasm`
+;; (packages/core/scripts/build-wasm.ts) turns this file into warp-kernels.wasm.ts.
+;;
+;; Rounding: the output byte is Math.round(sum / taps), i.e. floor(v) + (v - floor(v) >= 0.5) for
+;; v >= 0 (v - floor(v) is exact there), which is what Math.round gives; f64.nearest would round
+;; ties to even instead.
+(module
+  (memory (export "memory") 1)
+
+  ;; round(v) for 0 <= v, as Math.round does.
+  (func $round (param $v f64) (result i32)
+    (local $f f64)
+    (local.set $f (f64.floor (local.get $v)))
+    (i32.add
+      (i32.trunc_f64_s (local.get $f))
+      (f64.ge (f64.sub (local.get $v) (local.get $f)) (f64.const 0.5))))
+
+  ;; Writes `value` into `channels` consecutive bytes at `at`.
+  (func $put (param $at i32) (param $channels i32) (param $value i32)
+    (local $c i32)
+    (loop $each
+      (i32.store8 (i32.add (local.get $at) (local.get $c)) (local.get $value))
+      (local.set $c (i32.add (local.get $c) (i32.const 1)))
+      (br_if $each (i32.lt_u (local.get $c) (local.get $channels)))))
+
+  ;; The unrotated warp (see warpAxisAligned in similarity.ts). Tables, `n = width·samples` or
+  ;; `height·samples` entries each: x0/x1 (i32) and gx = 1 − fx, fx (f64) per column tap; y0/y1
+  ;; (i32) and gy, fy (f64) per row tap. `across`: (maxRow − minRow + 1)·width f64 of scratch,
+  ;; `sums`: width f64 of scratch.
+  (func (export "axisAligned")
+    (param $img i32) (param $w i32)
+    (param $x0s i32) (param $x1s i32) (param $gxs i32) (param $fxs i32)
+    (param $y0s i32) (param $y1s i32) (param $gys i32) (param $fys i32)
+    (param $width i32) (param $height i32) (param $samples i32) (param $channels i32)
+    (param $minRow i32) (param $maxRow i32)
+    (param $across i32) (param $sums i32) (param $out i32)
+    (local $r i32) (local $row i32) (local $dst i32) (local $x i32) (local $i i32) (local $end i32)
+    (local $sum f64) (local $y i32) (local $j i32) (local $top i32) (local $bottom i32)
+    (local $gy f64) (local $fy f64) (local $v f64) (local $taps f64) (local $k i32)
+    ;; Across: each source row's sum of every column's taps.
+    (local.set $r (local.get $minRow))
+    (local.set $dst (local.get $across))
+    (loop $rows
+      (local.set $row (i32.add (local.get $img) (i32.mul (local.get $r) (local.get $w))))
+      (local.set $x (i32.const 0))
+      (local.set $i (i32.const 0))
+      (loop $cols
+        (local.set $end (i32.add (local.get $i) (local.get $samples)))
+        (local.set $sum
+          (f64.add
+            (f64.mul
+              (f64.convert_i32_u (i32.load8_u (i32.add (local.get $row)
+                (i32.load (i32.add (local.get $x0s) (i32.shl (local.get $i) (i32.const 2)))))))
+              (f64.load (i32.add (local.get $gxs) (i32.shl (local.get $i) (i32.const 3)))))
+            (f64.mul
+              (f64.convert_i32_u (i32.load8_u (i32.add (local.get $row)
+                (i32.load (i32.add (local.get $x1s) (i32.shl (local.get $i) (i32.const 2)))))))
+              (f64.load (i32.add (local.get $fxs) (i32.shl (local.get $i) (i32.const 3)))))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (block $taps_done
+          (loop $taps
+            (br_if $taps_done (i32.ge_u (local.get $i) (local.get $end)))
+            (local.set $sum
+              (f64.add (local.get $sum)
+                (f64.add
+                  (f64.mul
+                    (f64.convert_i32_u (i32.load8_u (i32.add (local.get $row)
+                      (i32.load (i32.add (local.get $x0s) (i32.shl (local.get $i) (i32.const 2)))))))
+                    (f64.load (i32.add (local.get $gxs) (i32.shl (local.get $i) (i32.const 3)))))
+                  (f64.mul
+                    (f64.convert_i32_u (i32.load8_u (i32.add (local.get $row)
+                      (i32.load (i32.add (local.get $x1s) (i32.shl (local.get $i) (i32.const 2)))))))
+                    (f64.load (i32.add (local.get $fxs) (i32.shl (local.get $i) (i32.const 3))))))))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br $taps)))
+        (f64.store (local.get $dst) (local.get $sum))
+        (local.set $dst (i32.add (local.get $dst) (i32.const 8)))
+        (local.set $x (i32.add (local.get $x) (i32.const 1)))
+        (br_if $cols (i32.lt_u (local.get $x) (local.get $width))))
+      (local.set $r (i32.add (local.get $r) (i32.const 1)))
+      (br_if $rows (i32.le_s (local.get $r) (local.get $maxRow))))
+    ;; Down: per output row, each row tap over the whole row into `sums`, in the taps' order.
+    (local.set $taps (f64.convert_i32_u (i32.mul (local.get $samples) (local.get $samples))))
+    (local.set $y (i32.const 0))
+    (loop $outRows
+      (local.set $j (i32.const 0))
+      (loop $rowTaps
+        (local.set $i (i32.add (i32.mul (local.get $y) (local.get $samples)) (local.get $j)))
+        (local.set $top (i32.add (local.get $across) (i32.shl (i32.mul
+          (i32.sub (i32.load (i32.add (local.get $y0s) (i32.shl (local.get $i) (i32.const 2)))) (local.get $minRow))
+          (local.get $width)) (i32.const 3))))
+        (local.set $bottom (i32.add (local.get $across) (i32.shl (i32.mul
+          (i32.sub (i32.load (i32.add (local.get $y1s) (i32.shl (local.get $i) (i32.const 2)))) (local.get $minRow))
+          (local.get $width)) (i32.const 3))))
+        (local.set $gy (f64.load (i32.add (local.get $gys) (i32.shl (local.get $i) (i32.const 3)))))
+        (local.set $fy (f64.load (i32.add (local.get $fys) (i32.shl (local.get $i) (i32.const 3)))))
+        (local.set $k (i32.const 0))
+        (loop $xs
+          (local.set $v
+            (f64.add
+              (f64.mul (f64.load (i32.add (local.get $top) (local.get $k))) (local.get $gy))
+              (f64.mul (f64.load (i32.add (local.get $bottom) (local.get $k))) (local.get $fy))))
+          (if (local.get $j)
+            (then (local.set $v (f64.add (f64.load (i32.add (local.get $sums) (local.get $k))) (local.get $v)))))
+          (f64.store (i32.add (local.get $sums) (local.get $k)) (local.get $v))
+          (local.set $k (i32.add (local.get $k) (i32.const 8)))
+          (br_if $xs (i32.lt_u (local.get $k) (i32.shl (local.get $width) (i32.const 3)))))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br_if $rowTaps (i32.lt_u (local.get $j) (local.get $samples))))
+      (local.set $x (i32.const 0))
+      (loop $put
+        (call $put
+          (i32.add (local.get $out)
+            (i32.mul (i32.add (i32.mul (local.get $y) (local.get $width)) (local.get $x)) (local.get $channels)))
+          (local.get $channels)
+          (call $round (f64.div (f64.load (i32.add (local.get $sums) (i32.shl (local.get $x) (i32.const 3))))
+            (local.get $taps))))
+        (local.set $x (i32.add (local.get $x) (i32.const 1)))
+        (br_if $put (i32.lt_u (local.get $x) (local.get $width))))
+      (local.set $y (i32.add (local.get $y) (i32.const 1)))
+      (br_if $outRows (i32.lt_u (local.get $y) (local.get $height)))))
+
+  ;; The rotated warp (see warpSimilarity in similarity.ts), tap by tap. Tables: colA/colB
+  ;; (width·samples f64: the inverse matrix's products with each column tap's x), rowA/rowB
+  ;; (height·samples f64, with each row tap's y); colAMin/colAMax/colBMin/colBMax (width f64: each
+  ;; column's extremes over its taps); rowExt (height × 4 f64: each row's rbMin, rbMax, raMin,
+  ;; raMax). A pixel whose taps all fall inside the image with a right and lower neighbour takes the
+  ;; unclamped loop; the others clamp each tap to the image.
+  (func (export "rotated")
+    (param $img i32) (param $w i32) (param $h i32)
+    (param $colA i32) (param $colB i32) (param $rowA i32) (param $rowB i32)
+    (param $colAMin i32) (param $colAMax i32) (param $colBMin i32) (param $colBMax i32) (param $rowExt i32)
+    (param $width i32) (param $height i32) (param $samples i32) (param $channels i32) (param $out i32)
+    (local $maxX f64) (local $maxY f64) (local $taps f64) (local $y i32) (local $x i32)
+    (local $rbMin f64) (local $rbMax f64) (local $raMin f64) (local $raMax f64)
+    (local $sum f64) (local $sy i32) (local $sx i32) (local $rb f64) (local $ra f64)
+    (local $k i32) (local $px f64) (local $py f64) (local $x0 i32) (local $y0 i32)
+    (local $fx f64) (local $fy f64) (local $gx f64) (local $i00 i32) (local $top f64) (local $bottom f64)
+    (local $dx i32) (local $dy i32) (local $x8 i32)
+    (local.set $maxX (f64.convert_i32_s (i32.sub (local.get $w) (i32.const 1))))
+    (local.set $maxY (f64.convert_i32_s (i32.sub (local.get $h) (i32.const 1))))
+    (local.set $taps (f64.convert_i32_u (i32.mul (local.get $samples) (local.get $samples))))
+    (local.set $y (i32.const 0))
+    (loop $rows
+      (local.set $rbMin (f64.load (i32.add (local.get $rowExt) (i32.shl (local.get $y) (i32.const 5)))))
+      (local.set $rbMax (f64.load offset=8 (i32.add (local.get $rowExt) (i32.shl (local.get $y) (i32.const 5)))))
+      (local.set $raMin (f64.load offset=16 (i32.add (local.get $rowExt) (i32.shl (local.get $y) (i32.const 5)))))
+      (local.set $raMax (f64.load offset=24 (i32.add (local.get $rowExt) (i32.shl (local.get $y) (i32.const 5)))))
+      (local.set $x (i32.const 0))
+      (loop $cols
+        (local.set $x8 (i32.shl (local.get $x) (i32.const 3)))
+        (local.set $sum (f64.const 0))
+        (local.set $sy (i32.const 0))
+        (if (i32.and
+              (i32.and
+                (f64.ge (f64.sub (f64.sub (f64.load (i32.add (local.get $colAMin) (local.get $x8))) (local.get $rbMax)) (f64.const 0.5)) (f64.const 0))
+                (f64.lt (f64.sub (f64.sub (f64.load (i32.add (local.get $colAMax) (local.get $x8))) (local.get $rbMin)) (f64.const 0.5)) (local.get $maxX)))
+              (i32.and
+                (f64.ge (f64.sub (f64.add (f64.load (i32.add (local.get $colBMin) (local.get $x8))) (local.get $raMin)) (f64.const 0.5)) (f64.const 0))
+                (f64.lt (f64.sub (f64.add (f64.load (i32.add (local.get $colBMax) (local.get $x8))) (local.get $raMax)) (f64.const 0.5)) (local.get $maxY))))
+          (then
+            (loop $tapRowsIn
+              (local.set $rb (f64.load (i32.add (local.get $rowB)
+                (i32.shl (i32.add (i32.mul (local.get $y) (local.get $samples)) (local.get $sy)) (i32.const 3)))))
+              (local.set $ra (f64.load (i32.add (local.get $rowA)
+                (i32.shl (i32.add (i32.mul (local.get $y) (local.get $samples)) (local.get $sy)) (i32.const 3)))))
+              (local.set $sx (i32.const 0))
+              (loop $tapColsIn
+                (local.set $k (i32.shl (i32.add (i32.mul (local.get $x) (local.get $samples)) (local.get $sx)) (i32.const 3)))
+                (local.set $px (f64.sub (f64.sub (f64.load (i32.add (local.get $colA) (local.get $k))) (local.get $rb)) (f64.const 0.5)))
+                (local.set $py (f64.sub (f64.add (f64.load (i32.add (local.get $colB) (local.get $k))) (local.get $ra)) (f64.const 0.5)))
+                (local.set $x0 (i32.trunc_f64_s (local.get $px)))
+                (local.set $y0 (i32.trunc_f64_s (local.get $py)))
+                (local.set $fx (f64.sub (local.get $px) (f64.convert_i32_s (local.get $x0))))
+                (local.set $fy (f64.sub (local.get $py) (f64.convert_i32_s (local.get $y0))))
+                (local.set $gx (f64.sub (f64.const 1) (local.get $fx)))
+                (local.set $i00 (i32.add (local.get $img) (i32.add (i32.mul (local.get $y0) (local.get $w)) (local.get $x0))))
+                (local.set $top
+                  (f64.add
+                    (f64.mul (f64.convert_i32_u (i32.load8_u (local.get $i00))) (local.get $gx))
+                    (f64.mul (f64.convert_i32_u (i32.load8_u offset=1 (local.get $i00))) (local.get $fx))))
+                (local.set $i00 (i32.add (local.get $i00) (local.get $w)))
+                (local.set $bottom
+                  (f64.add
+                    (f64.mul (f64.convert_i32_u (i32.load8_u (local.get $i00))) (local.get $gx))
+                    (f64.mul (f64.convert_i32_u (i32.load8_u offset=1 (local.get $i00))) (local.get $fx))))
+                (local.set $sum (f64.add (local.get $sum)
+                  (f64.add
+                    (f64.mul (local.get $top) (f64.sub (f64.const 1) (local.get $fy)))
+                    (f64.mul (local.get $bottom) (local.get $fy)))))
+                (local.set $sx (i32.add (local.get $sx) (i32.const 1)))
+                (br_if $tapColsIn (i32.lt_u (local.get $sx) (local.get $samples))))
+              (local.set $sy (i32.add (local.get $sy) (i32.const 1)))
+              (br_if $tapRowsIn (i32.lt_u (local.get $sy) (local.get $samples)))))
+          (else
+            (loop $tapRowsOut
+              (local.set $rb (f64.load (i32.add (local.get $rowB)
+                (i32.shl (i32.add (i32.mul (local.get $y) (local.get $samples)) (local.get $sy)) (i32.const 3)))))
+              (local.set $ra (f64.load (i32.add (local.get $rowA)
+                (i32.shl (i32.add (i32.mul (local.get $y) (local.get $samples)) (local.get $sy)) (i32.const 3)))))
+              (local.set $sx (i32.const 0))
+              (loop $tapColsOut
+                (local.set $k (i32.shl (i32.add (i32.mul (local.get $x) (local.get $samples)) (local.get $sx)) (i32.const 3)))
+                (local.set $px (f64.sub (f64.sub (f64.load (i32.add (local.get $colA) (local.get $k))) (local.get $rb)) (f64.const 0.5)))
+                (local.set $py (f64.sub (f64.add (f64.load (i32.add (local.get $colB) (local.get $k))) (local.get $ra)) (f64.const 0.5)))
+                ;; px < 0 ? 0 : px > maxX ? maxX : px (a −0 stays −0, as in TypeScript).
+                (local.set $px (select (f64.const 0)
+                  (select (local.get $maxX) (local.get $px) (f64.gt (local.get $px) (local.get $maxX)))
+                  (f64.lt (local.get $px) (f64.const 0))))
+                (local.set $py (select (f64.const 0)
+                  (select (local.get $maxY) (local.get $py) (f64.gt (local.get $py) (local.get $maxY)))
+                  (f64.lt (local.get $py) (f64.const 0))))
+                (local.set $x0 (i32.trunc_f64_s (local.get $px)))
+                (local.set $y0 (i32.trunc_f64_s (local.get $py)))
+                (local.set $fx (f64.sub (local.get $px) (f64.convert_i32_s (local.get $x0))))
+                (local.set $fy (f64.sub (local.get $py) (f64.convert_i32_s (local.get $y0))))
+                (local.set $i00 (i32.add (local.get $img) (i32.add (i32.mul (local.get $y0) (local.get $w)) (local.get $x0))))
+                (local.set $dx (f64.lt (f64.convert_i32_s (local.get $x0)) (local.get $maxX)))
+                (local.set $dy (select (local.get $w) (i32.const 0)
+                  (f64.lt (f64.convert_i32_s (local.get $y0)) (local.get $maxY))))
+                (local.set $gx (f64.sub (f64.const 1) (local.get $fx)))
+                (local.set $top
+                  (f64.add
+                    (f64.mul (f64.convert_i32_u (i32.load8_u (local.get $i00))) (local.get $gx))
+                    (f64.mul (f64.convert_i32_u (i32.load8_u (i32.add (local.get $i00) (local.get $dx)))) (local.get $fx))))
+                (local.set $i00 (i32.add (local.get $i00) (local.get $dy)))
+                (local.set $bottom
+                  (f64.add
+                    (f64.mul (f64.convert_i32_u (i32.load8_u (local.get $i00))) (local.get $gx))
+                    (f64.mul (f64.convert_i32_u (i32.load8_u (i32.add (local.get $i00) (local.get $dx)))) (local.get $fx))))
+                (local.set $sum (f64.add (local.get $sum)
+                  (f64.add
+                    (f64.mul (local.get $top) (f64.sub (f64.const 1) (local.get $fy)))
+                    (f64.mul (local.get $bottom) (local.get $fy)))))
+                (local.set $sx (i32.add (local.get $sx) (i32.const 1)))
+                (br_if $tapColsOut (i32.lt_u (local.get $sx) (local.get $samples))))
+              (local.set $sy (i32.add (local.get $sy) (i32.const 1)))
+              (br_if $tapRowsOut (i32.lt_u (local.get $sy) (local.get $samples))))))
+        (call $put
+          (i32.add (local.get $out)
+            (i32.mul (i32.add (i32.mul (local.get $y) (local.get $width)) (local.get $x)) (local.get $channels)))
+          (local.get $channels)
+          (call $round (f64.div (local.get $sum) (local.get $taps))))
+        (local.set $x (i32.add (local.get $x) (i32.const 1)))
+        (br_if $cols (i32.lt_u (local.get $x) (local.get $width))))
+      (local.set $y (i32.add (local.get $y) (i32.const 1)))
+      (br_if $rows (i32.lt_u (local.get $y) (local.get $height))))))
