@@ -1,5 +1,6 @@
 import { VerificationError } from '../errors.ts';
 import type { GrayImage } from './gray-image.ts';
+import { JPEG_IDCT_WASM } from './jpeg-idct.wasm.ts';
 
 /**
  * The luma plane of a baseline JPEG, decoded in the calling thread: the Y that the file stores, with
@@ -289,9 +290,10 @@ class JpegLumaDecoder {
 
     const planeWidth = frame.mcusWide * 8 * frame.hMax;
     const planeHeight = frame.mcusHigh * 8 * frame.vMax;
-    const plane = new Uint8Array(planeWidth * planeHeight);
-    const coefficients = new Int32Array(64);
-    const workspace = new Int32Array(64);
+    // The block's coefficients, the transform's workspace and the plane, in the IDCT's memory.
+    const { idct, buffer } = idctMemory(PLANE_AT + planeWidth * planeHeight);
+    const coefficients = new Int32Array(buffer, COEFFICIENTS_AT, 64);
+    const plane = new Uint8Array(buffer, PLANE_AT, planeWidth * planeHeight);
     /** The luma's DC prediction (chroma blocks are read past: their DC needs none). */
     let lumaDc = 0;
     // Interleaved: MCUs of every member's h×v blocks; the luma alone: one block per MCU, over the
@@ -325,14 +327,14 @@ class JpegLumaDecoder {
             const last = this.#decodeBlock(ac, quant, lumaDc, coefficients);
             const x = (mcuX * h + bx) * 8;
             const y = (mcuY * v + by) * 8;
-            inverseDct(coefficients, last, workspace, plane, y * planeWidth + x, planeWidth);
+            idct(COEFFICIENTS_AT, last, WORKSPACE_AT, PLANE_AT + y * planeWidth + x, planeWidth);
           }
         }
       }
     }
     if (this.#atMarker && this.#bitCount < this.#padBits) throw corrupt('the data ends inside the scan');
     if (planeWidth === frame.width && planeHeight === frame.height) {
-      return { width: frame.width, height: frame.height, data: plane };
+      return { width: frame.width, height: frame.height, data: plane.slice() };
     }
     const data = new Uint8Array(frame.width * frame.height);
     for (let y = 0; y < frame.height; y++) {
@@ -456,137 +458,25 @@ class JpegLumaDecoder {
   }
 }
 
-// libjpeg's islow inverse DCT: 13-bit constants, 2 extra bits of precision between the passes.
-const CONST_BITS = 13;
-const PASS1_BITS = 2;
-const FIX_0_298631336 = 2446;
-const FIX_0_390180644 = 3196;
-const FIX_0_541196100 = 4433;
-const FIX_0_765366865 = 6270;
-const FIX_0_899976223 = 7373;
-const FIX_1_175875602 = 9633;
-const FIX_1_501321110 = 12299;
-const FIX_1_847759065 = 15137;
-const FIX_1_961570560 = 16069;
-const FIX_2_053119869 = 16819;
-const FIX_2_562915447 = 20995;
-const FIX_3_072711026 = 25172;
-const PASS1_ROUND = 1 << (CONST_BITS - PASS1_BITS - 1);
-const PASS1_SHIFT = CONST_BITS - PASS1_BITS;
-const PASS2_ROUND = 1 << (CONST_BITS + PASS1_BITS + 3 - 1);
-const PASS2_SHIFT = CONST_BITS + PASS1_BITS + 3;
-
-const clampSample = (value: number): number => (value < -128 ? 0 : value > 127 ? 255 : value + 128);
-
-/** Eight equal samples (stores, not `fill`: a builtin call per row costs more than the row). */
-function fillRow(out: Uint8Array, o: number, value: number): void {
-  out[o] = value;
-  out[o + 1] = value;
-  out[o + 2] = value;
-  out[o + 3] = value;
-  out[o + 4] = value;
-  out[o + 5] = value;
-  out[o + 6] = value;
-  out[o + 7] = value;
-}
-
 /**
- * Dequantised coefficients (row-major) → 8×8 samples written into `out` at `offset`, `stride` apart.
- * `last` is the zigzag index of the last coded coefficient: a flat block takes one value.
+ * The inverse DCT (libjpeg's "islow": jpeg-idct.wat, built into jpeg-idct.wasm.ts), one instance
+ * per thread. Its memory holds a block's coefficients and the transform's workspace, then the
+ * plane being decoded; it grows to the largest plane decoded (at most `maxPixels`, rounded up to
+ * whole blocks) and stays there.
  */
-function inverseDct(
-  input: Int32Array,
-  last: number,
-  ws: Int32Array,
-  out: Uint8Array,
-  offset: number,
-  stride: number,
-): void {
-  if (last === 0) {
-    // Both passes reduce to a rounded shift of the DC term.
-    const value = clampSample(((input[0]! << PASS1_BITS) + (1 << (PASS1_BITS + 2))) >> (PASS1_BITS + 3));
-    for (let row = 0, o = offset; row < 8; row++, o += stride) fillRow(out, o, value);
-    return;
-  }
-  // Pass 1: columns, into the workspace with PASS1_BITS more bits.
-  for (let c = 0; c < 8; c++) {
-    const in1 = input[8 + c]!;
-    const in2 = input[16 + c]!;
-    const in3 = input[24 + c]!;
-    const in4 = input[32 + c]!;
-    const in5 = input[40 + c]!;
-    const in6 = input[48 + c]!;
-    const in7 = input[56 + c]!;
-    if ((in1 | in2 | in3 | in4 | in5 | in6 | in7) === 0) {
-      const dc = input[c]! << PASS1_BITS;
-      for (let r = 0; r < 64; r += 8) ws[r + c] = dc;
-      continue;
-    }
-    const z1e = (in2 + in6) * FIX_0_541196100;
-    const t2e = z1e - in6 * FIX_1_847759065;
-    const t3e = z1e + in2 * FIX_0_765366865;
-    const t0e = (input[c]! + in4) * (1 << CONST_BITS);
-    const t1e = (input[c]! - in4) * (1 << CONST_BITS);
-    const t10 = t0e + t3e;
-    const t13 = t0e - t3e;
-    const t11 = t1e + t2e;
-    const t12 = t1e - t2e;
-    const z5 = (in7 + in5 + in3 + in1) * FIX_1_175875602;
-    const z1 = (in7 + in1) * -FIX_0_899976223;
-    const z2 = (in5 + in3) * -FIX_2_562915447;
-    const z3 = (in7 + in3) * -FIX_1_961570560 + z5;
-    const z4 = (in5 + in1) * -FIX_0_390180644 + z5;
-    const t0 = in7 * FIX_0_298631336 + z1 + z3;
-    const t1 = in5 * FIX_2_053119869 + z2 + z4;
-    const t2 = in3 * FIX_3_072711026 + z2 + z3;
-    const t3 = in1 * FIX_1_501321110 + z1 + z4;
-    ws[c] = (t10 + t3 + PASS1_ROUND) >> PASS1_SHIFT;
-    ws[56 + c] = (t10 - t3 + PASS1_ROUND) >> PASS1_SHIFT;
-    ws[8 + c] = (t11 + t2 + PASS1_ROUND) >> PASS1_SHIFT;
-    ws[48 + c] = (t11 - t2 + PASS1_ROUND) >> PASS1_SHIFT;
-    ws[16 + c] = (t12 + t1 + PASS1_ROUND) >> PASS1_SHIFT;
-    ws[40 + c] = (t12 - t1 + PASS1_ROUND) >> PASS1_SHIFT;
-    ws[24 + c] = (t13 + t0 + PASS1_ROUND) >> PASS1_SHIFT;
-    ws[32 + c] = (t13 - t0 + PASS1_ROUND) >> PASS1_SHIFT;
-  }
-  // Pass 2: rows, descaled by the passes' extra bits and the DCT's factor of 8, into samples.
-  for (let r = 0, o = offset; r < 64; r += 8, o += stride) {
-    const w1 = ws[r + 1]!;
-    const w2 = ws[r + 2]!;
-    const w3 = ws[r + 3]!;
-    const w4 = ws[r + 4]!;
-    const w5 = ws[r + 5]!;
-    const w6 = ws[r + 6]!;
-    const w7 = ws[r + 7]!;
-    if ((w1 | w2 | w3 | w4 | w5 | w6 | w7) === 0) {
-      fillRow(out, o, clampSample((ws[r]! + (1 << (PASS1_BITS + 2))) >> (PASS1_BITS + 3)));
-      continue;
-    }
-    const z1e = (w2 + w6) * FIX_0_541196100;
-    const t2e = z1e - w6 * FIX_1_847759065;
-    const t3e = z1e + w2 * FIX_0_765366865;
-    const t0e = (ws[r]! + w4) * (1 << CONST_BITS);
-    const t1e = (ws[r]! - w4) * (1 << CONST_BITS);
-    const t10 = t0e + t3e;
-    const t13 = t0e - t3e;
-    const t11 = t1e + t2e;
-    const t12 = t1e - t2e;
-    const z5 = (w7 + w5 + w3 + w1) * FIX_1_175875602;
-    const z1 = (w7 + w1) * -FIX_0_899976223;
-    const z2 = (w5 + w3) * -FIX_2_562915447;
-    const z3 = (w7 + w3) * -FIX_1_961570560 + z5;
-    const z4 = (w5 + w1) * -FIX_0_390180644 + z5;
-    const t0 = w7 * FIX_0_298631336 + z1 + z3;
-    const t1 = w5 * FIX_2_053119869 + z2 + z4;
-    const t2 = w3 * FIX_3_072711026 + z2 + z3;
-    const t3 = w1 * FIX_1_501321110 + z1 + z4;
-    out[o] = clampSample((t10 + t3 + PASS2_ROUND) >> PASS2_SHIFT);
-    out[o + 7] = clampSample((t10 - t3 + PASS2_ROUND) >> PASS2_SHIFT);
-    out[o + 1] = clampSample((t11 + t2 + PASS2_ROUND) >> PASS2_SHIFT);
-    out[o + 6] = clampSample((t11 - t2 + PASS2_ROUND) >> PASS2_SHIFT);
-    out[o + 2] = clampSample((t12 + t1 + PASS2_ROUND) >> PASS2_SHIFT);
-    out[o + 5] = clampSample((t12 - t1 + PASS2_ROUND) >> PASS2_SHIFT);
-    out[o + 3] = clampSample((t13 + t0 + PASS2_ROUND) >> PASS2_SHIFT);
-    out[o + 4] = clampSample((t13 - t0 + PASS2_ROUND) >> PASS2_SHIFT);
-  }
+const idctKernel = new WebAssembly.Instance(new WebAssembly.Module(Buffer.from(JPEG_IDCT_WASM, 'base64')), {})
+  .exports as unknown as {
+  memory: WebAssembly.Memory;
+  /** One 8×8 block: coefficients at `coef` (64 i32, row-major), zigzag index of the last non-zero one, 64 i32 of workspace, samples to `out`, rows `stride` apart. */
+  idct(coef: number, last: number, ws: number, out: number, stride: number): void;
+};
+const COEFFICIENTS_AT = 0;
+const WORKSPACE_AT = 256;
+const PLANE_AT = 512;
+
+/** The IDCT's memory grown to `bytes` (a grow detaches the previous buffer: views are made after). */
+function idctMemory(bytes: number): { idct: typeof idctKernel.idct; buffer: ArrayBuffer } {
+  const have = idctKernel.memory.buffer.byteLength;
+  if (bytes > have) idctKernel.memory.grow(Math.ceil((bytes - have) / 65536));
+  return { idct: idctKernel.idct, buffer: idctKernel.memory.buffer };
 }
