@@ -7,15 +7,8 @@
 (module
   (memory (export "memory") 1)
 
-  ;; value < -128 ? 0 : value > 127 ? 255 : value + 128
-  (func $clamp (param $v i32) (result i32)
-    (select (i32.const 0)
-      (select (i32.const 255) (i32.add (local.get $v) (i32.const 128)) (i32.gt_s (local.get $v) (i32.const 127)))
-      (i32.lt_s (local.get $v) (i32.const -128))))
-
-  ;; Eight bytes of `value` at `at`.
-  (func $fill (param $at i32) (param $value i32)
-    (i64.store (local.get $at) (i64.mul (i64.extend_i32_u (local.get $value)) (i64.const 0x0101010101010101))))
+  ;; Samples are clamped inline (value < -128 ? 0 : value > 127 ? 255 : value + 128): V8 does not
+  ;; inline calls between WebAssembly functions.
 
   ;; One 8×8 block: `coef` 64 dequantized coefficients (i32, row-major), `last` the zigzag index
   ;; of the last non-zero one, `ws` 64 i32 of scratch, the samples to `out` with rows `stride` apart.
@@ -30,13 +23,13 @@
     (if (i32.eqz (local.get $last))
       (then
         ;; Both passes reduce to a rounded shift of the DC term.
-        (local.set $v (call $clamp (i32.shr_s
+        (local.set $v (block (result i32) (local.set $v (i32.shr_s
           (i32.add (i32.shl (i32.load (local.get $coef)) (i32.const 2)) (i32.const 16))
-          (i32.const 5))))
+          (i32.const 5))) (select (i32.const 0) (select (i32.const 255) (i32.add (local.get $v) (i32.const 128)) (i32.gt_s (local.get $v) (i32.const 127))) (i32.lt_s (local.get $v) (i32.const -128)))))
         (local.set $r (i32.const 0))
         (local.set $o (local.get $out))
         (loop $rows
-          (call $fill (local.get $o) (local.get $v))
+          (i64.store (local.get $o) (i64.mul (i64.extend_i32_u (local.get $v)) (i64.const 0x0101010101010101)))
           (local.set $o (i32.add (local.get $o) (local.get $stride)))
           (local.set $r (i32.add (local.get $r) (i32.const 1)))
           (br_if $rows (i32.lt_u (local.get $r) (i32.const 8))))
@@ -112,7 +105,7 @@
       (if (i32.eqz (i32.or (i32.or (i32.or (local.get $in1) (local.get $in2)) (i32.or (local.get $in3) (local.get $in4)))
                            (i32.or (i32.or (local.get $in5) (local.get $in6)) (local.get $in7))))
         (then
-          (call $fill (local.get $o) (call $clamp (i32.shr_s (i32.add (local.get $in0) (i32.const 16)) (i32.const 5)))))
+          (i64.store (local.get $o) (i64.mul (i64.extend_i32_u (block (result i32) (local.set $v (i32.shr_s (i32.add (local.get $in0) (i32.const 16)) (i32.const 5))) (select (i32.const 0) (select (i32.const 255) (i32.add (local.get $v) (i32.const 128)) (i32.gt_s (local.get $v) (i32.const 127))) (i32.lt_s (local.get $v) (i32.const -128))))) (i64.const 0x0101010101010101))))
         (else
           (local.set $z1e (i32.mul (i32.add (local.get $in2) (local.get $in6)) (i32.const 4433)))
           (local.set $t2e (i32.sub (local.get $z1e) (i32.mul (local.get $in6) (i32.const 15137))))
@@ -133,14 +126,14 @@
           (local.set $t2 (i32.add (i32.add (i32.mul (local.get $in3) (i32.const 25172)) (local.get $z2)) (local.get $z3)))
           (local.set $t3 (i32.add (i32.add (i32.mul (local.get $in1) (i32.const 12299)) (local.get $z1)) (local.get $z4)))
           ;; (x + PASS2_ROUND) >> PASS2_SHIFT, PASS2_SHIFT = 18
-          (i32.store8 (local.get $o) (call $clamp (i32.shr_s (i32.add (i32.add (local.get $t10) (local.get $t3)) (i32.const 131072)) (i32.const 18))))
-          (i32.store8 offset=7 (local.get $o) (call $clamp (i32.shr_s (i32.add (i32.sub (local.get $t10) (local.get $t3)) (i32.const 131072)) (i32.const 18))))
-          (i32.store8 offset=1 (local.get $o) (call $clamp (i32.shr_s (i32.add (i32.add (local.get $t11) (local.get $t2)) (i32.const 131072)) (i32.const 18))))
-          (i32.store8 offset=6 (local.get $o) (call $clamp (i32.shr_s (i32.add (i32.sub (local.get $t11) (local.get $t2)) (i32.const 131072)) (i32.const 18))))
-          (i32.store8 offset=2 (local.get $o) (call $clamp (i32.shr_s (i32.add (i32.add (local.get $t12) (local.get $t1)) (i32.const 131072)) (i32.const 18))))
-          (i32.store8 offset=5 (local.get $o) (call $clamp (i32.shr_s (i32.add (i32.sub (local.get $t12) (local.get $t1)) (i32.const 131072)) (i32.const 18))))
-          (i32.store8 offset=3 (local.get $o) (call $clamp (i32.shr_s (i32.add (i32.add (local.get $t13) (local.get $t0)) (i32.const 131072)) (i32.const 18))))
-          (i32.store8 offset=4 (local.get $o) (call $clamp (i32.shr_s (i32.add (i32.sub (local.get $t13) (local.get $t0)) (i32.const 131072)) (i32.const 18))))))
+          (i32.store8 (local.get $o) (block (result i32) (local.set $v (i32.shr_s (i32.add (i32.add (local.get $t10) (local.get $t3)) (i32.const 131072)) (i32.const 18))) (select (i32.const 0) (select (i32.const 255) (i32.add (local.get $v) (i32.const 128)) (i32.gt_s (local.get $v) (i32.const 127))) (i32.lt_s (local.get $v) (i32.const -128)))))
+          (i32.store8 offset=7 (local.get $o) (block (result i32) (local.set $v (i32.shr_s (i32.add (i32.sub (local.get $t10) (local.get $t3)) (i32.const 131072)) (i32.const 18))) (select (i32.const 0) (select (i32.const 255) (i32.add (local.get $v) (i32.const 128)) (i32.gt_s (local.get $v) (i32.const 127))) (i32.lt_s (local.get $v) (i32.const -128)))))
+          (i32.store8 offset=1 (local.get $o) (block (result i32) (local.set $v (i32.shr_s (i32.add (i32.add (local.get $t11) (local.get $t2)) (i32.const 131072)) (i32.const 18))) (select (i32.const 0) (select (i32.const 255) (i32.add (local.get $v) (i32.const 128)) (i32.gt_s (local.get $v) (i32.const 127))) (i32.lt_s (local.get $v) (i32.const -128)))))
+          (i32.store8 offset=6 (local.get $o) (block (result i32) (local.set $v (i32.shr_s (i32.add (i32.sub (local.get $t11) (local.get $t2)) (i32.const 131072)) (i32.const 18))) (select (i32.const 0) (select (i32.const 255) (i32.add (local.get $v) (i32.const 128)) (i32.gt_s (local.get $v) (i32.const 127))) (i32.lt_s (local.get $v) (i32.const -128)))))
+          (i32.store8 offset=2 (local.get $o) (block (result i32) (local.set $v (i32.shr_s (i32.add (i32.add (local.get $t12) (local.get $t1)) (i32.const 131072)) (i32.const 18))) (select (i32.const 0) (select (i32.const 255) (i32.add (local.get $v) (i32.const 128)) (i32.gt_s (local.get $v) (i32.const 127))) (i32.lt_s (local.get $v) (i32.const -128)))))
+          (i32.store8 offset=5 (local.get $o) (block (result i32) (local.set $v (i32.shr_s (i32.add (i32.sub (local.get $t12) (local.get $t1)) (i32.const 131072)) (i32.const 18))) (select (i32.const 0) (select (i32.const 255) (i32.add (local.get $v) (i32.const 128)) (i32.gt_s (local.get $v) (i32.const 127))) (i32.lt_s (local.get $v) (i32.const -128)))))
+          (i32.store8 offset=3 (local.get $o) (block (result i32) (local.set $v (i32.shr_s (i32.add (i32.add (local.get $t13) (local.get $t0)) (i32.const 131072)) (i32.const 18))) (select (i32.const 0) (select (i32.const 255) (i32.add (local.get $v) (i32.const 128)) (i32.gt_s (local.get $v) (i32.const 127))) (i32.lt_s (local.get $v) (i32.const -128)))))
+          (i32.store8 offset=4 (local.get $o) (block (result i32) (local.set $v (i32.shr_s (i32.add (i32.sub (local.get $t13) (local.get $t0)) (i32.const 131072)) (i32.const 18))) (select (i32.const 0) (select (i32.const 255) (i32.add (local.get $v) (i32.const 128)) (i32.gt_s (local.get $v) (i32.const 127))) (i32.lt_s (local.get $v) (i32.const -128)))))))
       (local.set $o (i32.add (local.get $o) (local.get $stride)))
       (local.set $r (i32.add (local.get $r) (i32.const 1)))
       (br_if $rows (i32.lt_u (local.get $r) (i32.const 8))))))
