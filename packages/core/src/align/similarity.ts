@@ -2,7 +2,8 @@
 // and a bilinear warp (optionally supersampled) that cuts the chip. Shared by serving (the aligned
 // 62×47 crop) and the offline teacher (dlib's 150×150 chips).
 import type { GrayImage, Rect } from '../image/gray-image.ts';
-import { kernelMemory } from './warp-kernels.ts';
+import { placeRows } from '../wasm/wasm-kernel.ts';
+import { warpKernels } from './warp-kernels.ts';
 
 /**
  * dlib's mean face (points 17–67 of the 68-point scheme: brows, nose, eyes, mouth) in a unit square;
@@ -144,15 +145,6 @@ export function warpSimilarity(
     : warpRotated(image, colA, colB, rowA, rowB, width, height, samples, channels, out, offset);
 }
 
-/** Copies rows `first`–`last` of `image` to `at` in `buffer`; the kernel's image pointer for them. */
-function placeRows(image: GrayImage, buffer: ArrayBuffer, at: number, first: number, last: number): number {
-  const { width: w, data } = image;
-  new Uint8Array(buffer, at, (last - first + 1) * w).set(data.subarray(first * w, (last + 1) * w));
-  // Row r is then at (at - first·w) + r·w; the kernel's 32-bit address arithmetic wraps, so this
-  // may be "negative".
-  return (at - first * w) | 0;
-}
-
 /**
  * {@link warpSimilarity} without rotation (a landmark net's chip): every tap of a column samples the
  * same source x, every tap of a row the same source y, so the bilinear taps separate. Each source
@@ -191,7 +183,7 @@ function warpAxisAligned(
     maxRow = Math.max(maxRow, y0 < maxY ? y0 + 1 : maxY);
   }
   const rows = maxRow - minRow + 1;
-  const { kernels, buffer, at } = kernelMemory([
+  const { buffer, at } = warpKernels.layout([
     rows * w, // image rows
     nx * 4, // x0s
     nx * 4, // x1s
@@ -241,7 +233,7 @@ function warpAxisAligned(
     y1s[i] = y0s[i]! < maxY ? y0s[i]! + 1 : maxY;
     gys[i] = 1 - fys[i]!;
   }
-  kernels.axisAligned(
+  warpKernels.exports.axisAligned(
     img,
     w,
     x0At,
@@ -338,7 +330,7 @@ function warpRotated(
   const last = Math.min(maxY, clampRow(pyMax + raHigh - 0.5) + 2);
   const rows = last - first + 1;
   const tables = [colA, colB, rowA, rowB, colAMin, colAMax, colBMin, colBMax, rowExt];
-  const { kernels, buffer, at } = kernelMemory([
+  const { buffer, at } = warpKernels.layout([
     rows * w,
     ...tables.map((t) => t.byteLength),
     width * height * channels,
@@ -349,7 +341,7 @@ function warpRotated(
   const [colAAt, colBAt, rowAAt, rowBAt, colAMinAt, colAMaxAt, colBMinAt, colBMaxAt, rowExtAt] = at.slice(
     1,
   ) as [number, number, number, number, number, number, number, number, number];
-  kernels.rotated(
+  warpKernels.exports.rotated(
     img,
     w,
     h,

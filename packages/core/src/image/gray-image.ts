@@ -1,3 +1,6 @@
+import { WasmKernel, placeRows } from '../wasm/wasm-kernel.ts';
+import { RESAMPLE_WASM } from './resample.wasm.ts';
+
 /** An 8-bit single-channel image, row-major, no padding between rows. */
 export interface GrayImage {
   readonly width: number;
@@ -33,21 +36,29 @@ export function assertGrayImage(image: GrayImage): void {
   }
 }
 
-/** Doubles a {@link scratchFloats} buffer keeps (2 MB). */
-const SCRATCH_KEPT = 1 << 18;
-let scratchBuffer = new Float64Array(0);
-/**
- * A reusable Float64Array of at least `length` (its contents are garbage): the separable passes'
- * intermediate rows, up to a few hundred KB a call, would otherwise be garbage a frame.
- */
-export function scratchFloats(length: number): Float64Array {
-  // Past 2 MB (a large upload's rows), a buffer of its own, not kept.
-  if (length > SCRATCH_KEPT) return new Float64Array(length);
-  if (scratchBuffer.length < length) {
-    scratchBuffer = new Float64Array(Math.min(SCRATCH_KEPT, Math.max(length, scratchBuffer.length * 2)));
-  }
-  return scratchBuffer;
-}
+/** The resample's loops (resample.wat), one instance per thread. */
+const resampleKernel = new WasmKernel<{
+  /** Byte addresses of the image rows and the tables (see resample.wat), and the sizes. */
+  resample(
+    img: number,
+    w: number,
+    cFirst: number,
+    cIndex: number,
+    cWeight: number,
+    cTotal: number,
+    outWidth: number,
+    rFirst: number,
+    rIndex: number,
+    rWeight: number,
+    rTotal: number,
+    outHeight: number,
+    minRow: number,
+    maxRow: number,
+    across: number,
+    sums: number,
+    out: number,
+  ): void;
+}>(RESAMPLE_WASM);
 
 /**
  * The source taps of an area-averaging resample along one axis: output pixel `o` covers source
@@ -101,7 +112,8 @@ function axisTaps(start: number, step: number, count: number, size: number): Axi
  * `outWidth`×`outHeight` by area averaging: each output pixel is the mean of the source area it
  * covers, with fractional pixel weights. Deterministic and identical for training and serving.
  * Separable: each source row the region touches is averaged across once, then the rows down, so
- * the cost follows the source area rather than output pixels × source pixels per output.
+ * the cost follows the source area rather than output pixels × source pixels per output. The taps
+ * are computed here; the loops run in WebAssembly (resample.wat), on a copy of the rows they read.
  */
 export function resampleRegion(
   src: GrayImage,
@@ -113,7 +125,13 @@ export function resampleRegion(
   if (!(region.width > 0 && region.height > 0)) {
     throw new TypeError('region must have a positive size');
   }
-  const { width: w, height: h, data } = src;
+  if (![region.x, region.y, region.width, region.height].every(Number.isFinite)) {
+    throw new TypeError('region must be finite');
+  }
+  if (!(Number.isInteger(outWidth) && outWidth >= 1 && Number.isInteger(outHeight) && outHeight >= 1)) {
+    throw new TypeError('the output size must be positive integers');
+  }
+  const { width: w, height: h } = src;
   const cols = axisTaps(region.x, region.width / outWidth, outWidth, w);
   const rows = axisTaps(region.y, region.height / outHeight, outHeight, h);
   // The source rows the region touches (edge rows repeat), each averaged across once.
@@ -123,32 +141,65 @@ export function resampleRegion(
     minRow = Math.min(minRow, rows.index[k]!);
     maxRow = Math.max(maxRow, rows.index[k]!);
   }
-  const across = scratchFloats((maxRow - minRow + 1) * outWidth);
-  const { first: cFirst, index: cIndex, weight: cWeight } = cols;
-  for (let r = minRow; r <= maxRow; r++) {
-    const row = r * w;
-    const base = (r - minRow) * outWidth;
-    for (let ox = 0; ox < outWidth; ox++) {
-      let sum = 0;
-      for (let k = cFirst[ox]!, end = cFirst[ox + 1]!; k < end; k++)
-        sum += data[row + cIndex[k]!]! * cWeight[k]!;
-      across[base + ox] = sum;
-    }
-  }
-  const out = new Uint8Array(outWidth * outHeight);
-  const { first: rFirst, index: rIndex, weight: rWeight, total: rTotal } = rows;
-  const cTotal = cols.total;
-  for (let oy = 0; oy < outHeight; oy++) {
-    const o = oy * outWidth;
-    for (let ox = 0; ox < outWidth; ox++) {
-      let sum = 0;
-      for (let k = rFirst[oy]!, end = rFirst[oy + 1]!; k < end; k++) {
-        sum += across[(rIndex[k]! - minRow) * outWidth + ox]! * rWeight[k]!;
-      }
-      out[o + ox] = Math.min(255, Math.max(0, Math.round(sum / (rTotal[oy]! * cTotal[ox]!))));
-    }
-  }
-  return out;
+  const c = outWidth;
+  const r = outHeight;
+  const { buffer, at } = resampleKernel.layout([
+    (maxRow - minRow + 1) * w, // image rows
+    (c + 1) * 4, // cFirst
+    cols.index.byteLength,
+    cols.weight.byteLength,
+    c * 8, // cTotal
+    (r + 1) * 4, // rFirst
+    rows.index.byteLength,
+    rows.weight.byteLength,
+    r * 8, // rTotal
+    (maxRow - minRow + 1) * c * 8, // across
+    c * 8, // sums
+    c * r, // out
+  ]);
+  const [
+    imgAt,
+    cFirstAt,
+    cIndexAt,
+    cWeightAt,
+    cTotalAt,
+    rFirstAt,
+    rIndexAt,
+    rWeightAt,
+    rTotalAt,
+    acrossAt,
+    sumsAt,
+    outAt,
+  ] = at as [number, number, number, number, number, number, number, number, number, number, number, number];
+  const img = placeRows(src, buffer, imgAt, minRow, maxRow);
+  new Int32Array(buffer, cFirstAt, c + 1).set(cols.first);
+  new Int32Array(buffer, cIndexAt, cols.index.length).set(cols.index);
+  new Float64Array(buffer, cWeightAt, cols.weight.length).set(cols.weight);
+  new Float64Array(buffer, cTotalAt, c).set(cols.total);
+  new Int32Array(buffer, rFirstAt, r + 1).set(rows.first);
+  new Int32Array(buffer, rIndexAt, rows.index.length).set(rows.index);
+  new Float64Array(buffer, rWeightAt, rows.weight.length).set(rows.weight);
+  new Float64Array(buffer, rTotalAt, r).set(rows.total);
+  resampleKernel.exports.resample(
+    img,
+    w,
+    cFirstAt,
+    cIndexAt,
+    cWeightAt,
+    cTotalAt,
+    c,
+    rFirstAt,
+    rIndexAt,
+    rWeightAt,
+    rTotalAt,
+    r,
+    minRow,
+    maxRow,
+    acrossAt,
+    sumsAt,
+    outAt,
+  );
+  return new Uint8Array(buffer, outAt, c * r).slice();
 }
 
 /**

@@ -1,5 +1,6 @@
 import { VerificationError } from '../errors.ts';
 import type { GrayImage } from './gray-image.ts';
+import { WasmKernel } from '../wasm/wasm-kernel.ts';
 import { JPEG_IDCT_WASM } from './jpeg-idct.wasm.ts';
 
 /**
@@ -19,6 +20,16 @@ import { JPEG_IDCT_WASM } from './jpeg-idct.wasm.ts';
 export function decodeJpegLuma(bytes: Uint8Array, maxPixels: number): GrayImage | null {
   return new JpegLumaDecoder(bytes, maxPixels).decode();
 }
+
+/**
+ * The inverse DCT (libjpeg's "islow": jpeg-idct.wat, built into jpeg-idct.wasm.ts), one instance
+ * per thread. Its memory holds a block's coefficients and the transform's workspace, then the
+ * plane being decoded (at most `maxPixels`, rounded up to whole blocks).
+ */
+const idctKernel = new WasmKernel<{
+  /** One 8×8 block: coefficients at `coef` (64 i32, row-major), zigzag index of the last non-zero one, 64 i32 of workspace, samples to `out`, rows `stride` apart. */
+  idct(coef: number, last: number, ws: number, out: number, stride: number): void;
+}>(JPEG_IDCT_WASM);
 
 const corrupt = (detail: string): VerificationError =>
   VerificationError.corruptImage(new Error(`JPEG: ${detail}`));
@@ -291,9 +302,11 @@ class JpegLumaDecoder {
     const planeWidth = frame.mcusWide * 8 * frame.hMax;
     const planeHeight = frame.mcusHigh * 8 * frame.vMax;
     // The block's coefficients, the transform's workspace and the plane, in the IDCT's memory.
-    const { idct, buffer } = idctMemory(PLANE_AT + planeWidth * planeHeight);
-    const coefficients = new Int32Array(buffer, COEFFICIENTS_AT, 64);
-    const plane = new Uint8Array(buffer, PLANE_AT, planeWidth * planeHeight);
+    const { buffer, at } = idctKernel.layout([64 * 4, 64 * 4, planeWidth * planeHeight]);
+    const [coefficientsAt, workspaceAt, planeAt] = at as [number, number, number];
+    const coefficients = new Int32Array(buffer, coefficientsAt, 64);
+    const plane = new Uint8Array(buffer, planeAt, planeWidth * planeHeight);
+    const { idct } = idctKernel.exports;
     /** The luma's DC prediction (chroma blocks are read past: their DC needs none). */
     let lumaDc = 0;
     // Interleaved: MCUs of every member's h×v blocks; the luma alone: one block per MCU, over the
@@ -327,7 +340,7 @@ class JpegLumaDecoder {
             const last = this.#decodeBlock(ac, quant, lumaDc, coefficients);
             const x = (mcuX * h + bx) * 8;
             const y = (mcuY * v + by) * 8;
-            idct(COEFFICIENTS_AT, last, WORKSPACE_AT, PLANE_AT + y * planeWidth + x, planeWidth);
+            idct(coefficientsAt, last, workspaceAt, planeAt + y * planeWidth + x, planeWidth);
           }
         }
       }
@@ -456,27 +469,4 @@ class JpegLumaDecoder {
     this.#pos = b.length;
     return -1;
   }
-}
-
-/**
- * The inverse DCT (libjpeg's "islow": jpeg-idct.wat, built into jpeg-idct.wasm.ts), one instance
- * per thread. Its memory holds a block's coefficients and the transform's workspace, then the
- * plane being decoded; it grows to the largest plane decoded (at most `maxPixels`, rounded up to
- * whole blocks) and stays there.
- */
-const idctKernel = new WebAssembly.Instance(new WebAssembly.Module(Buffer.from(JPEG_IDCT_WASM, 'base64')), {})
-  .exports as unknown as {
-  memory: WebAssembly.Memory;
-  /** One 8×8 block: coefficients at `coef` (64 i32, row-major), zigzag index of the last non-zero one, 64 i32 of workspace, samples to `out`, rows `stride` apart. */
-  idct(coef: number, last: number, ws: number, out: number, stride: number): void;
-};
-const COEFFICIENTS_AT = 0;
-const WORKSPACE_AT = 256;
-const PLANE_AT = 512;
-
-/** The IDCT's memory grown to `bytes` (a grow detaches the previous buffer: views are made after). */
-function idctMemory(bytes: number): { idct: typeof idctKernel.idct; buffer: ArrayBuffer } {
-  const have = idctKernel.memory.buffer.byteLength;
-  if (bytes > have) idctKernel.memory.grow(Math.ceil((bytes - have) / 65536));
-  return { idct: idctKernel.idct, buffer: idctKernel.memory.buffer };
 }
