@@ -183,7 +183,11 @@ function warpAxisAligned(
     maxRow = Math.max(maxRow, y0 < maxY ? y0 + 1 : maxY);
   }
   const rows = maxRow - minRow + 1;
-  const { buffer, at } = warpKernels.layout([
+  const {
+    exports: kernels,
+    buffer,
+    at,
+  } = warpKernels.layout([
     rows * w, // image rows
     nx * 4, // x0s
     nx * 4, // x1s
@@ -233,7 +237,7 @@ function warpAxisAligned(
     y1s[i] = y0s[i]! < maxY ? y0s[i]! + 1 : maxY;
     gys[i] = 1 - fys[i]!;
   }
-  warpKernels.exports.axisAligned(
+  kernels.axisAligned(
     img,
     w,
     x0At,
@@ -330,18 +334,18 @@ function warpRotated(
   const last = Math.min(maxY, clampRow(pyMax + raHigh - 0.5) + 2);
   const rows = last - first + 1;
   const tables = [colA, colB, rowA, rowB, colAMin, colAMax, colBMin, colBMax, rowExt];
-  const { buffer, at } = warpKernels.layout([
-    rows * w,
-    ...tables.map((t) => t.byteLength),
-    width * height * channels,
-  ]);
+  const {
+    exports: kernels,
+    buffer,
+    at,
+  } = warpKernels.layout([rows * w, ...tables.map((t) => t.byteLength), width * height * channels]);
   const img = placeRows(image, buffer, at[0]!, first, last);
   tables.forEach((t, i) => new Float64Array(buffer, at[i + 1]!, t.length).set(t));
   const outAt = at[tables.length + 1]!;
   const [colAAt, colBAt, rowAAt, rowBAt, colAMinAt, colAMaxAt, colBMinAt, colBMaxAt, rowExtAt] = at.slice(
     1,
   ) as [number, number, number, number, number, number, number, number, number];
-  warpKernels.exports.rotated(
+  kernels.rotated(
     img,
     w,
     h,

@@ -143,7 +143,11 @@ export function resampleRegion(
   }
   const c = outWidth;
   const r = outHeight;
-  const { buffer, at } = resampleKernel.layout([
+  const {
+    exports: kernel,
+    buffer,
+    at,
+  } = resampleKernel.layout([
     (maxRow - minRow + 1) * w, // image rows
     (c + 1) * 4, // cFirst
     cols.index.byteLength,
@@ -180,7 +184,7 @@ export function resampleRegion(
   new Int32Array(buffer, rIndexAt, rows.index.length).set(rows.index);
   new Float64Array(buffer, rWeightAt, rows.weight.length).set(rows.weight);
   new Float64Array(buffer, rTotalAt, r).set(rows.total);
-  resampleKernel.exports.resample(
+  kernel.resample(
     img,
     w,
     cFirstAt,

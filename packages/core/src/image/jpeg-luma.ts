@@ -302,11 +302,11 @@ class JpegLumaDecoder {
     const planeWidth = frame.mcusWide * 8 * frame.hMax;
     const planeHeight = frame.mcusHigh * 8 * frame.vMax;
     // The block's coefficients, the transform's workspace and the plane, in the IDCT's memory.
-    const { buffer, at } = idctKernel.layout([64 * 4, 64 * 4, planeWidth * planeHeight]);
+    const { exports: kernel, buffer, at } = idctKernel.layout([64 * 4, 64 * 4, planeWidth * planeHeight]);
     const [coefficientsAt, workspaceAt, planeAt] = at as [number, number, number];
     const coefficients = new Int32Array(buffer, coefficientsAt, 64);
     const plane = new Uint8Array(buffer, planeAt, planeWidth * planeHeight);
-    const { idct } = idctKernel.exports;
+    const { idct } = kernel;
     /** The luma's DC prediction (chroma blocks are read past: their DC needs none). */
     let lumaDc = 0;
     // Interleaved: MCUs of every member's h×v blocks; the luma alone: one block per MCU, over the

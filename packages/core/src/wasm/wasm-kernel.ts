@@ -1,37 +1,61 @@
 // The one way the pipeline runs its WebAssembly kernels (the `.wat` files beside the TypeScript that
 // calls them, built by `npm run build:wasm` into committed `.wasm.ts` modules). Each thread compiles
-// and instantiates a kernel module once, when the module importing it loads; a call lays out its
-// inputs, tables, scratch and output in the instance's memory with `layout`, runs, and copies its
-// output out. The memory grows to the largest call a thread has made and stays there.
+// a kernel module once, when the module importing it loads, and keeps one instance; a call lays out
+// its inputs, tables, scratch and output in an instance's memory with `layout`, runs that
+// instance's exports, and copies its output out.
 import type { GrayImage } from '../image/gray-image.ts';
 
 const PAGE = 65536;
 
-export class WasmKernel<E extends object> {
+/**
+ * The most memory a thread keeps for one kernel module (a live frame's calls need far less: a
+ * 640×480 frame's scaled copy about 1.6 MB). A call that needs more, such as the detector's copy
+ * of a large upload, runs on an instance of its own, whose memory is collected with it.
+ */
+export const KEPT_KERNEL_BYTES = 8 * 1024 * 1024;
+
+interface Instance<E> {
   readonly exports: E;
-  readonly #memory: WebAssembly.Memory;
+  readonly memory: WebAssembly.Memory;
+}
+
+export class WasmKernel<E extends object> {
+  readonly #module: WebAssembly.Module;
+  readonly #kept: Instance<E>;
 
   /** `base64`: a generated `*.wasm.ts` module's bytes; it must export its memory as `memory`. */
   constructor(base64: string) {
-    const instance = new WebAssembly.Instance(new WebAssembly.Module(Buffer.from(base64, 'base64')), {});
-    this.exports = instance.exports as unknown as E;
-    this.#memory = (instance.exports as { memory: WebAssembly.Memory }).memory;
+    this.#module = new WebAssembly.Module(Buffer.from(base64, 'base64'));
+    this.#kept = this.#instantiate();
+  }
+
+  /** Bytes of memory the kept instance holds. */
+  get keptBytes(): number {
+    return this.#kept.memory.buffer.byteLength;
   }
 
   /**
-   * Byte offsets (8-aligned, from 0) for blocks of `sizes` bytes, the memory grown to hold them, and
-   * its buffer. Views must be made after this call: a grow detaches the previous buffer.
+   * Byte offsets (8-aligned, from 0) for blocks of `sizes` bytes, an instance whose memory holds
+   * them, and that memory's buffer: the kept instance, or for a call over
+   * {@link KEPT_KERNEL_BYTES} one of its own. Views must be made after this call (a grow detaches
+   * the previous buffer), and the kernel run is the returned instance's.
    */
-  layout(sizes: readonly number[]): { buffer: ArrayBuffer; at: number[] } {
+  layout(sizes: readonly number[]): { exports: E; buffer: ArrayBuffer; at: number[] } {
     const at: number[] = [];
     let end = 0;
     for (const size of sizes) {
       at.push(end);
       end += Math.ceil(size / 8) * 8;
     }
-    const have = this.#memory.buffer.byteLength;
-    if (end > have) this.#memory.grow(Math.ceil((end - have) / PAGE));
-    return { buffer: this.#memory.buffer, at };
+    const instance = end <= KEPT_KERNEL_BYTES ? this.#kept : this.#instantiate();
+    const have = instance.memory.buffer.byteLength;
+    if (end > have) instance.memory.grow(Math.ceil((end - have) / PAGE));
+    return { exports: instance.exports, buffer: instance.memory.buffer, at };
+  }
+
+  #instantiate(): Instance<E> {
+    const { exports } = new WebAssembly.Instance(this.#module, {});
+    return { exports: exports as unknown as E, memory: (exports as { memory: WebAssembly.Memory }).memory };
   }
 }
 
