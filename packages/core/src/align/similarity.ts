@@ -146,6 +146,32 @@ export function warpSimilarity(
 }
 
 /**
+ * The bilinear taps along one axis of an unrotated warp, from each tap's source coordinate plus 0.5
+ * (`products`): the coordinate clamped to [0, max], its pixel `lo` and the next `hi` (the edge
+ * repeats), and the weights `g` = 1 − `f` of `lo` and `f` of `hi`.
+ */
+function bilinearTaps(
+  products: Float64Array,
+  max: number,
+): { lo: Int32Array; hi: Int32Array; g: Float64Array; f: Float64Array } {
+  const n = products.length;
+  const lo = new Int32Array(n);
+  const hi = new Int32Array(n);
+  const g = new Float64Array(n);
+  const f = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    let p = products[i]! - 0.5;
+    p = p < 0 ? 0 : p > max ? max : p;
+    const p0 = Math.floor(p);
+    lo[i] = p0;
+    hi[i] = p0 < max ? p0 + 1 : max;
+    f[i] = p - p0;
+    g[i] = 1 - f[i]!;
+  }
+  return { lo, hi, g, f };
+}
+
+/**
  * {@link warpSimilarity} without rotation (a landmark net's chip): every tap of a column samples the
  * same source x, every tap of a row the same source y, so the bilinear taps separate. Each source
  * row the taps reach is interpolated across once (the sum of a column's taps), then those sums are
@@ -164,23 +190,14 @@ function warpAxisAligned(
   offset: number,
 ): Uint8Array {
   const { width: w, height: h } = image;
-  const maxX = w - 1;
-  const maxY = h - 1;
-  const nx = width * samples;
-  const ny = height * samples;
-  // The rows the taps reach, first: the image copy holds only those.
-  const y0s = new Int32Array(ny);
-  const fys = new Float64Array(ny);
-  let minRow = maxY;
+  const xs = bilinearTaps(colA, w - 1);
+  const ys = bilinearTaps(rowA, h - 1);
+  // The rows the taps reach: the image copy holds only those.
+  let minRow = h - 1;
   let maxRow = 0;
-  for (let i = 0; i < ny; i++) {
-    let py = rowA[i]! - 0.5;
-    py = py < 0 ? 0 : py > maxY ? maxY : py;
-    const y0 = Math.floor(py);
-    y0s[i] = y0;
-    fys[i] = py - y0;
-    minRow = Math.min(minRow, y0);
-    maxRow = Math.max(maxRow, y0 < maxY ? y0 + 1 : maxY);
+  for (let i = 0; i < ys.lo.length; i++) {
+    minRow = Math.min(minRow, ys.lo[i]!);
+    maxRow = Math.max(maxRow, ys.hi[i]!);
   }
   const rows = maxRow - minRow + 1;
   const {
@@ -189,14 +206,14 @@ function warpAxisAligned(
     at,
   } = warpKernels.layout([
     rows * w, // image rows
-    nx * 4, // x0s
-    nx * 4, // x1s
-    nx * 8, // gxs
-    nx * 8, // fxs
-    ny * 4, // y0s
-    ny * 4, // y1s
-    ny * 8, // gys
-    ny * 8, // fys
+    xs.lo,
+    xs.hi,
+    xs.g,
+    xs.f,
+    ys.lo,
+    ys.hi,
+    ys.g,
+    ys.f,
     rows * width * 8, // across
     width * 8, // sums
     width * height * channels, // out
@@ -216,27 +233,6 @@ function warpAxisAligned(
     number,
   ];
   const img = placeRows(image, buffer, imgAt, minRow, maxRow);
-  const x0s = new Int32Array(buffer, x0At, nx);
-  const x1s = new Int32Array(buffer, x1At, nx);
-  const gxs = new Float64Array(buffer, gxAt, nx);
-  const fxs = new Float64Array(buffer, fxAt, nx);
-  for (let i = 0; i < nx; i++) {
-    let px = colA[i]! - 0.5;
-    px = px < 0 ? 0 : px > maxX ? maxX : px;
-    const x0 = Math.floor(px);
-    x0s[i] = x0;
-    x1s[i] = x0 < maxX ? x0 + 1 : maxX;
-    fxs[i] = px - x0;
-    gxs[i] = 1 - fxs[i]!;
-  }
-  new Int32Array(buffer, y0At, ny).set(y0s);
-  const y1s = new Int32Array(buffer, y1At, ny);
-  const gys = new Float64Array(buffer, gyAt, ny);
-  new Float64Array(buffer, fyAt, ny).set(fys);
-  for (let i = 0; i < ny; i++) {
-    y1s[i] = y0s[i]! < maxY ? y0s[i]! + 1 : maxY;
-    gys[i] = 1 - fys[i]!;
-  }
   kernels.axisAligned(
     img,
     w,
@@ -313,7 +309,10 @@ function warpRotated(
       raMin = Math.min(raMin, rowA[y * samples + sy]!);
       raMax = Math.max(raMax, rowA[y * samples + sy]!);
     }
-    rowExt.set([rbMin, rbMax, raMin, raMax], y * 4);
+    rowExt[y * 4] = rbMin;
+    rowExt[y * 4 + 1] = rbMax;
+    rowExt[y * 4 + 2] = raMin;
+    rowExt[y * 4 + 3] = raMax;
   }
   // The rows the taps reach (py = colB + ra − 0.5, clamped; the bilinear's lower neighbour below),
   // a row wider each way than the extremes say, against rounding.
@@ -338,9 +337,8 @@ function warpRotated(
     exports: kernels,
     buffer,
     at,
-  } = warpKernels.layout([rows * w, ...tables.map((t) => t.byteLength), width * height * channels]);
+  } = warpKernels.layout([rows * w, ...tables, width * height * channels]);
   const img = placeRows(image, buffer, at[0]!, first, last);
-  tables.forEach((t, i) => new Float64Array(buffer, at[i + 1]!, t.length).set(t));
   const outAt = at[tables.length + 1]!;
   const [colAAt, colBAt, rowAAt, rowBAt, colAMinAt, colAMaxAt, colBMinAt, colBMaxAt, rowExtAt] = at.slice(
     1,

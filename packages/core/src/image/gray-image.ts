@@ -149,14 +149,14 @@ export function resampleRegion(
     at,
   } = resampleKernel.layout([
     (maxRow - minRow + 1) * w, // image rows
-    (c + 1) * 4, // cFirst
-    cols.index.byteLength,
-    cols.weight.byteLength,
-    c * 8, // cTotal
-    (r + 1) * 4, // rFirst
-    rows.index.byteLength,
-    rows.weight.byteLength,
-    r * 8, // rTotal
+    cols.first,
+    cols.index,
+    cols.weight,
+    cols.total,
+    rows.first,
+    rows.index,
+    rows.weight,
+    rows.total,
     (maxRow - minRow + 1) * c * 8, // across
     c * 8, // sums
     c * r, // out
@@ -176,14 +176,6 @@ export function resampleRegion(
     outAt,
   ] = at as [number, number, number, number, number, number, number, number, number, number, number, number];
   const img = placeRows(src, buffer, imgAt, minRow, maxRow);
-  new Int32Array(buffer, cFirstAt, c + 1).set(cols.first);
-  new Int32Array(buffer, cIndexAt, cols.index.length).set(cols.index);
-  new Float64Array(buffer, cWeightAt, cols.weight.length).set(cols.weight);
-  new Float64Array(buffer, cTotalAt, c).set(cols.total);
-  new Int32Array(buffer, rFirstAt, r + 1).set(rows.first);
-  new Int32Array(buffer, rIndexAt, rows.index.length).set(rows.index);
-  new Float64Array(buffer, rWeightAt, rows.weight.length).set(rows.weight);
-  new Float64Array(buffer, rTotalAt, r).set(rows.total);
   kernel.resample(
     img,
     w,

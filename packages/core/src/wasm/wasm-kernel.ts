@@ -35,22 +35,36 @@ export class WasmKernel<E extends object> {
   }
 
   /**
-   * Byte offsets (8-aligned, from 0) for blocks of `sizes` bytes, an instance whose memory holds
-   * them, and that memory's buffer: the kept instance, or for a call over
-   * {@link KEPT_KERNEL_BYTES} one of its own. Views must be made after this call (a grow detaches
-   * the previous buffer), and the kernel run is the returned instance's.
+   * Byte offsets (8-aligned, from 0) for `blocks`, an instance whose memory holds them, and that
+   * memory's buffer: the kept instance, or for a call over {@link KEPT_KERNEL_BYTES} one of its own.
+   * A block is a byte count (scratch, output, an image's rows: written by the caller or the kernel)
+   * or a table, copied in. Views must be made after this call (a grow detaches the previous
+   * buffer), and the kernel run is the returned instance's.
    */
-  layout(sizes: readonly number[]): { exports: E; buffer: ArrayBuffer; at: number[] } {
+  layout(blocks: readonly (number | Int32Array | Float64Array)[]): {
+    exports: E;
+    buffer: ArrayBuffer;
+    at: number[];
+  } {
     const at: number[] = [];
     let end = 0;
-    for (const size of sizes) {
+    for (const block of blocks) {
       at.push(end);
-      end += Math.ceil(size / 8) * 8;
+      end += Math.ceil((typeof block === 'number' ? block : block.byteLength) / 8) * 8;
     }
     const instance = end <= KEPT_KERNEL_BYTES ? this.#kept : this.#instantiate();
     const have = instance.memory.buffer.byteLength;
     if (end > have) instance.memory.grow(Math.ceil((end - have) / PAGE));
-    return { exports: instance.exports, buffer: instance.memory.buffer, at };
+    const buffer = instance.memory.buffer;
+    blocks.forEach((block, i) => {
+      if (typeof block === 'number') return;
+      const view =
+        block instanceof Int32Array
+          ? new Int32Array(buffer, at[i], block.length)
+          : new Float64Array(buffer, at[i], block.length);
+      view.set(block);
+    });
+    return { exports: instance.exports, buffer, at };
   }
 
   #instantiate(): Instance<E> {
