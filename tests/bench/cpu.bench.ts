@@ -12,7 +12,8 @@
 // a time; the rest is what is left).
 //
 // With --webrtc the server runs in a private network namespace and the clients are `npm run client`
-// WebRTC peers there (each costs the machine ~8% of a core, outside the server's tree).
+// WebRTC peers there (each costs the machine ~8% of a core, outside the server's tree); their p95 is
+// from the host's stamp on a frame to its score in the peer's output.
 //
 //   npm run bench:cpu                                      # levels 1,8,16,32; 3 runs; default settings
 //   npm run bench:cpu -- --levels 1,8 --runs 3 --variant before:INTRA_OP_THREADS=0 --variant after:
@@ -30,7 +31,7 @@ import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { cpuSecondsOf } from '../support/jpeg-load.ts';
+import { cpuSecondsOf, percentile } from '../support/jpeg-load.ts';
 import { NetNamespace } from '../support/netns.ts';
 import { killGroupNow, processTree } from '../support/process-tree.ts';
 import { SERVER_COMMAND } from '../support/server-process.ts';
@@ -232,14 +233,22 @@ async function measure(cwd: string, env: Record<string, string>, sessions: numbe
     const lines: string[] = [];
     /** Clients that have received a score (a WebRTC peer streams once it has). */
     const scored = new Set<number>();
+    /** WebRTC: when each score reached its peer's output, and the frame→score time it tells. */
+    const webrtcScores: { at: number; latencyMs: number }[] = [];
     clients.forEach((c, k) => {
       let buffered = '';
       c.stdout!.on('data', (d: Buffer) => {
+        const at = Date.now();
         buffered += d.toString();
         const parts = buffered.split('\n');
         buffered = parts.pop()!;
         lines.push(...parts);
-        if (parts.some((l) => l.includes('"type":"score"'))) scored.add(k);
+        for (const line of parts) {
+          if (!line.includes('"type":"score"')) continue;
+          scored.add(k);
+          const { capturedAt } = JSON.parse(line) as { capturedAt?: unknown };
+          if (ns !== null && typeof capturedAt === 'number') webrtcScores.push({ at, latencyMs: at - capturedAt });
+        }
       });
     });
     // JPEG: the clients' process says when every session streams; WebRTC: each peer's first score.
@@ -264,7 +273,11 @@ async function measure(cwd: string, env: Record<string, string>, sessions: numbe
     const b = await sample(url, pgid);
     const seconds = (performance.now() - t0) / 1000;
     let done: { p95: number | null; errors: number } = { p95: null, errors: -1 };
-    if (ns === null) {
+    if (ns !== null) {
+      // The host stamps a frame when it takes it from the peer; the score is seen as the peer prints it.
+      const inWindow = webrtcScores.filter((x) => x.at >= Date.now() - seconds * 1000).map((x) => x.latencyMs);
+      done = { p95: inWindow.length > 0 ? percentile(inWindow, 95) : null, errors: -1 };
+    } else {
       clients[0]!.kill('SIGTERM');
       for (let i = 0; !lines.some((l) => l.includes('"done"')) && i < 100; i++) await sleep(100);
       done = JSON.parse(lines.find((l) => l.includes('"done"')) ?? '{"p95":null,"errors":-1}') as typeof done;
@@ -290,6 +303,8 @@ async function measure(cwd: string, env: Record<string, string>, sessions: numbe
   }
 }
 
+/** Whole milliseconds, or a dash for a figure no client gave. */
+const ms0 = (x: number): string => (Number.isFinite(x) ? x.toFixed(0) : '—');
 const median = (xs: number[]): number => [...xs].sort((x, y) => x - y)[(xs.length - 1) >> 1] ?? NaN;
 const results = new Map<string, Result[]>();
 const key = (v: string, n: number): string => `${v}@${n}`;
@@ -304,7 +319,7 @@ for (let r = 0; r < runs; r++) {
       const result = await measure(v.cwd, v.env, n);
       (results.get(key(v.name, n)) ?? results.set(key(v.name, n), []).get(key(v.name, n))!).push(result);
       console.log(
-        `  run ${r + 1} ${v.name} ${n} sessions: ${result.msPerFrame.toFixed(1)} ms/frame (${GROUPS.map((g) => `${g} ${result.perGroup[g].toFixed(2)}`).join(', ')}), ${result.cores.toFixed(2)} cores, ${result.fps.toFixed(1)} frames/s, p95 ${result.p95.toFixed(0)} ms`,
+        `  run ${r + 1} ${v.name} ${n} sessions: ${result.msPerFrame.toFixed(1)} ms/frame (${GROUPS.map((g) => `${g} ${result.perGroup[g].toFixed(2)}`).join(', ')}), ${result.cores.toFixed(2)} cores, ${result.fps.toFixed(1)} frames/s, p95 ${ms0(result.p95)} ms`,
       );
     }
   }
@@ -339,7 +354,7 @@ for (const v of variants) {
     const rs = results.get(key(v.name, n))!;
     const ms = median(rs.map((x) => x.msPerFrame));
     console.log(
-      `| ${v.name} | ${n} | ${ms.toFixed(1)} (${rs.map((x) => x.msPerFrame.toFixed(1)).join(', ')}) | ${median(rs.map((x) => x.cores)).toFixed(2)} | ${median(rs.map((x) => x.fps)).toFixed(1)} | ${median(rs.map((x) => x.detectMs)).toFixed(1)} | ${median(rs.map((x) => x.embedMs)).toFixed(1)} | ${median(rs.map((x) => x.p95)).toFixed(0)} | ${((os.cpus().length * 1000) / ms / 10).toFixed(1)} |`,
+      `| ${v.name} | ${n} | ${ms.toFixed(1)} (${rs.map((x) => x.msPerFrame.toFixed(1)).join(', ')}) | ${median(rs.map((x) => x.cores)).toFixed(2)} | ${median(rs.map((x) => x.fps)).toFixed(1)} | ${median(rs.map((x) => x.detectMs)).toFixed(1)} | ${median(rs.map((x) => x.embedMs)).toFixed(1)} | ${ms0(median(rs.map((x) => x.p95)))} | ${((os.cpus().length * 1000) / ms / 10).toFixed(1)} |`,
     );
   }
 }
