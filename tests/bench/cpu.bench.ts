@@ -247,7 +247,8 @@ async function measure(cwd: string, env: Record<string, string>, sessions: numbe
           if (!line.includes('"type":"score"')) continue;
           scored.add(k);
           const { capturedAt } = JSON.parse(line) as { capturedAt?: unknown };
-          if (ns !== null && typeof capturedAt === 'number') webrtcScores.push({ at, latencyMs: at - capturedAt });
+          if (ns !== null && typeof capturedAt === 'number')
+            webrtcScores.push({ at, latencyMs: at - capturedAt });
         }
       });
     });
@@ -275,7 +276,9 @@ async function measure(cwd: string, env: Record<string, string>, sessions: numbe
     let done: { p95: number | null; errors: number } = { p95: null, errors: -1 };
     if (ns !== null) {
       // The host stamps a frame when it takes it from the peer; the score is seen as the peer prints it.
-      const inWindow = webrtcScores.filter((x) => x.at >= Date.now() - seconds * 1000).map((x) => x.latencyMs);
+      const inWindow = webrtcScores
+        .filter((x) => x.at >= Date.now() - seconds * 1000)
+        .map((x) => x.latencyMs);
       done = { p95: inWindow.length > 0 ? percentile(inWindow, 95) : null, errors: -1 };
     } else {
       clients[0]!.kill('SIGTERM');
