@@ -218,20 +218,7 @@ function warpAxisAligned(
     width * 8, // sums
     width * height * channels, // out
   ]);
-  const [imgAt, x0At, x1At, gxAt, fxAt, y0At, y1At, gyAt, fyAt, acrossAt, sumsAt, outAt] = at as [
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-  ];
+  const [imgAt, x0At, x1At, gxAt, fxAt, y0At, y1At, gyAt, fyAt, acrossAt, sumsAt, outAt] = at;
   const img = placeRows(image, buffer, imgAt, minRow, maxRow);
   kernels.axisAligned(
     img,
@@ -332,17 +319,26 @@ function warpRotated(
   const first = Math.max(0, clampRow(pyMin + raLow - 0.5) - 1);
   const last = Math.min(maxY, clampRow(pyMax + raHigh - 0.5) + 2);
   const rows = last - first + 1;
-  const tables = [colA, colB, rowA, rowB, colAMin, colAMax, colBMin, colBMax, rowExt];
   const {
     exports: kernels,
     buffer,
     at,
-  } = warpKernels.layout([rows * w, ...tables, width * height * channels]);
-  const img = placeRows(image, buffer, at[0]!, first, last);
-  const outAt = at[tables.length + 1]!;
-  const [colAAt, colBAt, rowAAt, rowBAt, colAMinAt, colAMaxAt, colBMinAt, colBMaxAt, rowExtAt] = at.slice(
-    1,
-  ) as [number, number, number, number, number, number, number, number, number];
+  } = warpKernels.layout([
+    rows * w, // image rows
+    colA,
+    colB,
+    rowA,
+    rowB,
+    colAMin,
+    colAMax,
+    colBMin,
+    colBMax,
+    rowExt,
+    width * height * channels, // out
+  ]);
+  const [imgAt, colAAt, colBAt, rowAAt, rowBAt, colAMinAt, colAMaxAt, colBMinAt, colBMaxAt, rowExtAt, outAt] =
+    at;
+  const img = placeRows(image, buffer, imgAt, first, last);
   kernels.rotated(
     img,
     w,

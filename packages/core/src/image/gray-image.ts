@@ -174,7 +174,7 @@ export function resampleRegion(
     acrossAt,
     sumsAt,
     outAt,
-  ] = at as [number, number, number, number, number, number, number, number, number, number, number, number];
+  ] = at;
   const img = placeRows(src, buffer, imgAt, minRow, maxRow);
   kernel.resample(
     img,

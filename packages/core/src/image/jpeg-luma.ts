@@ -303,7 +303,7 @@ class JpegLumaDecoder {
     const planeHeight = frame.mcusHigh * 8 * frame.vMax;
     // The block's coefficients, the transform's workspace and the plane, in the IDCT's memory.
     const { exports: kernel, buffer, at } = idctKernel.layout([64 * 4, 64 * 4, planeWidth * planeHeight]);
-    const [coefficientsAt, workspaceAt, planeAt] = at as [number, number, number];
+    const [coefficientsAt, workspaceAt, planeAt] = at;
     const coefficients = new Int32Array(buffer, coefficientsAt, 64);
     const plane = new Uint8Array(buffer, planeAt, planeWidth * planeHeight);
     const { idct } = kernel;

@@ -14,6 +14,9 @@ const PAGE = 65536;
  */
 export const KEPT_KERNEL_BYTES = 8 * 1024 * 1024;
 
+/** A byte count (scratch, output, an image's rows) or a table copied into the kernel's memory. */
+export type KernelBlock = number | Int32Array | Float64Array;
+
 interface Instance<E> {
   readonly exports: E;
   readonly memory: WebAssembly.Memory;
@@ -41,10 +44,13 @@ export class WasmKernel<E extends object> {
    * or a table, copied in. Views must be made after this call (a grow detaches the previous
    * buffer), and the kernel run is the returned instance's.
    */
-  layout(blocks: readonly (number | Int32Array | Float64Array)[]): {
+  layout<const B extends readonly KernelBlock[]>(
+    blocks: B,
+  ): {
     exports: E;
     buffer: ArrayBuffer;
-    at: number[];
+    /** One offset per block, in the blocks' order. */
+    at: { -readonly [K in keyof B]: number };
   } {
     const at: number[] = [];
     let end = 0;
@@ -64,7 +70,7 @@ export class WasmKernel<E extends object> {
           : new Float64Array(buffer, at[i], block.length);
       view.set(block);
     });
-    return { exports: instance.exports, buffer, at };
+    return { exports: instance.exports, buffer, at: at as { -readonly [K in keyof B]: number } };
   }
 
   #instantiate(): Instance<E> {
