@@ -270,16 +270,18 @@ async function measure(cwd: string, env: Record<string, string>, sessions: numbe
     }
     const a = await sample(url, pgid);
     const t0 = performance.now();
+    const windowStart = Date.now();
     await sleep(windowS * 1000);
     const b = await sample(url, pgid);
+    const windowEnd = Date.now();
     const seconds = (performance.now() - t0) / 1000;
     let done: { p95: number | null; errors: number } = { p95: null, errors: -1 };
     if (ns !== null) {
       // The host stamps a frame when it takes it from the peer; the score is seen as the peer prints it.
       const inWindow = webrtcScores
-        .filter((x) => x.at >= Date.now() - seconds * 1000)
+        .filter((x) => x.at >= windowStart && x.at <= windowEnd)
         .map((x) => x.latencyMs);
-      done = { p95: inWindow.length > 0 ? percentile(inWindow, 95) : null, errors: -1 };
+      done = { ...done, p95: inWindow.length > 0 ? percentile(inWindow, 95) : null };
     } else {
       clients[0]!.kill('SIGTERM');
       for (let i = 0; !lines.some((l) => l.includes('"done"')) && i < 100; i++) await sleep(100);
