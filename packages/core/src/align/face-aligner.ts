@@ -160,35 +160,22 @@ export class FaceAligner {
     }
   }
 
-  /**
-   * The landmark net's input for each box: the square region around it (image pixels) and that region
-   * resampled to a 112×112 grey chip. The int8 landmark net is calibrated on chips cut by this.
-   */
-  chips(image: GrayImage, boxes: readonly Rect[]): { regions: Rect[]; chips: Uint8Array } {
-    const side = LANDMARK_NET_INPUT;
-    const regions = boxes.map((b) =>
-      squareAround(b, this.spec.landmarks.region.scale, this.spec.landmarks.region.shift),
-    );
-    const chips = new Uint8Array(boxes.length * side * side);
-    regions.forEach((r, i) => {
-      const t = boxTransform(r, side);
-      warpSimilarity(image, t, side, side, 1, chips, i * side * side, samplesFor(t.a));
-    });
-    return { regions, chips };
-  }
-
   /** 68 landmarks (image pixels) for each box, one batched run of the landmark net. */
   async landmarks(image: GrayImage, boxes: readonly Rect[]): Promise<Float32Array[]> {
     if (boxes.length === 0) return [];
     const side = LANDMARK_NET_INPUT;
-    const { regions, chips } = this.chips(image, boxes);
+    const regions = boxes.map((b) =>
+      squareAround(b, this.spec.landmarks.region.scale, this.spec.landmarks.region.shift),
+    );
+    const chip = new Uint8Array(side * side);
+    const input = new Float32Array(boxes.length * side * side);
+    regions.forEach((r, i) => {
+      const t = boxTransform(r, side);
+      warpSimilarity(image, t, side, side, 1, chip, 0, samplesFor(t.a));
+      for (let k = 0; k < chip.length; k++) input[i * side * side + k] = chip[k]!;
+    });
     const result = await this.#session.run({
-      [this.#session.inputNames[0]!]: new ort.Tensor('float32', Float32Array.from(chips), [
-        boxes.length,
-        1,
-        side,
-        side,
-      ]),
+      [this.#session.inputNames[0]!]: new ort.Tensor('float32', input, [boxes.length, 1, side, side]),
     });
     const rel = result[this.#session.outputNames[0]!]!.data as Float32Array;
     return regions.map((r, i) => {
