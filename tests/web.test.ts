@@ -122,6 +122,21 @@ async function recordWidgetEvents(page: Page): Promise<void> {
   });
 }
 
+/** Runs `check`; when it fails, fails with `explain()`'s account appended to its message. */
+async function explainedOnFailure(
+  check: () => Promise<unknown>,
+  explain: () => Promise<string>,
+): Promise<void> {
+  try {
+    await check();
+  } catch (error) {
+    const account = await explain().catch((e: unknown) => `(no account: ${String(e)})`);
+    throw new Error(`${error instanceof Error ? error.message : String(error)}\n${account}`, {
+      cause: error,
+    });
+  }
+}
+
 const widgetEvents = (page: Page): Promise<{ type: string; detail: Record<string, unknown> }[]> =>
   page.evaluate(
     () => (window as unknown as { fvLog: { type: string; detail: Record<string, unknown> }[] }).fvLog,
@@ -129,7 +144,7 @@ const widgetEvents = (page: Page): Promise<{ type: string; detail: Record<string
 
 describe('web app in headless Chromium (server and browsers in a network namespace)', () => {
   let ns: NetNamespace;
-  let server: { url: string; stop: () => Promise<void> };
+  let server: { url: string; stop: () => Promise<void>; log: () => string };
   const hosts: Server[] = [];
   let allowedHost: string;
   let otherHost: string;
@@ -345,19 +360,52 @@ describe('web app in headless Chromium (server and browsers in a network namespa
   const hostEvents = (page: Page): Promise<HostEvent[]> =>
     page.evaluate(() => (window as unknown as { fvEvents: HostEvent[] }).fvEvents);
 
+  /**
+   * What a failing embed check needs to say why: the events the host page accepted, the widget's
+   * state inside the frame, the session as the server sees it, and the server's log.
+   */
+  const embedState = async (host: Page, sessionId: string): Promise<string> => {
+    const events = await hostEvents(host).catch((e: unknown) => String(e));
+    const frame = host.frames().find((f) => f.url().includes('/embed'));
+    const widget = frame
+      ? await frame
+          .locator('fv-verify')
+          .evaluate((el) =>
+            Object.fromEntries(
+              ['state', 'transport', 'verdict', 'liveness', 'decision'].map((a) => [a, el.getAttribute(a)]),
+            ),
+          )
+          .catch((e: unknown) => String(e))
+      : `no frame holds the embed (frames: ${host
+          .frames()
+          .map((f) => f.url())
+          .join(', ')})`;
+    const view = await fetch(`${server.url}/v1/sessions/${sessionId}`)
+      .then((r) => r.text())
+      .catch((e: unknown) => String(e));
+    return [
+      `host events: ${JSON.stringify(events)}`,
+      `widget in the frame: ${JSON.stringify(widget)}`,
+      `session: ${view}`,
+      `server log (tail): ${server.log().slice(-4000)}`,
+    ].join('\n');
+  };
+
   it('embed: a host page on the allowed origin receives the verdict; one on another origin receives nothing', async () => {
     const b = await browser('a');
     const allowed = await tenantSession(allowedHost);
     const host = await b.newPage({ viewport: { width: 1280, height: 900 } });
     await host.goto(`${allowedHost}/?embed=${encodeURIComponent(`${server.url}${allowed.embedPath}`)}`);
-    await expect
-      .poll(
-        async () => (await hostEvents(host)).some((e) => e.type === 'verdict' && e.verdict === 'matched'),
-        {
-          timeout: 60_000,
-        },
-      )
-      .toBe(true);
+    await explainedOnFailure(
+      () =>
+        expect
+          .poll(
+            async () => (await hostEvents(host)).some((e) => e.type === 'verdict' && e.verdict === 'matched'),
+            { timeout: 60_000 },
+          )
+          .toBe(true),
+      () => embedState(host, allowed.sessionId),
+    );
     // Liveness (active by default): the sequence drawn once the face matched, then its first
     // challenge, 1 s later (person A's clip answers none of them; the replay case is below).
     await expect

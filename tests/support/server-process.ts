@@ -24,7 +24,7 @@ export async function startServer(
   ns: NetNamespace,
   port: number,
   env: NodeJS.ProcessEnv,
-): Promise<{ url: string; stop: () => Promise<void> }> {
+): Promise<{ url: string; stop: () => Promise<void>; log: () => string }> {
   const url = `http://${ns.innerAddress}:${port}`;
   const child = ns.spawn(SERVER_COMMAND[0], SERVER_COMMAND[1], {
     cwd: REPO_ROOT,
@@ -49,6 +49,8 @@ export async function startServer(
   let stopping: Promise<unknown> | null = null;
   return {
     url,
+    /** What the server has printed so far (stdout and stderr), for a failing test to show. */
+    log: () => log,
     // Idempotent: callers may stop early and again in a `finally`.
     stop: async () => {
       stopping ??= (child.kill('SIGTERM'), done);
