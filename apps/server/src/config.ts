@@ -22,6 +22,11 @@ export const ConfigSchema = Type.Object({
    * all cores cost three times the CPU per frame on a 2-core machine for no gain in latency.
    */
   INTRA_OP_THREADS: Type.Integer({ minimum: 0, default: 1 }),
+  /**
+   * How far each V8 heap of the server may grow past its live size before a full collection, in
+   * percent (0: V8's own choice). 50 by measurement (`npm run bench:cpu`, see `v8-heap.ts`).
+   */
+  V8_HEAP_GROWING_PERCENT: Type.Integer({ minimum: 0, maximum: 400, default: 50 }),
   /** Largest accepted upload, per image. */
   MAX_IMAGE_BYTES: Type.Integer({ minimum: 1024, maximum: 100 * 1024 * 1024, default: 20 * 1024 * 1024 }),
   MAX_IMAGE_PIXELS: Type.Integer({ minimum: 1024, default: 40_000_000 }),

@@ -2,6 +2,7 @@
 import { buildApp } from './app.ts';
 import { buildWorkerApp } from './worker-app.ts';
 import { loadConfig, type Config } from './config.ts';
+import { applyHeapGrowth } from './v8-heap.ts';
 
 let config: Config;
 try {
@@ -10,6 +11,9 @@ try {
   process.stderr.write(`configuration error: ${error instanceof Error ? error.message : String(error)}\n`);
   process.exit(1);
 }
+
+// Before the app starts its worker threads, whose heaps follow the same rule.
+applyHeapGrowth(config.V8_HEAP_GROWING_PERCENT);
 
 const app = await (config.ROLE === 'worker' ? buildWorkerApp({ config }) : buildApp({ config })).catch(
   (error: unknown) => {
