@@ -22,6 +22,7 @@ export {
   HaarDetector,
   DEFAULT_HAAR_DETECTOR_OPTIONS,
   defaultCascadePath,
+  defaultConfirmCascadePaths,
   liveOpenCvObjects,
   type HaarDetectorOptions,
   type Detection,

@@ -13,8 +13,9 @@ export interface FaceTrackerOptions {
    */
   fullSearchEvery?: number;
   /**
-   * A tracked face is confirmed by the cascade at least every this many frames (a tight search
-   * around the box its landmarks predict), and whenever its fit degrades (see `minFitCorrelation`).
+   * A tracked face is confirmed at least every this many frames (a tight search around the box its
+   * landmarks predict, by the confirming cascades: {@link HaarDetector.confirmNear}), and whenever
+   * its fit degrades (see `minFitCorrelation`).
    * Between confirmations the landmarks alone follow it. @defaultValue 5 (0.5 s at 10 fps)
    */
   confirmEvery?: number;
@@ -144,12 +145,13 @@ export function cropCorrelation(a: Uint8Array, b: Uint8Array): number {
 /**
  * Per-stream detection, tracking first. Once a face is found, the landmarks its alignment computes
  * ({@link follow}) predict where it is in the next frame, and that box is used without the
- * cascade. The cascade still re-checks: a tight search around the predicted box every
- * `confirmEvery` frames and whenever the fit degrades (the landmark net answers even for a wall,
- * so the aligned crop is compared with the previous one); when that fails, a search around the
- * last face; when that fails too, a full search. Every `fullSearchEvery` frames the faces are
- * counted again: the frame is searched without the border, the followed face is the one whose
- * centre lies in its predicted box (which confirms it), every other detection another face.
+ * cascade. Cascades still re-check: the confirming ones ({@link HaarDetector.confirmNear}) search
+ * tightly around the predicted box every `confirmEvery` frames and whenever the fit degrades (the
+ * landmark net answers even for a wall, so the aligned crop is compared with the previous one);
+ * when that fails, the serving cascade searches around the last face; when that fails too, the
+ * whole frame. Every `fullSearchEvery` frames the faces are counted again: the frame is searched
+ * without the border and with the followed face's predicted box made flat, and every detection
+ * whose centre lies outside that box is another face.
  * One tracker per live session; the detector itself is shared.
  *
  * Measured on the shared talking-head clips at 320×240, 10 fps: consecutive crops of the followed
@@ -232,7 +234,7 @@ export class FaceTracker {
         return { faces: [predicted], cascadeMs: countMs, faceCount, mode: counted ? 'count' : 'track' };
       }
       if (predicted !== null) {
-        const confirm = this.#detector.detectNear(frame, predicted, {
+        const confirm = this.#detector.confirmNear(frame, predicted, {
           regionScale: this.options.confirmRegion,
         });
         const cascadeMs = countMs + confirm.cascadeMs;

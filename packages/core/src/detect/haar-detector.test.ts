@@ -123,6 +123,59 @@ describe('HaarDetector on real LFW faces', () => {
     expect(wide.data).toEqual(before); // the caller's frame is untouched
   });
 
+  it('confirmNear: the confirming cascades see each face at its box, not where there is none', () => {
+    for (const [name] of SAMPLES) {
+      const image = images.get(name)!;
+      const [face] = detector.detect(image).faces;
+      expect(detector.confirmNear(image, face!, { regionScale: 1.4 }).faces.length, name).toBeGreaterThan(0);
+      // The same box upside down: face-like texture, but not an upright face.
+      const flipped = { ...image, data: new Uint8Array(image.data.length) };
+      for (let y = 0; y < image.height; y++)
+        flipped.data.set(
+          image.data.subarray(y * image.width, (y + 1) * image.width),
+          (image.height - 1 - y) * image.width,
+        );
+      const mirrored = { ...face!, y: image.height - face!.y - face!.height };
+      expect(detector.confirmNear(flipped, mirrored, { regionScale: 1.4 }).faces, name).toEqual([]);
+    }
+    const blank = padImage({ width: 1, height: 1, data: Uint8Array.of(90) }, 100, 90).image;
+    expect(detector.confirmNear(blank, { x: 20, y: 20, width: 60, height: 60 }).faces).toEqual([]);
+  });
+
+  it('confirmNear asks its cascades in order, the next only when one finds nothing', async () => {
+    const { defaultConfirmCascadePaths } = await import('./haar-detector.ts');
+    const [lbp, alt2] = defaultConfirmCascadePaths();
+    const [first, second, both] = await Promise.all(
+      [[lbp!], [alt2!], [lbp!, alt2!]].map((confirmCascadePaths) =>
+        HaarDetector.create({ confirmCascadePaths }),
+      ),
+    );
+    try {
+      // The tighter region makes the first cascade miss a face the second finds (George W. Bush's).
+      let fellBack = 0;
+      for (const [name] of SAMPLES) {
+        const image = images.get(name)!;
+        const [face] = detector.detect(image).faces;
+        for (const regionScale of [1.4, 1.2]) {
+          const a = first!.confirmNear(image, face!, { regionScale });
+          const b = second!.confirmNear(image, face!, { regionScale });
+          if (a.faces.length === 0 && b.faces.length > 0) fellBack++;
+          expect(both!.confirmNear(image, face!, { regionScale }).faces, name).toEqual(
+            a.faces.length > 0 ? a.faces : b.faces,
+          );
+        }
+      }
+      expect(fellBack).toBeGreaterThan(0);
+    } finally {
+      for (const d of [first, second, both]) d!.close();
+    }
+    await expect(HaarDetector.create({ confirmCascadePaths: [] })).rejects.toThrow(/confirmCascadePaths/);
+    await expect(HaarDetector.create({ confirmCascadePaths: ['/nonexistent/lbp.xml'] })).rejects.toThrow(
+      /ENOENT/,
+    );
+    expect(liveOpenCvObjects()).toBe(0);
+  });
+
   it('finds no face in a blank frame', () => {
     const blank = padImage({ width: 1, height: 1, data: Uint8Array.of(90) }, 100, 90).image;
     expect(detector.detect(blank).faces).toEqual([]);
@@ -144,6 +197,9 @@ describe('HaarDetector on real LFW faces', () => {
     d.close();
     d.close();
     expect(() => d.detect(images.get('George_W_Bush')!)).toThrow(/closed/);
+    expect(() =>
+      d.confirmNear(images.get('George_W_Bush')!, { x: 80, y: 80, width: 90, height: 90 }),
+    ).toThrow(/closed/);
   });
 });
 
