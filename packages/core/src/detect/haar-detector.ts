@@ -1,7 +1,8 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { findAbove } from '../find-above.ts';
 import { assertGrayImage, padImage, resampleRegion, type GrayImage, type Rect } from '../image/gray-image.ts';
 import { loadOpenCv, type CvCascadeClassifier, type OpenCv } from './opencv-runtime.ts';
 
@@ -177,19 +178,17 @@ export function defaultCascadePath(): string {
 }
 
 /**
- * The confirming cascades committed in packages/core/assets/cascades (see its README): the nearest
- * such folder above this module, which runs from its source file (tests, CLIs) and bundled into
- * apps/server/dist (`npm start`).
+ * The confirming cascades committed in packages/core/assets/cascades (see its README), found with
+ * {@link findAbove} from this module.
  */
 export function defaultConfirmCascadePaths(): string[] {
   const files = ['lbpcascade_frontalface.xml', 'haarcascade_frontalface_alt2.xml'];
   const start = path.dirname(fileURLToPath(import.meta.url));
-  for (let dir = start; ; dir = path.dirname(dir)) {
-    const folder = path.join(dir, 'packages', 'core', 'assets', 'cascades');
-    if (existsSync(path.join(folder, files[0]!))) return files.map((f) => path.join(folder, f));
-    // Not found: name where they were expected, so the load error says where to look.
-    if (path.dirname(dir) === dir) return files.map((f) => path.resolve(start, '../../assets/cascades', f));
-  }
+  const assets = path.join('packages', 'core', 'assets', 'cascades');
+  const root = findAbove(start, path.join(assets, files[0]!));
+  // Not found: name where they were expected, so the load error says where to look.
+  const folder = root === null ? path.resolve(start, '../../assets/cascades') : path.join(root, assets);
+  return files.map((f) => path.join(folder, f));
 }
 
 const area = (r: Rect): number => r.width * r.height;

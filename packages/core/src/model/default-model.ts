@@ -1,6 +1,6 @@
-import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { findAbove } from '../find-above.ts';
 
 /**
  * The model the service serves, and the one `npm run eval`, `bench` and `calibrate` use unless told
@@ -21,10 +21,7 @@ export const MODELS_ROOT = findModelsRoot(path.dirname(fileURLToPath(import.meta
 export const DEFAULT_MODEL_DIR = path.join(MODELS_ROOT, DEFAULT_MODEL_NAME);
 
 function findModelsRoot(start: string): string {
-  for (let dir = start; ; dir = path.dirname(dir)) {
-    const candidate = path.join(dir, 'models');
-    if (existsSync(path.join(candidate, DEFAULT_MODEL_NAME, 'manifest.json'))) return candidate;
-    // Not found: name the place it was expected, so the load error says where to look.
-    if (path.dirname(dir) === dir) return path.resolve(start, '../../../../models');
-  }
+  const root = findAbove(start, path.join('models', DEFAULT_MODEL_NAME, 'manifest.json'));
+  // Not found: name the place it was expected, so the load error says where to look.
+  return root === null ? path.resolve(start, '../../../../models') : path.join(root, 'models');
 }
