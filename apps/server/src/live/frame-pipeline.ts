@@ -33,6 +33,8 @@ export class FramePipeline {
   readonly #detector: HaarDetector;
   readonly #pool: DetectPool | null;
   readonly #aligner: FaceAligner | null;
+  /** Frames in detection: each will bring the batcher a crop (or none) soon. */
+  #detecting = 0;
 
   /**
    * `aligner`: the model's landmark aligner for detection on the caller's turn (a pool's workers
@@ -49,7 +51,9 @@ export class FramePipeline {
     this.#pool = pool;
     this.#aligner = aligner;
     const process = typeof embed === 'function' ? embed : localCropEmbedder(embed);
-    this.batcher = new DynamicBatcher(process, batching);
+    // A crop waits for company only while other frames are still in detection: a lone session's
+    // crop is embedded at once instead of `maxWaitMs` later.
+    this.batcher = new DynamicBatcher(process, { ...batching, incoming: () => this.#detecting });
   }
 
   onBatch(listener: (report: BatchReport) => void): void {
@@ -74,19 +78,30 @@ export class FramePipeline {
     };
   }
 
+  /** Counts a frame in detection until its analysis settles. */
+  async #detected(analysis: Promise<AnalysedFrame>): Promise<AnalysedFrame> {
+    this.#detecting++;
+    try {
+      return await analysis;
+    } finally {
+      this.#detecting--;
+    }
+  }
+
   /** A stream with its own face tracker (ROI search near the last face). */
   openStream(): FrameAnalyser {
     const pool = this.#pool;
     if (pool !== null) {
       const id = randomUUID();
       return {
-        analyse: async (frame) => this.#embed(await pool.detect(id, frame)),
+        analyse: async (frame) => this.#embed(await this.#detected(pool.detect(id, frame))),
         close: () => pool.release(id),
       };
     }
     const tracker = new FaceTracker(this.#detector);
     return {
-      analyse: async (frame) => this.#embed(await analyseFrame(frame, tracker, this.#aligner)),
+      analyse: async (frame) =>
+        this.#embed(await this.#detected(analyseFrame(frame, tracker, this.#aligner))),
       close: () => tracker.reset(),
     };
   }

@@ -52,6 +52,33 @@ describe('DynamicBatcher', () => {
     expect([await a, await b]).toEqual([10, 20]);
   });
 
+  it('with incoming, waits for company only while some is on its way', async () => {
+    const p = controlledProcessor();
+    let incoming = 2;
+    const batcher = new DynamicBatcher(p.process, { maxBatch: 8, maxWaitMs: 50, incoming: () => incoming });
+    const a = batcher.submit(1);
+    incoming = 1;
+    expect(p.calls).toEqual([]); // one more is coming: the batch waits
+    incoming = 0;
+    const b = batcher.submit(2); // the last one: no timer is needed
+    expect(p.calls).toEqual([[1, 2]]);
+    // Nothing on its way: a lone item starts at once; with something coming it waits maxWaitMs.
+    const c = batcher.submit(3);
+    p.finish(0);
+    expect([await a, await b]).toEqual([10, 20]);
+    expect(p.calls).toEqual([[1, 2], [3]]);
+    p.finish(1);
+    expect(await c).toBe(30);
+    incoming = 1;
+    const d = batcher.submit(4);
+    await vi.advanceTimersByTimeAsync(49);
+    expect(p.calls).toHaveLength(2);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(p.calls).toEqual([[1, 2], [3], [4]]);
+    p.finish(2);
+    expect(await d).toBe(40);
+  });
+
   it('queues behind a running batch and reports each batch', async () => {
     const p = controlledProcessor();
     const reports: BatchReport[] = [];
@@ -121,5 +148,6 @@ describe('DynamicBatcher', () => {
     expect(() => new DynamicBatcher(noop, { maxBatch: 0 })).toThrow(TypeError);
     expect(() => new DynamicBatcher(noop, { maxWaitMs: -1 })).toThrow(TypeError);
     expect(() => new DynamicBatcher(noop, { concurrency: 1.5 })).toThrow(TypeError);
+    expect(() => new DynamicBatcher(noop, { incoming: 3 as never })).toThrow(TypeError);
   });
 });

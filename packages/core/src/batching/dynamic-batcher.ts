@@ -9,9 +9,15 @@ export interface DynamicBatcherOptions {
   maxQueue?: number;
   /** Batches processed at the same time. @defaultValue 1 */
   concurrency?: number;
+  /**
+   * How many items are on their way to this batcher (a caller that knows, such as a pipeline
+   * counting the frames still in detection). When none are, a waiting batch starts at once: the
+   * company it would wait `maxWaitMs` for cannot come. @defaultValue always some (the batch waits)
+   */
+  incoming?: () => number;
 }
 
-export const DEFAULT_DYNAMIC_BATCHER_OPTIONS: Required<DynamicBatcherOptions> = {
+export const DEFAULT_DYNAMIC_BATCHER_OPTIONS: Required<Omit<DynamicBatcherOptions, 'incoming'>> = {
   maxBatch: 32,
   maxWaitMs: 4,
   maxQueue: 1024,
@@ -45,13 +51,15 @@ interface Pending<I, O> {
 
 /**
  * Collects items from many callers (sessions) into batches: a batch starts when `maxBatch` items
- * wait or when the oldest has waited `maxWaitMs`, whichever comes first. One processor call per
+ * wait, when the oldest has waited `maxWaitMs`, or (with `incoming`) when no other item is on its
+ * way, whichever comes first. One processor call per
  * batch; each caller gets its own result back. The queue is bounded.
  *
  * @fires batch — a {@link BatchReport} after each processed batch
  */
 export class DynamicBatcher<I, O> extends EventEmitter<{ batch: [BatchReport] }> {
-  readonly options: Readonly<Required<DynamicBatcherOptions>>;
+  readonly options: Readonly<Required<Omit<DynamicBatcherOptions, 'incoming'>>>;
+  readonly #incoming: (() => number) | null;
   readonly #process: (items: I[]) => Promise<O[]>;
   readonly #queue: Pending<I, O>[] = [];
   #timer: ReturnType<typeof setTimeout> | null = null;
@@ -61,7 +69,8 @@ export class DynamicBatcher<I, O> extends EventEmitter<{ batch: [BatchReport] }>
 
   constructor(process: (items: I[]) => Promise<O[]>, options: DynamicBatcherOptions = {}) {
     super();
-    const opts = { ...DEFAULT_DYNAMIC_BATCHER_OPTIONS, ...options };
+    const { incoming, ...rest } = options;
+    const opts = { ...DEFAULT_DYNAMIC_BATCHER_OPTIONS, ...rest };
     if (!(Number.isInteger(opts.maxBatch) && opts.maxBatch >= 1))
       throw new TypeError('maxBatch must be an integer ≥ 1');
     if (!(opts.maxWaitMs >= 0 && Number.isFinite(opts.maxWaitMs)))
@@ -71,7 +80,11 @@ export class DynamicBatcher<I, O> extends EventEmitter<{ batch: [BatchReport] }>
     if (!(Number.isInteger(opts.concurrency) && opts.concurrency >= 1)) {
       throw new TypeError('concurrency must be an integer ≥ 1');
     }
+    if (incoming !== undefined && typeof incoming !== 'function') {
+      throw new TypeError('incoming must be a function');
+    }
     this.options = opts;
+    this.#incoming = incoming ?? null;
     this.#process = process;
   }
 
@@ -104,6 +117,11 @@ export class DynamicBatcher<I, O> extends EventEmitter<{ batch: [BatchReport] }>
     }
     if (this.#queue.length === 0 || this.#running >= this.options.concurrency) {
       this.#clearTimer();
+      return;
+    }
+    if (this.#incoming !== null && this.#incoming() === 0) {
+      // Nothing else is on its way: waiting for company would only delay this batch.
+      this.#startBatch();
       return;
     }
     if (this.#timer === null) {
