@@ -63,6 +63,8 @@ export class FramePipeline {
   async #embed(face: AnalysedFrame): Promise<FrameAnalysis> {
     const { detectMs } = face;
     if (face.crop === null || face.box === null) {
+      // One frame fewer on its way to the batcher: a crop waiting for it need not.
+      this.batcher.reconsider();
       return { faceCount: 0, box: null, quality: [], embedding: null, features: null, detectMs, embedMs: 0 };
     }
     const t1 = performance.now();
@@ -78,14 +80,19 @@ export class FramePipeline {
     };
   }
 
-  /** Counts a frame in detection until its analysis settles. */
+  /** Counts a frame in detection until its analysis settles (a failed one no longer comes either). */
   async #detected(analysis: Promise<AnalysedFrame>): Promise<AnalysedFrame> {
     this.#detecting++;
+    let face: AnalysedFrame;
     try {
-      return await analysis;
-    } finally {
+      face = await analysis;
+    } catch (error) {
       this.#detecting--;
+      this.batcher.reconsider();
+      throw error;
     }
+    this.#detecting--;
+    return face;
   }
 
   /** A stream with its own face tracker (ROI search near the last face). */

@@ -79,6 +79,22 @@ describe('DynamicBatcher', () => {
     expect(await d).toBe(40);
   });
 
+  it('reconsider() starts a waiting batch once nothing is on its way any more', async () => {
+    const p = controlledProcessor();
+    let incoming = 1;
+    const batcher = new DynamicBatcher(p.process, { maxBatch: 8, maxWaitMs: 50, incoming: () => incoming });
+    const a = batcher.submit(1);
+    batcher.reconsider();
+    expect(p.calls).toEqual([]); // still one on its way
+    incoming = 0; // ...which brought no item (a frame without a face)
+    batcher.reconsider();
+    expect(p.calls).toEqual([[1]]);
+    p.finish(0);
+    expect(await a).toBe(10);
+    await batcher.close();
+    batcher.reconsider(); // closed: nothing to do, no throw
+  });
+
   it('queues behind a running batch and reports each batch', async () => {
     const p = controlledProcessor();
     const reports: BatchReport[] = [];

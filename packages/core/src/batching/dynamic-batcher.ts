@@ -111,6 +111,14 @@ export class DynamicBatcher<I, O> extends EventEmitter<{ batch: [BatchReport] }>
     });
   }
 
+  /**
+   * Applies the start rules again now. A caller whose `incoming` fell without an item arriving (a
+   * frame in detection that had no face) calls it, so that a waiting batch does not wait for it.
+   */
+  reconsider(): void {
+    if (!this.#closed) this.#schedule();
+  }
+
   #schedule(): void {
     while (this.#running < this.options.concurrency && this.#queue.length >= this.options.maxBatch) {
       this.#startBatch();
