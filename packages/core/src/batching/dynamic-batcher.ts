@@ -52,8 +52,8 @@ interface Pending<I, O> {
 /**
  * Collects items from many callers (sessions) into batches: a batch starts when `maxBatch` items
  * wait, when the oldest has waited `maxWaitMs`, or (with `incoming`) when no other item is on its
- * way, whichever comes first. One processor call per
- * batch; each caller gets its own result back. The queue is bounded.
+ * way, whichever comes first. One processor call per batch; each caller gets its own result back.
+ * The queue is bounded.
  *
  * @fires batch — a {@link BatchReport} after each processed batch
  */
