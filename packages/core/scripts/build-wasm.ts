@@ -21,7 +21,7 @@ export async function watFiles(): Promise<{ wat: string; generated: string }[]> 
     });
 }
 
-/** `jpeg-idct.wat` → `JPEG_IDCT_WASM`: the constant its generated module exports. */
+/** `jpeg-scan.wat` → `JPEG_SCAN_WASM`: the constant its generated module exports. */
 export function exportName(watFile: string): string {
   return `${path.basename(watFile, '.wat').replace(/-/g, '_').toUpperCase()}_WASM`;
 }

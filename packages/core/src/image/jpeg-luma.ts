@@ -1,13 +1,14 @@
 import { VerificationError } from '../errors.ts';
 import type { GrayImage } from './gray-image.ts';
 import { WasmKernel } from '../wasm/wasm-kernel.ts';
-import { JPEG_IDCT_WASM } from './jpeg-idct.wasm.ts';
+import { JPEG_SCAN_WASM } from './jpeg-scan.wasm.ts';
 
 /**
  * The luma plane of a baseline JPEG, decoded in the calling thread: the Y that the file stores, with
  * no chroma decoded beyond what its bits need, no colour conversion and no hand-off to another
- * thread. A live frame from a browser's canvas is such a file (baseline, Huffman, 8-bit, YCbCr or
- * grayscale). The inverse DCT is libjpeg's "islow" (Loeffler, Ligtenberg and Moschytz, 13-bit
+ * thread: the headers are read here, the entropy-coded scan is decoded by a WebAssembly kernel
+ * (jpeg-scan.wat). A live frame from a browser's canvas is such a file (baseline, Huffman, 8-bit,
+ * YCbCr or grayscale). The inverse DCT is libjpeg's "islow" (Loeffler, Ligtenberg and Moschytz, 13-bit
  * constants), the one libvips asks libjpeg for, so a grayscale JPEG decodes to the same bytes here
  * as through sharp (tested).
  *
@@ -22,20 +23,46 @@ export function decodeJpegLuma(bytes: Uint8Array, maxPixels: number): GrayImage 
 }
 
 /**
- * The inverse DCT (libjpeg's "islow": jpeg-idct.wat, built into jpeg-idct.wasm.ts), one instance
- * per thread. Its memory holds a block's coefficients and the transform's workspace, then the
- * plane being decoded (at most `maxPixels`, rounded up to whole blocks).
+ * The scan decoder (jpeg-scan.wat, built into jpeg-scan.wasm.ts: Huffman decoding, dequantisation
+ * and libjpeg's "islow" inverse DCT), one instance per thread. Its memory holds, for one call, the
+ * block's coefficients, the zigzag order, the MCU's block list, the
+ * quantisation and Huffman tables, the scan's bytes and the plane being decoded (at most
+ * `maxPixels`, rounded up to whole blocks).
  */
-const idctKernel = new WasmKernel<{
-  /** One 8×8 block: coefficients at `coef` (64 i32, row-major), zigzag index of the last non-zero one, 64 i32 of workspace, samples to `out`, rows `stride` apart. */
-  idct(coef: number, last: number, ws: number, out: number, stride: number): void;
-}>(JPEG_IDCT_WASM);
+const scanKernel = new WasmKernel<{
+  /** Decodes the scan; 0, or the code of what was wrong with its data (SCAN_ERRORS). */
+  scan(
+    coef: number,
+    zigzag: number,
+    desc: number,
+    blocks: number,
+    data: number,
+    length: number,
+    mcusWide: number,
+    total: number,
+    interval: number,
+    plane: number,
+    stride: number,
+    mcuWidth: number,
+    mcuHeight: number,
+  ): number;
+}>(JPEG_SCAN_WASM);
+
+/** What a non-zero return of the kernel's `scan` means. */
+const SCAN_ERRORS: Record<number, string> = {
+  1: 'a code that no Huffman table has',
+  2: 'a coefficient of more than 16 bits',
+  3: 'a coefficient past the end of its block',
+  4: 'the data ends inside the scan',
+  5: 'the data ends inside a restart interval',
+  6: 'a restart marker is missing',
+};
 
 const corrupt = (detail: string): VerificationError =>
   VerificationError.corruptImage(new Error(`JPEG: ${detail}`));
 
 /** Zigzag position k → row-major index in the 8×8 block. */
-const NATURAL_ORDER = new Uint8Array([
+const NATURAL_ORDER = new Int32Array([
   0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48, 41, 34, 27, 20, 13, 6, 7,
   14, 21, 28, 35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51, 58, 59, 52, 45, 38, 31, 39, 46,
   53, 60, 61, 54, 47, 55, 62, 63,
@@ -43,35 +70,41 @@ const NATURAL_ORDER = new Uint8Array([
 
 /** Codes up to this long are found with one table look-up; longer ones walk the canonical code. */
 const LOOKUP_BITS = 9;
+/** Bytes of one Huffman table in the kernel's memory (its layout is described in jpeg-scan.wat). */
+const TABLE_BYTES = 1424;
 
-/** A Huffman table in canonical form (ITU T.81, Annex C) with a look-up for short codes. */
+/**
+ * A Huffman table in canonical form (ITU T.81, Annex C) with a look-up for short codes, laid out
+ * as the scan kernel reads it.
+ */
 class HuffmanTable {
-  /** (length << 8) | symbol for every LOOKUP_BITS-bit prefix that starts with a short code; 0 otherwise. */
-  readonly lookup = new Uint16Array(1 << LOOKUP_BITS);
-  /** Largest code of each length (−1 for none), and the offset from a code to its symbol's index. */
-  readonly maxCode = new Int32Array(18).fill(-1);
-  readonly valueOffset = new Int32Array(17);
-  readonly values: Uint8Array;
+  readonly bytes = new Uint8Array(TABLE_BYTES);
 
   constructor(counts: Uint8Array, values: Uint8Array) {
-    this.values = values;
+    const buffer = this.bytes.buffer;
+    /** (length << 8) | symbol for every LOOKUP_BITS-bit prefix that starts with a short code; 0 otherwise. */
+    const lookup = new Uint16Array(buffer, 0, 1 << LOOKUP_BITS);
+    /** Largest code of each length (−1 for none), and the offset from a code to its symbol's index. */
+    const maxCode = new Int32Array(buffer, 1024, 18).fill(-1);
+    const valueOffset = new Int32Array(buffer, 1096, 17);
+    new Int32Array(buffer, 1164, 1)[0] = values.length;
+    this.bytes.set(values, 1168);
     let code = 0;
     let index = 0;
     for (let length = 1; length <= 16; length++) {
       const count = counts[length - 1]!;
-      this.valueOffset[length] = index - code;
+      valueOffset[length] = index - code;
       for (let i = 0; i < count; i++, index++, code++) {
         if (code >= 1 << length) throw corrupt('a Huffman table has more codes than its lengths allow');
         if (length <= LOOKUP_BITS) {
           const shift = LOOKUP_BITS - length;
-          const entry = (length << 8) | values[index]!;
-          this.lookup.fill(entry, code << shift, (code + 1) << shift);
+          lookup.fill((length << 8) | values[index]!, code << shift, (code + 1) << shift);
         }
       }
-      if (count > 0) this.maxCode[length] = code - 1;
+      if (count > 0) maxCode[length] = code - 1;
       code <<= 1;
     }
-    this.maxCode[17] = 0x7fffffff; // a sentinel: a code longer than 16 bits is corrupt
+    maxCode[17] = 0x7fffffff; // a sentinel: a code longer than 16 bits is corrupt
   }
 }
 
@@ -101,12 +134,6 @@ class JpegLumaDecoder {
   #restartInterval = 0;
   #frame: Frame | null = null;
   #adobeTransform = -1;
-  // The entropy-coded data's bit reader: `#bitCount` bits, the oldest highest, in `#bitBuffer`.
-  #bitBuffer = 0;
-  #bitCount = 0;
-  /** A marker (or the end of the bytes) was met: the reader now feeds zero bits, counted here. */
-  #atMarker = false;
-  #padBits = 0;
 
   readonly #maxPixels: number;
 
@@ -301,172 +328,85 @@ class JpegLumaDecoder {
 
     const planeWidth = frame.mcusWide * 8 * frame.hMax;
     const planeHeight = frame.mcusHigh * 8 * frame.vMax;
-    // The block's coefficients, the transform's workspace and the plane, in the IDCT's memory.
-    const { exports: kernel, buffer, at } = idctKernel.layout([64 * 4, 64 * 4, planeWidth * planeHeight]);
-    const [coefficientsAt, workspaceAt, planeAt] = at;
-    const coefficients = new Int32Array(buffer, coefficientsAt, 64);
-    const plane = new Uint8Array(buffer, planeAt, planeWidth * planeHeight);
-    const { idct } = kernel;
-    /** The luma's DC prediction (chroma blocks are read past: their DC needs none). */
-    let lumaDc = 0;
     // Interleaved: MCUs of every member's h×v blocks; the luma alone: one block per MCU, over the
     // blocks that carry samples (the luma is at full resolution).
-    const mcusWide = count > 1 ? frame.mcusWide : Math.ceil(frame.width / 8);
-    const mcusHigh = count > 1 ? frame.mcusHigh : Math.ceil(frame.height / 8);
-    const total = mcusWide * mcusHigh;
-    this.#bitBuffer = 0;
-    this.#bitCount = 0;
-    this.#atMarker = false;
-    this.#padBits = 0;
-    for (let mcu = 0; mcu < total; mcu++) {
-      if (this.#restartInterval > 0 && mcu > 0 && mcu % this.#restartInterval === 0) {
-        this.#restart();
-        lumaDc = 0;
-      }
-      const mcuX = mcu % mcusWide;
-      const mcuY = (mcu - mcuX) / mcusWide;
-      for (let m = 0; m < count; m++) {
-        const { component, dc, ac, quant } = members[m]!;
-        const h = count > 1 ? component.h : 1;
-        const v = count > 1 ? component.v : 1;
-        for (let by = 0; by < v; by++) {
-          for (let bx = 0; bx < h; bx++) {
-            const difference = this.#receiveExtend(this.#decodeSymbol(dc));
-            if (m !== lumaIndex) {
-              this.#decodeBlock(ac, quant, 0, coefficients); // read past, never transformed
-              continue;
-            }
-            lumaDc += difference;
-            const last = this.#decodeBlock(ac, quant, lumaDc, coefficients);
-            const x = (mcuX * h + bx) * 8;
-            const y = (mcuY * v + by) * 8;
-            idct(coefficientsAt, last, workspaceAt, planeAt + y * planeWidth + x, planeWidth);
-          }
-        }
-      }
-    }
-    if (this.#atMarker && this.#bitCount < this.#padBits) throw corrupt('the data ends inside the scan');
+    const interleaved = count > 1;
+    const mcusWide = interleaved ? frame.mcusWide : Math.ceil(frame.width / 8);
+    const mcusHigh = interleaved ? frame.mcusHigh : Math.ceil(frame.height / 8);
+    const tables = [...new Set(members.flatMap((m) => [m.dc, m.ac]))];
+    const quants = [...new Set(members.map((m) => m.quant))];
+    const blocks = members.flatMap((m) => {
+      const h = interleaved ? m.component.h : 1;
+      const v = interleaved ? m.component.v : 1;
+      return Array.from({ length: h * v }, (_, i) => ({ m, x: (i % h) * 8, y: Math.floor(i / h) * 8 }));
+    });
+    const data = b.subarray(end);
+    const {
+      exports: kernel,
+      buffer,
+      at,
+    } = scanKernel.layout([
+      64 * 4, // coefficients
+      NATURAL_ORDER,
+      blocks.length * 16,
+      tables.length * TABLE_BYTES,
+      quants.length * 64 * 4,
+      data.length,
+      planeWidth * planeHeight,
+    ]);
+    const [coefAt, zigzagAt, descAt, tablesAt, quantsAt, dataAt, planeAt] = at;
+    tables.forEach((t, i) => new Uint8Array(buffer, tablesAt + i * TABLE_BYTES, TABLE_BYTES).set(t.bytes));
+    quants.forEach((q, i) => new Int32Array(buffer, quantsAt + i * 256, 64).set(q));
+    const desc = new Int32Array(buffer, descAt, blocks.length * 4);
+    blocks.forEach(({ m, x, y }, i) => {
+      desc[i * 4] = tablesAt + tables.indexOf(m.dc) * TABLE_BYTES;
+      desc[i * 4 + 1] = tablesAt + tables.indexOf(m.ac) * TABLE_BYTES;
+      desc[i * 4 + 2] = quantsAt + quants.indexOf(m.quant) * 256;
+      desc[i * 4 + 3] = m === members[lumaIndex] ? y * planeWidth + x : -1;
+    });
+    new Uint8Array(buffer, dataAt, data.length).set(data);
+    const lumaH = interleaved ? luma.h : 1;
+    const lumaV = interleaved ? luma.v : 1;
+    const status = kernel.scan(
+      coefAt,
+      zigzagAt,
+      descAt,
+      blocks.length,
+      dataAt,
+      data.length,
+      mcusWide,
+      mcusWide * mcusHigh,
+      this.#restartInterval,
+      planeAt,
+      planeWidth,
+      lumaH * 8,
+      lumaV * 8,
+    );
+    if (status !== 0) throw corrupt(SCAN_ERRORS[status] ?? `scan error ${status}`);
+    const plane = new Uint8Array(buffer, planeAt, planeWidth * planeHeight);
     if (planeWidth === frame.width && planeHeight === frame.height) {
       return { width: frame.width, height: frame.height, data: plane.slice() };
     }
-    const data = new Uint8Array(frame.width * frame.height);
+    const image = new Uint8Array(frame.width * frame.height);
     for (let y = 0; y < frame.height; y++) {
-      data.set(plane.subarray(y * planeWidth, y * planeWidth + frame.width), y * frame.width);
+      image.set(plane.subarray(y * planeWidth, y * planeWidth + frame.width), y * frame.width);
     }
-    return { width: frame.width, height: frame.height, data };
-  }
-
-  /** Refills the bit buffer to more than 24 bits; past a marker, with zero bits (counted). */
-  #fill(): void {
-    const b = this.#bytes;
-    while (this.#bitCount <= 24) {
-      let byte = 0;
-      if (!this.#atMarker) {
-        const pos = this.#pos;
-        if (pos >= b.length) {
-          this.#atMarker = true;
-        } else if (b[pos] === 0xff) {
-          if (b[pos + 1] === 0) {
-            byte = 0xff; // a stuffed zero
-            this.#pos = pos + 2;
-          } else {
-            this.#atMarker = true; // stays on the marker
-          }
-        } else {
-          byte = b[pos]!;
-          this.#pos = pos + 1;
-        }
-      }
-      if (this.#atMarker) this.#padBits += 8;
-      this.#bitBuffer = (this.#bitBuffer << 8) | byte;
-      this.#bitCount += 8;
-    }
-  }
-
-  #decodeSymbol(table: HuffmanTable): number {
-    if (this.#bitCount < 16) this.#fill();
-    const entry =
-      table.lookup[(this.#bitBuffer >>> (this.#bitCount - LOOKUP_BITS)) & ((1 << LOOKUP_BITS) - 1)]!;
-    if (entry !== 0) {
-      this.#bitCount -= entry >> 8;
-      return entry & 255;
-    }
-    let length = LOOKUP_BITS + 1;
-    let code = (this.#bitBuffer >>> (this.#bitCount - length)) & ((1 << length) - 1);
-    while (code > table.maxCode[length]!) {
-      length++;
-      code = (this.#bitBuffer >>> (this.#bitCount - length)) & ((1 << length) - 1);
-    }
-    if (length > 16) throw corrupt('a code that no Huffman table has');
-    this.#bitCount -= length;
-    const index = code + table.valueOffset[length]!;
-    if (index >= table.values.length) throw corrupt('a code that no Huffman table has');
-    return table.values[index]!;
-  }
-
-  /** The next `size` bits as a signed coefficient (T.81's RECEIVE and EXTEND). */
-  #receiveExtend(size: number): number {
-    if (size === 0) return 0;
-    if (size > 16) throw corrupt('a coefficient of more than 16 bits');
-    if (this.#bitCount < size) this.#fill();
-    this.#bitCount -= size;
-    const value = (this.#bitBuffer >>> this.#bitCount) & ((1 << size) - 1);
-    return value < 1 << (size - 1) ? value - (1 << size) + 1 : value;
+    return { width: frame.width, height: frame.height, data: image };
   }
 
   /**
-   * One block's coefficients, dequantised, in row-major order (the DC given). Returns the
-   * zigzag index of the last coefficient coded, 0 when the block is flat.
+   * Moves over entropy-coded bytes to the next marker (or the end of the data). A scan that holds
+   * no luma is skipped this way; its restart markers then need no segment.
    */
-  #decodeBlock(ac: HuffmanTable, quant: Int32Array, dcValue: number, out: Int32Array): number {
-    out.fill(0);
-    out[0] = dcValue * quant[0]!;
-    let last = 0;
-    for (let k = 1; k < 64;) {
-      const symbol = this.#decodeSymbol(ac);
-      const run = symbol >> 4;
-      const size = symbol & 15;
-      if (size === 0) {
-        if (run !== 15) break; // end of block
-        k += 16;
-        continue;
-      }
-      k += run;
-      if (k > 63) throw corrupt('a coefficient past the end of its block');
-      out[NATURAL_ORDER[k]!] = this.#receiveExtend(size) * quant[k]!;
-      last = k;
-      k++;
-    }
-    return last;
-  }
-
-  /** A restart interval ends: the bits left are padding, and an RSTn marker must follow. */
-  #restart(): void {
-    if (this.#atMarker && this.#bitCount < this.#padBits)
-      throw corrupt('the data ends inside a restart interval');
-    this.#bitBuffer = 0;
-    this.#bitCount = 0;
-    this.#padBits = 0;
-    this.#atMarker = false;
-    const marker = this.#skipEntropyData();
-    if (marker < 0xd0 || marker > 0xd7) throw corrupt('a restart marker is missing');
-    this.#pos += 2;
-  }
-
-  /**
-   * Moves over entropy-coded bytes to the next marker and returns it (−1 at the end of the data). A
-   * scan that holds no luma is skipped this way; its restart markers then need no segment.
-   */
-  #skipEntropyData(): number {
+  #skipEntropyData(): void {
     const b = this.#bytes;
     for (let pos = this.#pos; pos + 1 < b.length; pos++) {
       if (b[pos] !== 0xff) continue;
       const next = b[pos + 1]!;
       if (next === 0 || next === 0xff) continue;
       this.#pos = pos;
-      return next;
+      return;
     }
     this.#pos = b.length;
-    return -1;
   }
 }
