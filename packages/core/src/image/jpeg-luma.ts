@@ -24,8 +24,8 @@ export function decodeJpegLuma(bytes: Uint8Array, maxPixels: number): GrayImage 
 
 /**
  * The scan decoder (jpeg-scan.wat, built into jpeg-scan.wasm.ts: Huffman decoding, dequantisation
- * and libjpeg's "islow" inverse DCT), one instance per thread. Its memory holds, for one call, the
- * block's coefficients, the zigzag order, the MCU's block list, the
+ * and libjpeg's "islow" inverse DCT), one instance per thread. Its memory holds, for one call, a
+ * block's coefficients, the inverse DCT's workspace, the zigzag order, the MCU's block list, the
  * quantisation and Huffman tables, the scan's bytes and the plane being decoded (at most
  * `maxPixels`, rounded up to whole blocks).
  */
@@ -33,6 +33,7 @@ const scanKernel = new WasmKernel<{
   /** Decodes the scan; 0, or the code of what was wrong with its data (SCAN_ERRORS). */
   scan(
     coef: number,
+    ws: number,
     zigzag: number,
     desc: number,
     blocks: number,
@@ -70,8 +71,15 @@ const NATURAL_ORDER = new Int32Array([
 
 /** Codes up to this long are found with one table look-up; longer ones walk the canonical code. */
 const LOOKUP_BITS = 9;
-/** Bytes of one Huffman table in the kernel's memory (its layout is described in jpeg-scan.wat). */
-const TABLE_BYTES = 1424;
+/**
+ * One Huffman table in the kernel's memory, as jpeg-scan.wat's `$symbol` reads it: the look-up
+ * (u16 per LOOKUP_BITS-bit prefix) at 0, then these byte offsets.
+ */
+const MAX_CODE_AT = 1024;
+const VALUE_OFFSET_AT = 1096;
+const VALUE_COUNT_AT = 1164;
+const VALUES_AT = 1168;
+const TABLE_BYTES = VALUES_AT + 256;
 
 /**
  * A Huffman table in canonical form (ITU T.81, Annex C) with a look-up for short codes, laid out
@@ -85,10 +93,10 @@ class HuffmanTable {
     /** (length << 8) | symbol for every LOOKUP_BITS-bit prefix that starts with a short code; 0 otherwise. */
     const lookup = new Uint16Array(buffer, 0, 1 << LOOKUP_BITS);
     /** Largest code of each length (−1 for none), and the offset from a code to its symbol's index. */
-    const maxCode = new Int32Array(buffer, 1024, 18).fill(-1);
-    const valueOffset = new Int32Array(buffer, 1096, 17);
-    new Int32Array(buffer, 1164, 1)[0] = values.length;
-    this.bytes.set(values, 1168);
+    const maxCode = new Int32Array(buffer, MAX_CODE_AT, 18).fill(-1);
+    const valueOffset = new Int32Array(buffer, VALUE_OFFSET_AT, 17);
+    new Int32Array(buffer, VALUE_COUNT_AT, 1)[0] = values.length;
+    this.bytes.set(values, VALUES_AT);
     let code = 0;
     let index = 0;
     for (let length = 1; length <= 16; length++) {
@@ -347,6 +355,7 @@ class JpegLumaDecoder {
       at,
     } = scanKernel.layout([
       64 * 4, // coefficients
+      64 * 4, // the inverse DCT's workspace
       NATURAL_ORDER,
       blocks.length * 16,
       tables.length * TABLE_BYTES,
@@ -354,7 +363,7 @@ class JpegLumaDecoder {
       data.length,
       planeWidth * planeHeight,
     ]);
-    const [coefAt, zigzagAt, descAt, tablesAt, quantsAt, dataAt, planeAt] = at;
+    const [coefAt, workspaceAt, zigzagAt, descAt, tablesAt, quantsAt, dataAt, planeAt] = at;
     tables.forEach((t, i) => new Uint8Array(buffer, tablesAt + i * TABLE_BYTES, TABLE_BYTES).set(t.bytes));
     quants.forEach((q, i) => new Int32Array(buffer, quantsAt + i * 256, 64).set(q));
     const desc = new Int32Array(buffer, descAt, blocks.length * 4);
@@ -369,6 +378,7 @@ class JpegLumaDecoder {
     const lumaV = interleaved ? luma.v : 1;
     const status = kernel.scan(
       coefAt,
+      workspaceAt,
       zigzagAt,
       descAt,
       blocks.length,
