@@ -172,7 +172,7 @@ export class FaceAligner {
     regions.forEach((r, i) => {
       const t = boxTransform(r, side);
       warpSimilarity(image, t, side, side, 1, chip, 0, samplesFor(t.a));
-      for (let k = 0; k < chip.length; k++) input[i * side * side + k] = chip[k]!;
+      input.set(chip, i * side * side);
     });
     const result = await this.#session.run({
       [this.#session.inputNames[0]!]: new ort.Tensor('float32', input, [boxes.length, 1, side, side]),
