@@ -7,8 +7,8 @@
 ;; lanes added to the sum in the taps' order; 0.355 → 0.279 ms for person A's 62×47 crops at 4×4
 ;; taps, one thread, warm), and 0.72 of that again where each pair's neighbours are read straight
 ;; into lanes (v128.load8_lane) and converted signed, and its pixel offsets come from the floors'
-;; bits instead of i32x4.trunc_sat (0.283 → 0.20–0.22 ms, same crops; a frame 100 ms after the last,
-;; 0.34 → 0.23). The unrotated passes gained nothing so (their time is in the gathers; their
+;; bits instead of i32x4.trunc_sat (0.283 → 0.20–0.23 ms, same crops; a frame 100 ms after the last,
+;; 0.34 → 0.22–0.26). The unrotated passes gained nothing so (their time is in the gathers; their
 ;; column-pair down pass was measured too), and keep their scalar loops. The tables (tap
 ;; positions and weights, each column's and row's extremes) are computed by similarity.ts and
 ;; written into this memory with the image; these functions only run the per-pixel loops. Build: `npm run build:wasm`
